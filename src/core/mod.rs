@@ -1,0 +1,10 @@
+//! The pure core: no JavaScript types, tested natively.
+
+pub mod engine;
+pub mod error;
+pub mod key;
+pub mod limits;
+pub mod numeric;
+pub mod selector;
+pub mod validate;
+pub mod versionstamp;
