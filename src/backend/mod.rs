@@ -1,0 +1,30 @@
+//! Where reads and commits are served. Every backend (memory now; IndexedDB
+//! and KV Connect next) implements this one trait. Futures are used even
+//! where the answer is immediate: callers poll once and take a ready result
+//! synchronously, so the memory backend pays nothing for the async shape.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use denokv_proto::{AtomicWrite, Consistency, KvEntry, ReadRange};
+
+use crate::core::error::KvResult;
+use crate::core::versionstamp::Versionstamp;
+
+pub mod memory;
+
+pub type BackendFuture<T> = Pin<Box<dyn Future<Output = KvResult<T>>>>;
+
+pub trait Backend {
+    /// One snapshot: every range sees the same committed state.
+    fn snapshot_read(
+        &self,
+        ranges: Vec<ReadRange>,
+        consistency: Consistency,
+    ) -> BackendFuture<Vec<Vec<KvEntry>>>;
+
+    /// `Ok(None)` when a check failed and nothing was written.
+    fn atomic_write(&self, write: AtomicWrite) -> BackendFuture<Option<Versionstamp>>;
+
+    fn close(&self);
+}

@@ -1,0 +1,79 @@
+//! One open database: Deno's request validation and the closed state, in
+//! front of whichever backend serves it.
+
+use std::cell::Cell;
+use std::future::ready;
+
+use denokv_proto::{AtomicWrite, Consistency, KvEntry, ReadRange};
+
+use crate::backend::{Backend, BackendFuture};
+use crate::core::error::KvError;
+use crate::core::limits::Limits;
+use crate::core::validate;
+use crate::core::versionstamp::Versionstamp;
+
+pub struct Kv {
+    backend: Box<dyn Backend>,
+    limits: Limits,
+    closed: Cell<bool>,
+}
+
+/// What every operation on a closed database fails with, as in Deno.
+pub fn closed_error() -> KvError {
+    KvError::error("Bad resource ID")
+}
+
+impl Kv {
+    pub fn new(backend: Box<dyn Backend>, limits: Limits) -> Self {
+        Self {
+            backend,
+            limits,
+            closed: Cell::new(false),
+        }
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.closed.get()
+    }
+
+    pub fn ensure_open(&self) -> Result<(), KvError> {
+        if self.closed.get() {
+            return Err(closed_error());
+        }
+        Ok(())
+    }
+
+    pub fn snapshot_read(
+        &self,
+        ranges: Vec<ReadRange>,
+        consistency: Consistency,
+    ) -> BackendFuture<Vec<Vec<KvEntry>>> {
+        if let Err(err) = self
+            .ensure_open()
+            .and_then(|()| validate::check_read_ranges(&self.limits, &ranges))
+        {
+            return Box::pin(ready(Err(err)));
+        }
+        self.backend.snapshot_read(ranges, consistency)
+    }
+
+    pub fn atomic_write(&self, write: AtomicWrite) -> BackendFuture<Option<Versionstamp>> {
+        if let Err(err) = self
+            .ensure_open()
+            .and_then(|()| validate::check_atomic_write(&self.limits, &write))
+        {
+            return Box::pin(ready(Err(err)));
+        }
+        self.backend.atomic_write(write)
+    }
+
+    pub fn close(&self) {
+        if !self.closed.replace(true) {
+            self.backend.close();
+        }
+    }
+}
