@@ -1,0 +1,86 @@
+//! JS key arrays ↔ denokv key parts.
+
+use denokv_proto::KeyPart;
+use js_sys::{Array, Uint8Array};
+use wasm_bindgen::{JsCast, JsValue};
+
+use super::value_from_v8::bigint_to_js;
+use crate::core::key;
+
+fn invalid_key_part(part: &JsValue) -> JsValue {
+    let shown = if part.is_undefined() {
+        "undefined".to_string()
+    } else if part.is_null() {
+        "null".to_string()
+    } else if part.is_symbol() {
+        "symbol".to_string()
+    } else if part.is_function() {
+        "function".to_string()
+    } else {
+        "object".to_string()
+    };
+    js_sys::TypeError::new(&format!("Invalid key part: {shown}")).into()
+}
+
+pub fn part_from_js(part: &JsValue) -> Result<KeyPart, JsValue> {
+    if let Some(text) = part.as_string() {
+        return Ok(KeyPart::String(text));
+    }
+    if let Some(n) = part.as_f64() {
+        return Ok(KeyPart::Float(n));
+    }
+    if let Some(b) = part.as_bool() {
+        return Ok(if b { KeyPart::True } else { KeyPart::False });
+    }
+    if part.is_bigint() {
+        let (negative, magnitude) = super::value_to_v8::bigint_le_bytes(part)?;
+        let sign = if negative {
+            num_bigint::Sign::Minus
+        } else {
+            num_bigint::Sign::Plus
+        };
+        return Ok(KeyPart::Int(num_bigint::BigInt::from_bytes_le(
+            sign, &magnitude,
+        )));
+    }
+    if let Some(bytes) = part.dyn_ref::<Uint8Array>() {
+        return Ok(KeyPart::Bytes(bytes.to_vec()));
+    }
+    Err(invalid_key_part(part))
+}
+
+pub fn parts_from_js(key: &JsValue) -> Result<Vec<KeyPart>, JsValue> {
+    let Some(array) = key.dyn_ref::<Array>() else {
+        return Err(js_sys::TypeError::new("Key must be an array").into());
+    };
+    let length = array.length();
+    let mut parts = Vec::with_capacity(length as usize);
+    for index in 0..length {
+        parts.push(part_from_js(&array.get(index))?);
+    }
+    Ok(parts)
+}
+
+pub fn encode_js(key: &JsValue) -> Result<Vec<u8>, JsValue> {
+    key::encode(parts_from_js(key)?).map_err(super::errors::to_js)
+}
+
+pub fn part_to_js(part: &KeyPart) -> JsValue {
+    match part {
+        KeyPart::String(text) => JsValue::from_str(text),
+        KeyPart::Float(n) => JsValue::from(*n),
+        KeyPart::Int(n) => bigint_to_js(n),
+        KeyPart::Bytes(bytes) => Uint8Array::from(bytes.as_slice()).into(),
+        KeyPart::False => JsValue::FALSE,
+        KeyPart::True => JsValue::TRUE,
+    }
+}
+
+pub fn decode_to_js(bytes: &[u8]) -> Result<JsValue, JsValue> {
+    let parts = key::decode(bytes).map_err(super::errors::to_js)?;
+    let array = Array::new_with_length(parts.len() as u32);
+    for (index, part) in parts.iter().enumerate() {
+        array.set(index as u32, part_to_js(part));
+    }
+    Ok(array.into())
+}
