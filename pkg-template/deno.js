@@ -1,0 +1,7 @@
+// Deno fetches file: URLs, so the browser loader works unchanged.
+import init from "./webkv_wasm.js";
+import { setWasmLoader } from "./kv.js";
+
+setWasmLoader(() => init({ module_or_path: new URL("./webkv_wasm_bg.wasm", import.meta.url) }));
+
+export { AtomicOperation, deleteKv, Kv, KvListIterator, KvU64, openKv, wasmMemoryBytes } from "./kv.js";
