@@ -9,4 +9,4 @@ pub mod core;
 pub mod kv;
 
 #[cfg(target_arch = "wasm32")]
-mod bindings;
+pub mod bindings;

@@ -13,8 +13,9 @@ use wasm_bindgen::{JsCast, JsValue};
 use super::js::{self, kind};
 
 const WIRE_FORMAT_VERSION: u8 = 15;
-/// Deeper nesting than this is refused rather than risking the wasm stack.
-const MAX_DEPTH: usize = 1000;
+/// `v8_valueserializer` refuses to read values nested deeper than 256
+/// levels, so deeper ones are refused here rather than stored unreadable.
+const MAX_DEPTH: usize = 256;
 
 mod tag {
     pub const VERSION: u8 = 0xFF;
@@ -239,7 +240,10 @@ impl V8Writer {
 
     fn object(&mut self, value: &JsValue) -> Result<(), JsValue> {
         if self.depth >= MAX_DEPTH {
-            return Err(js_sys::RangeError::new("Maximum call stack size exceeded").into());
+            return Err(js_sys::RangeError::new(&format!(
+                "Value is nested too deeply to store (max {MAX_DEPTH} levels)"
+            ))
+            .into());
         }
         let object_kind = js::classify(value);
         if object_kind == kind::UNCLONEABLE {
