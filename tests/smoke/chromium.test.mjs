@@ -1,0 +1,135 @@
+// Chromium (Debian's /usr/bin/chromium via playwright-core): a page imports
+// `webkv` through an import map and runs the scenario, then runs it again in
+// a module Web Worker. pkg/ and the page come from a static server on
+// 127.0.0.1 started here.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { createServer } from "node:http";
+import { existsSync, readFileSync } from "node:fs";
+import { readFile, stat } from "node:fs/promises";
+import { extname, join, normalize, sep } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+import { assertChecks } from "./checks.mjs";
+
+const smokeDir = fileURLToPath(new URL("./", import.meta.url));
+const pkgDir = fileURLToPath(new URL("../../pkg/", import.meta.url));
+const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+
+const MIME = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".mjs": "text/javascript; charset=utf-8",
+  ".json": "application/json",
+  ".wasm": "application/wasm",
+  ".ts": "text/plain; charset=utf-8",
+};
+
+// URL prefix -> directory. "/" serves the test page.
+const ROUTES = [["/pkg/", pkgDir], ["/smoke/", smokeDir]];
+const served = []; // [status, path, content-type]
+
+async function handle(req, res) {
+  const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
+  let file = null;
+  if (path === "/" || path === "/index.html") file = join(smokeDir, "chromium/index.html");
+  for (const [prefix, dir] of ROUTES) {
+    if (path.startsWith(prefix)) {
+      const candidate = normalize(join(dir, path.slice(prefix.length)));
+      if (candidate.startsWith(dir.endsWith(sep) ? dir : dir + sep)) file = candidate;
+    }
+  }
+  if (file !== null && (await stat(file).catch(() => null))?.isFile()) {
+    const type = MIME[extname(file)] ?? "application/octet-stream";
+    const body = await readFile(file);
+    served.push([200, path, type]);
+    res.writeHead(200, { "content-type": type, "cache-control": "no-store" });
+    res.end(body);
+  } else {
+    served.push([404, path, null]);
+    res.writeHead(404, { "content-type": "text/plain" });
+    res.end("not found");
+  }
+}
+
+let server;
+let base;
+let browser;
+
+before(async () => {
+  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} not found (apt-get install chromium)`);
+  server = createServer((req, res) => {
+    handle(req, res).catch((error) => {
+      res.writeHead(500);
+      res.end(String(error));
+    });
+  });
+  await new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", resolve);
+  });
+  base = `http://127.0.0.1:${server.address().port}`;
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+    ],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  await new Promise((resolve) => (server ? server.close(resolve) : resolve()));
+});
+
+test("chromium: the import map matches the package's browser export", () => {
+  const pkgJson = JSON.parse(readFileSync(join(pkgDir, "package.json"), "utf8"));
+  assert.equal(pkgJson.exports["."].browser, "./browser.js");
+  const html = readFileSync(join(smokeDir, "chromium/index.html"), "utf8");
+  assert.match(html, /"webkv":\s*"\/pkg\/browser\.js"/);
+});
+
+test("chromium: page and module worker", async (t) => {
+  const page = await browser.newPage();
+  const console = [];
+  page.on("console", (m) => console.push(`${m.type()}: ${m.text()}`));
+  page.on("pageerror", (e) => console.push(`pageerror: ${e.stack ?? e}`));
+  page.on("requestfailed", (r) => console.push(`requestfailed: ${r.url()} ${r.failure()?.errorText}`));
+  page.on("worker", (w) => w.on("console", (m) => console.push(`worker ${m.type()}: ${m.text()}`)));
+  try {
+    await page.goto(`${base}/`);
+    try {
+      await page.waitForFunction(() => window.__smoke?.done === true, null, { timeout: 120_000 });
+    } catch (error) {
+      assert.fail(`the page did not finish: ${error.message}\nconsole:\n${console.join("\n")}`);
+    }
+    const state = await page.evaluate(() => window.__smoke);
+    assert.deepEqual(state.errors, [], `page errors:\n${state.errors.join("\n")}\nconsole:\n${console.join("\n")}`);
+
+    await t.test("page (import map, <script type=module>)", async (t) => {
+      await assertChecks(t, state.page, "chromium page");
+    });
+    await t.test("module Web Worker", async (t) => {
+      assert.equal(state.worker?.error, undefined, `worker: ${state.worker?.error}\nconsole:\n${console.join("\n")}`);
+      await assertChecks(t, state.worker, "chromium worker");
+    });
+    await t.test("no console errors or warnings", () => {
+      const bad = console.filter((l) => /^(worker )?(error|warning|pageerror|requestfailed)/.test(l));
+      assert.deepEqual(bad, []);
+    });
+    await t.test("the .wasm was served as application/wasm, nothing missing", () => {
+      const wasm = served.filter(([, path]) => path.endsWith(".wasm"));
+      assert.ok(wasm.length >= 1, `no .wasm requested: ${JSON.stringify(served)}`);
+      for (const [status, , type] of wasm) assert.deepEqual([status, type], [200, "application/wasm"]);
+      assert.deepEqual(served.filter(([status, path]) => status !== 200), []);
+    });
+  } finally {
+    await page.close();
+  }
+});
