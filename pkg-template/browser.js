@@ -1,4 +1,4 @@
-// Loads the .wasm beside this file with fetch (browsers, Deno: file: URLs).
+// Browsers fetch the .wasm beside this file.
 import init from "./webkv_wasm.js";
 import { setWasmLoader } from "./kv.js";
 

@@ -1,7 +1,9 @@
-// Deno fetches file: URLs, so the browser loader works unchanged.
-import init from "./webkv_wasm.js";
+// Deno compiles the .wasm as a source-phase import, so loading webkv needs
+// no --allow-read (fetching the file: URL would).
+import source wasmModule from "./webkv_wasm_bg.wasm";
+import { initSync } from "./webkv_wasm.js";
 import { setWasmLoader } from "./kv.js";
 
-setWasmLoader(() => init({ module_or_path: new URL("./webkv_wasm_bg.wasm", import.meta.url) }));
+setWasmLoader(() => initSync({ module: wasmModule }));
 
 export { AtomicOperation, deleteKv, Kv, KvListIterator, KvU64, openKv, wasmMemoryBytes } from "./kv.js";
