@@ -2,7 +2,7 @@
 // (--target web: one ES module that every runtime can instantiate), wasm-opt
 // from npm's binaryen, and the files of pkg-template/.
 import { execFileSync } from "node:child_process";
-import { cpSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
+import { cpSync, mkdirSync, readdirSync, rmSync, statSync, symlinkSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -45,4 +45,9 @@ for (const name of readdirSync(join(root, "pkg-template"))) {
 for (const name of ["webkv_wasm.d.ts", "webkv_wasm_bg.wasm.d.ts", ".gitignore"]) {
   rmSync(join(pkg, name), { force: true });
 }
+// Lets the repo's own scripts and tests import the package by name.
+mkdirSync(join(root, "node_modules"), { recursive: true });
+rmSync(join(root, "node_modules/webkv"), { recursive: true, force: true });
+symlinkSync("../pkg", join(root, "node_modules/webkv"), "dir");
+
 console.log(`pkg/ built: webkv_wasm_bg.wasm ${statSync(wasmFile).size} bytes`);

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Runs every webkv test: lint, native core tests, wasm-bindgen-test in Node
+# and headless Chromium, the package build, type checks, the conformance
+# suite against real Deno and against webkv, and the runtime smoke tests.
+# Expects `bash scripts/setup.sh` to have run (the README's test command does).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+export CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}"
+export WASM_BINDGEN_TEST_TIMEOUT="${WASM_BINDGEN_TEST_TIMEOUT:-60}"
+
+passed=()
+run() {
+  local name=$1
+  shift
+  printf '\n==== %s\n' "$name"
+  local started=$SECONDS
+  "$@"
+  passed+=("$name ($((SECONDS - started)) s)")
+}
+
+run "cargo fmt --check" cargo fmt --all -- --check
+run "clippy (native)" cargo clippy --all-targets -- -D warnings
+run "clippy (wasm32)" cargo clippy --target wasm32-unknown-unknown --lib --tests -- -D warnings
+run "core tests (native)" cargo test
+run "bindings in Node (wasm-bindgen-test)" cargo test --target wasm32-unknown-unknown --test wasm_node
+run "bindings in Chromium (wasm-bindgen-test)" cargo test --target wasm32-unknown-unknown --test wasm_browser
+run "build pkg/" node scripts/build.mjs
+run "TypeScript declarations vs Deno's" bash tests/types/run.sh
+run "conformance: real Deno" bash tests/conformance/run.sh deno
+run "conformance: webkv in Deno" bash tests/conformance/run.sh webkv
+run "smoke: Node, workerd, Chromium" bash tests/smoke/run.sh
+
+printf '\n==== all test groups passed\n'
+printf '  %s\n' "${passed[@]}"
