@@ -85,14 +85,16 @@ function rawValue(value) {
   return wasm.encodeValue(value);
 }
 
+// Reads `key.length` as Deno does, so a missing key fails with the same TypeError.
+function endsWithCommitVersionstamp(key) {
+  return key.length && key[key.length - 1] === commitVersionstampSymbol;
+}
+
 /** Deno writes `[..., kv.commitVersionstamp()]` keys as a separate mutation type. */
 function resolveVersionstampKeys(mutations) {
   for (const mutation of mutations) {
     const key = mutation[0];
-    if (
-      Array.isArray(key) && key.length && mutation[1] === "set" &&
-      key[key.length - 1] === commitVersionstampSymbol
-    ) {
+    if (endsWithCommitVersionstamp(key) && mutation[1] === "set") {
       mutation[0] = key.slice(0, key.length - 1);
       mutation[1] = "setSuffixVersionstampedKey";
     }
@@ -100,8 +102,17 @@ function resolveVersionstampKeys(mutations) {
   return mutations;
 }
 
-function endsWithCommitVersionstamp(key) {
-  return Array.isArray(key) && key.length > 0 && key[key.length - 1] === commitVersionstampSymbol;
+function validateExpireIn(expireIn) {
+  if (expireIn === undefined) return;
+  if (typeof expireIn !== "number" || !Number.isInteger(expireIn) || expireIn < 0) {
+    throw new TypeError(`expireIn must be a non-negative integer: received ${expireIn}`);
+  }
+}
+
+function validatePositiveInteger(name, value) {
+  if (value !== undefined && !(Number.isInteger(value) && value > 0)) {
+    throw new Error(`${name} must be a positive integer: received ${value}`);
+  }
 }
 
 export class Kv {
@@ -131,6 +142,7 @@ export class Kv {
   }
 
   async set(key, value, options = undefined) {
+    validateExpireIn(options?.expireIn);
     let versionstamp;
     if (endsWithCommitVersionstamp(key)) {
       const mutations = resolveVersionstampKeys([[key, "set", rawValue(value), options?.expireIn]]);
@@ -148,11 +160,9 @@ export class Kv {
   }
 
   list(selector, options = { __proto__: null }) {
-    if (options.limit !== undefined && options.limit <= 0) {
-      throw new Error(`Limit must be positive: received ${options.limit}`);
-    }
+    validatePositiveInteger("Limit", options.limit);
     let batchSize = options.batchSize ?? (options.limit ?? 100);
-    if (batchSize <= 0) throw new Error("batchSize must be positive");
+    validatePositiveInteger("batchSize", batchSize);
     if (options.batchSize === undefined && batchSize > 500) batchSize = 500;
     const db = this.#db;
     return new KvListIterator({
@@ -188,12 +198,11 @@ export class Kv {
   }
 
   close() {
-    if (this.#db.isClosed()) throw new Error("Bad resource ID");
     this.#db.close();
   }
 
   [Symbol.dispose]() {
-    this.#db.close();
+    this.#db.dispose();
   }
 }
 
@@ -232,6 +241,7 @@ export class AtomicOperation {
           break;
         case "set":
           if (typeof mutation.expireIn === "number") {
+            validateExpireIn(mutation.expireIn);
             expireIn = mutation.expireIn;
           }
         /* falls through */
@@ -268,6 +278,7 @@ export class AtomicOperation {
   }
 
   set(key, value, options = undefined) {
+    validateExpireIn(options?.expireIn);
     this.#mutations.push([key, "set", rawValue(value), options?.expireIn]);
     return this;
   }

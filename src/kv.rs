@@ -20,7 +20,7 @@ pub struct Kv {
 
 /// What every operation on a closed database fails with, as in Deno.
 pub fn closed_error() -> KvError {
-    KvError::error("Bad resource ID")
+    KvError::bad_resource("Bad resource ID")
 }
 
 impl Kv {
@@ -71,9 +71,12 @@ impl Kv {
         self.backend.atomic_write(write)
     }
 
-    pub fn close(&self) {
-        if !self.closed.replace(true) {
-            self.backend.close();
+    /// Closing twice is an error, as in Deno; disposing is not.
+    pub fn close(&self) -> Result<(), KvError> {
+        if self.closed.replace(true) {
+            return Err(closed_error());
         }
+        self.backend.close();
+        Ok(())
     }
 }

@@ -8,6 +8,7 @@ pub fn to_js(err: KvError) -> JsValue {
         ErrorClass::TypeError => "TypeError",
         ErrorClass::RangeError => "RangeError",
         ErrorClass::Error => "Error",
+        ErrorClass::BadResource => "BadResource",
     };
     js::make_class_error(class, &err.message)
 }

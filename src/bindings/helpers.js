@@ -53,6 +53,7 @@ export function classify(value) {
     case "[object WeakRef]":
     case "[object Promise]":
     case "[object SharedArrayBuffer]":
+    case "[object Symbol]":
     case "[object WebAssembly.Module]":
     case "[object WebAssembly.Memory]":
     case "[object WebAssembly.Instance]":
@@ -122,23 +123,76 @@ export function makeSparseArray(length) {
   return new Array(length);
 }
 
+// Deno's own class where webkv runs inside Deno, so `instanceof` works.
+function badResource(message) {
+  const DenoBadResource = globalThis.Deno?.errors?.BadResource;
+  if (typeof DenoBadResource === "function") return new DenoBadResource(message);
+  const error = new Error(message);
+  error.name = "BadResource";
+  return error;
+}
+
 export function makeClassError(className, message) {
+  if (className === "BadResource") return badResource(message);
   const ctor = ERROR_CONSTRUCTORS[className] ?? Error;
   return new ctor(message);
 }
 
-// V8's message for a value its serializer refuses, thrown as the
-// DOMException browsers and Deno throw.
+// Deno's storage serializer reports a value V8 refuses as a TypeError with
+// V8's message (a plain Error for SharedArrayBuffer).
 export function makeDataCloneError(value) {
   let shown;
   if (typeof value === "function") shown = Function.prototype.toString.call(value);
   else if (typeof value === "symbol") shown = value.toString();
+  else if (objectToString.call(value) === "[object Symbol]") shown = "[object Symbol]";
   else shown = `#<${value?.constructor?.name ?? "Object"}>`;
   const message = `${shown} could not be cloned.`;
-  if (typeof DOMException === "function") return new DOMException(message, "DataCloneError");
-  const error = new Error(message);
-  error.name = "DataCloneError";
-  return error;
+  return objectToString.call(value) === "[object SharedArrayBuffer]" ? new Error(message) : new TypeError(message);
+}
+
+// serde_v8's name for a value's type (value_to_type_str), which Deno puts in
+// its argument errors: "expected: array, got: string".
+export function typeName(value) {
+  if (value === null) return "null";
+  switch (typeof value) {
+    case "undefined": return "undefined";
+    case "number": return "Number";
+    case "boolean": return "Boolean";
+    case "bigint": return "bigint";
+    case "symbol": return "symbol";
+    case "string": return "string";
+    case "function": {
+      const tag = objectToString.call(value);
+      if (tag === "[object GeneratorFunction]" || tag === "[object AsyncGeneratorFunction]") return "Generator function";
+      if (tag === "[object AsyncFunction]") return "Async function";
+      return "function";
+    }
+  }
+  const tag = objectToString.call(value);
+  if (tag === "[object SharedArrayBuffer]") return "SharedArrayBuffer";
+  if (value instanceof DataView) return "DataView";
+  const typed = typedArrayTag.call(value);
+  if (typed !== undefined) {
+    return ["Float16Array"].includes(typed) ? "TypedArray" : typed;
+  }
+  if (value instanceof ArrayBuffer) return "ArrayBuffer";
+  if (value instanceof WeakSet) return "WeakSet";
+  if (value instanceof WeakMap) return "WeakMap";
+  if (tag === "[object Set Iterator]") return "Set Iterator";
+  if (tag === "[object Map Iterator]") return "Map Iterator";
+  if (value instanceof Set) return "Set";
+  if (value instanceof Map) return "Map";
+  if (value instanceof Promise) return "Promise";
+  if (value instanceof RegExp) return "RegExp";
+  if (value instanceof Date) return "Date";
+  if (Array.isArray(value)) return "array";
+  return "unknown";
+}
+
+// The bytes a key part made of any ArrayBufferView stands for.
+export function viewBytes(value) {
+  if (!ArrayBuffer.isView(value)) return undefined;
+  return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
 }
 
 export function isWellFormed(string) {

@@ -37,6 +37,10 @@ extern "C" {
     pub fn make_class_error(class_name: &str, message: &str) -> JsValue;
     #[wasm_bindgen(js_name = makeDataCloneError)]
     pub fn make_data_clone_error(value: &JsValue) -> JsValue;
+    #[wasm_bindgen(js_name = typeName)]
+    pub fn type_name(value: &JsValue) -> String;
+    #[wasm_bindgen(js_name = viewBytes)]
+    pub fn view_bytes(value: &JsValue) -> JsValue;
     #[wasm_bindgen(js_name = isWellFormed)]
     pub fn is_well_formed(string: &JsValue) -> bool;
 }
@@ -58,4 +62,13 @@ pub mod kind {
     pub const KVU64: u32 = 13;
     pub const UNCLONEABLE: u32 = 14;
     pub const UINT8ARRAY: u32 = 15;
+}
+
+/// serde_v8's argument error, which Deno raises before an op runs.
+pub fn invalid_type(expected: &str, value: &JsValue) -> JsValue {
+    js_sys::TypeError::new(&format!(
+        "serde_v8 error: invalid type; expected: {expected}, got: {}",
+        type_name(value)
+    ))
+    .into()
 }

@@ -1,26 +1,17 @@
-//! JS key arrays ↔ denokv key parts.
+//! JS key arrays ↔ denokv key parts. Reading a key has two stages, as in
+//! Deno: the argument is parsed into parts (serde_v8's errors) before the op
+//! runs, and the parts are encoded (the codec's errors) inside it.
 
 use denokv_proto::KeyPart;
 use js_sys::{Array, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 
+use super::js;
 use super::value_from_v8::bigint_to_js;
+use crate::core::error::KvError;
 use crate::core::key;
 
-fn invalid_key_part(part: &JsValue) -> JsValue {
-    let shown = if part.is_undefined() {
-        "undefined".to_string()
-    } else if part.is_null() {
-        "null".to_string()
-    } else if part.is_symbol() {
-        "symbol".to_string()
-    } else if part.is_function() {
-        "function".to_string()
-    } else {
-        "object".to_string()
-    };
-    js_sys::TypeError::new(&format!("Invalid key part: {shown}")).into()
-}
+const INVALID_PART: &str = "expected string, number, bigint, ArrayBufferView, boolean";
 
 pub fn part_from_js(part: &JsValue) -> Result<KeyPart, JsValue> {
     if let Some(text) = part.as_string() {
@@ -43,15 +34,18 @@ pub fn part_from_js(part: &JsValue) -> Result<KeyPart, JsValue> {
             sign, &magnitude,
         )));
     }
-    if let Some(bytes) = part.dyn_ref::<Uint8Array>() {
-        return Ok(KeyPart::Bytes(bytes.to_vec()));
+    if part.is_object() {
+        if let Some(bytes) = js::view_bytes(part).dyn_ref::<Uint8Array>() {
+            return Ok(KeyPart::Bytes(bytes.to_vec()));
+        }
     }
-    Err(invalid_key_part(part))
+    Err(js_sys::TypeError::new(INVALID_PART).into())
 }
 
-pub fn parts_from_js(key: &JsValue) -> Result<Vec<KeyPart>, JsValue> {
+/// Parses a key argument; errors are serde_v8's.
+pub fn parse(key: &JsValue) -> Result<Vec<KeyPart>, JsValue> {
     let Some(array) = key.dyn_ref::<Array>() else {
-        return Err(js_sys::TypeError::new("Key must be an array").into());
+        return Err(js::invalid_type("array", key));
     };
     let length = array.length();
     let mut parts = Vec::with_capacity(length as usize);
@@ -61,8 +55,13 @@ pub fn parts_from_js(key: &JsValue) -> Result<Vec<KeyPart>, JsValue> {
     Ok(parts)
 }
 
+pub fn encode(parts: Vec<KeyPart>) -> Result<Vec<u8>, KvError> {
+    key::encode(parts)
+}
+
+/// Parses and encodes a key that is used for reading.
 pub fn encode_js(key: &JsValue) -> Result<Vec<u8>, JsValue> {
-    key::encode(parts_from_js(key)?).map_err(super::errors::to_js)
+    encode(parse(key)?).map_err(super::errors::to_js)
 }
 
 pub fn part_to_js(part: &KeyPart) -> JsValue {

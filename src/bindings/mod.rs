@@ -13,7 +13,7 @@ use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
 use denokv_proto::{
-    AtomicWrite, Check, Consistency, KvEntry, KvValue, Mutation, MutationKind, ReadRange,
+    AtomicWrite, Check, Consistency, KeyPart, KvEntry, KvValue, Mutation, MutationKind, ReadRange,
 };
 use js_sys::{Array, Uint8Array};
 use wasm_bindgen::prelude::*;
@@ -113,12 +113,27 @@ fn entry_to_js(entry: KvEntry) -> Result<JsValue, JsValue> {
     Ok(js::make_entry(&key, &value, &stamp))
 }
 
-fn consistency(value: &JsValue) -> Consistency {
-    if value.as_string().as_deref() == Some("eventual") {
-        Consistency::Eventual
-    } else {
-        Consistency::Strong
+fn consistency(value: &JsValue) -> Result<Consistency, JsValue> {
+    match value.as_string().as_deref() {
+        Some("strong") => Ok(Consistency::Strong),
+        Some("eventual") => Ok(Consistency::Eventual),
+        Some(other) => Err(js_sys::TypeError::new(&format!(
+            "unknown variant `{other}`, expected `strong` or `eventual`"
+        ))
+        .into()),
+        None if value.is_undefined() => Ok(Consistency::Strong),
+        None => Err(js::invalid_type("string", value)),
     }
+}
+
+fn optional_string(value: &JsValue) -> Result<Option<String>, JsValue> {
+    if value.is_undefined() || value.is_null() {
+        return Ok(None);
+    }
+    value
+        .as_string()
+        .map(Some)
+        .ok_or_else(|| js::invalid_type("string", value))
 }
 
 fn optional_key(key: &JsValue) -> Result<Option<Vec<u8>>, JsValue> {
@@ -129,6 +144,7 @@ fn optional_key(key: &JsValue) -> Result<Option<Vec<u8>>, JsValue> {
 }
 
 fn selector(prefix: &JsValue, start: &JsValue, end: &JsValue) -> Result<Selector, JsValue> {
+    // Cursors are only asked for keys the iterator has already listed.
     Selector::new(
         optional_key(prefix)?,
         optional_key(start)?,
@@ -137,27 +153,29 @@ fn selector(prefix: &JsValue, start: &JsValue, end: &JsValue) -> Result<Selector
     .map_err(errors::to_js)
 }
 
+/// `expireIn` has been validated by the JS layer, as Deno validates it;
+/// what is left is Deno's check that the expiry time is representable.
 fn expire_at(
     expire_in: &JsValue,
     now: u64,
 ) -> Result<Option<chrono::DateTime<chrono::Utc>>, JsValue> {
-    if expire_in.is_undefined() || expire_in.is_null() {
+    let Some(ms) = expire_in.as_f64() else {
         return Ok(None);
-    }
-    let valid = expire_in
-        .as_f64()
-        .filter(|ms| ms.fract() == 0.0 && *ms >= 0.0 && *ms <= u64::MAX as f64);
-    let Some(ms) = valid else {
-        let shown = js_sys::JsString::from(expire_in.clone());
-        return Err(js_sys::TypeError::new(&format!(
-            "expireIn must be a non-negative integer: received {}",
-            String::from(shown)
-        ))
-        .into());
     };
-    let at = i64::try_from(now.saturating_add(ms as u64)).unwrap_or(i64::MAX);
-    Ok(chrono::DateTime::from_timestamp_millis(at)
-        .or(Some(chrono::DateTime::<chrono::Utc>::MAX_UTC)))
+    let too_large = || {
+        JsValue::from(js_sys::TypeError::new(&format!(
+            "Invalid mutation: expireIn is too large: {ms}"
+        )))
+    };
+    if !(ms >= 0.0 && ms.fract() == 0.0 && ms <= i64::MAX as f64) {
+        return Err(too_large());
+    }
+    let at = i64::try_from(now)
+        .ok()
+        .and_then(|now| now.checked_add(ms as i64));
+    at.and_then(chrono::DateTime::from_timestamp_millis)
+        .map(Some)
+        .ok_or_else(too_large)
 }
 
 /// Returns the result now if the future is already done, else a Promise.
@@ -213,12 +231,13 @@ pub fn encode_cursor(
 #[wasm_bindgen]
 impl Database {
     pub fn get(&self, key: &JsValue, consistency_level: &JsValue) -> Result<JsValue, JsValue> {
-        let encoded = key::encode_js(key)?;
-        let range = single_key_range(encoded);
+        let parts = key::parse(key)?;
+        let consistency = consistency(consistency_level)?;
+        self.kv.ensure_open().map_err(kv_error)?;
+        let range = single_key_range(key::encode(parts).map_err(kv_error)?);
         let missing_key = key.clone();
         settle(
-            self.kv
-                .snapshot_read(vec![range], consistency(consistency_level)),
+            self.kv.snapshot_read(vec![range], consistency),
             move |mut ranges| match ranges.pop().and_then(|mut entries| entries.pop()) {
                 Some(entry) => entry_to_js(entry),
                 None => Ok(js::make_missing_entry(&missing_key)),
@@ -227,32 +246,42 @@ impl Database {
     }
 
     #[wasm_bindgen(js_name = getMany)]
-    pub fn get_many(&self, keys: &Array, consistency_level: &JsValue) -> Result<JsValue, JsValue> {
+    pub fn get_many(
+        &self,
+        keys: &JsValue,
+        consistency_level: &JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let Some(keys) = keys.dyn_ref::<Array>() else {
+            return Err(js::invalid_type("array", keys));
+        };
+        let parsed = keys
+            .iter()
+            .map(|key| key::parse(&key))
+            .collect::<Result<Vec<_>, _>>()?;
+        let consistency = consistency(consistency_level)?;
+        self.kv.ensure_open().map_err(kv_error)?;
         let limits = self.kv.limits();
-        if keys.length() as usize > limits.max_read_ranges {
+        if parsed.len() > limits.max_read_ranges {
             return Err(kv_error(limits.too_many_ranges()));
         }
-        let ranges = keys
-            .iter()
-            .map(|key| key::encode_js(&key).map(single_key_range))
-            .collect::<Result<Vec<_>, _>>()?;
+        let ranges = parsed
+            .into_iter()
+            .map(|parts| key::encode(parts).map(single_key_range))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(kv_error)?;
         let keys = keys.clone();
-        settle(
-            self.kv
-                .snapshot_read(ranges, consistency(consistency_level)),
-            move |ranges| {
-                let out = Array::new_with_length(ranges.len() as u32);
-                for (index, mut entries) in ranges.into_iter().enumerate() {
-                    let index = index as u32;
-                    let entry = match entries.pop() {
-                        Some(entry) => entry_to_js(entry)?,
-                        None => js::make_missing_entry(&keys.get(index)),
-                    };
-                    out.set(index, entry);
-                }
-                Ok(out.into())
-            },
-        )
+        settle(self.kv.snapshot_read(ranges, consistency), move |ranges| {
+            let out = Array::new_with_length(ranges.len() as u32);
+            for (index, mut entries) in ranges.into_iter().enumerate() {
+                let index = index as u32;
+                let entry = match entries.pop() {
+                    Some(entry) => entry_to_js(entry)?,
+                    None => js::make_missing_entry(&keys.get(index)),
+                };
+                out.set(index, entry);
+            }
+            Ok(out.into())
+        })
     }
 
     /// One batch of a list: entries in `[start, end)` after `cursor`.
@@ -262,12 +291,20 @@ impl Database {
         prefix: &JsValue,
         start: &JsValue,
         end: &JsValue,
-        cursor: Option<String>,
+        cursor: &JsValue,
         reverse: bool,
         batch_size: u32,
         consistency_level: &JsValue,
     ) -> Result<JsValue, JsValue> {
-        let selector = selector(prefix, start, end)?;
+        let [prefix, start, end] = [prefix, start, end].map(optional_key_parts);
+        let (prefix, start, end) = (prefix?, start?, end?);
+        let cursor = optional_string(cursor)?;
+        let consistency = consistency(consistency_level)?;
+        self.kv.ensure_open().map_err(kv_error)?;
+        let encode =
+            |parts: Option<Vec<KeyPart>>| parts.map(key::encode).transpose().map_err(kv_error);
+        let selector =
+            Selector::new(encode(prefix)?, encode(start)?, encode(end)?).map_err(kv_error)?;
         let (start, end) = selector
             .bounds(reverse, cursor.as_deref())
             .map_err(kv_error)?;
@@ -280,8 +317,7 @@ impl Database {
             reverse,
         };
         settle(
-            self.kv
-                .snapshot_read(vec![range], consistency(consistency_level)),
+            self.kv.snapshot_read(vec![range], consistency),
             |mut ranges| {
                 let entries = ranges.pop().unwrap_or_default();
                 let out = Array::new_with_length(entries.len() as u32);
@@ -301,8 +337,10 @@ impl Database {
         expire_in: &JsValue,
     ) -> Result<JsValue, JsValue> {
         let value = js_value_to_kv(value)?;
+        let parts = key::parse(key)?;
+        self.kv.ensure_open().map_err(kv_error)?;
         let mutation = Mutation {
-            key: key::encode_js(key)?,
+            key: encode_mutation_key(parts)?,
             kind: MutationKind::Set(value),
             expire_at: expire_at(expire_in, now_ms())?,
         };
@@ -310,8 +348,10 @@ impl Database {
     }
 
     pub fn delete(&self, key: &JsValue) -> Result<JsValue, JsValue> {
+        let parts = key::parse(key)?;
+        self.kv.ensure_open().map_err(kv_error)?;
         let mutation = Mutation {
-            key: key::encode_js(key)?,
+            key: encode_mutation_key(parts)?,
             kind: MutationKind::Delete,
             expire_at: None,
         };
@@ -326,35 +366,58 @@ impl Database {
         mutations: &Array,
         enqueue_count: u32,
     ) -> Result<JsValue, JsValue> {
+        // Deno's order: parse every argument, then count, then convert.
+        let checks = checks
+            .iter()
+            .map(|check| parse_check(&check))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mutations = mutations
+            .iter()
+            .map(|mutation| parse_mutation(&mutation))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.kv.ensure_open().map_err(kv_error)?;
         validate::check_counts(
             self.kv.limits(),
-            checks.length() as usize,
-            mutations.length() as usize + enqueue_count as usize,
+            checks.len(),
+            mutations.len() + enqueue_count as usize,
         )
         .map_err(kv_error)?;
         if enqueue_count > 0 {
             return Err(js_sys::TypeError::new("Queues are not supported yet by webkv").into());
         }
         let checks = checks
-            .iter()
-            .map(|check| check_from_js(&check))
+            .into_iter()
+            .map(convert_check)
             .collect::<Result<Vec<_>, _>>()?;
         let now = now_ms();
         let mutations = mutations
-            .iter()
-            .map(|mutation| mutation_from_js(&mutation, now))
+            .into_iter()
+            .map(|mutation| convert_mutation(mutation, now))
             .collect::<Result<Vec<_>, _>>()?;
         self.write(checks, mutations)
     }
 
-    pub fn close(&self) {
-        self.kv.close();
+    /// Fails with BadResource if already closed, as `Deno.Kv.close` does.
+    pub fn close(&self) -> Result<(), JsValue> {
+        self.kv.close().map_err(kv_error)
+    }
+
+    /// `[Symbol.dispose]`: closes if still open, never throws.
+    pub fn dispose(&self) {
+        let _ = self.kv.close();
     }
 
     #[wasm_bindgen(js_name = isClosed)]
     pub fn is_closed(&self) -> bool {
         self.kv.is_closed()
     }
+}
+
+fn optional_key_parts(key: &JsValue) -> Result<Option<Vec<KeyPart>>, JsValue> {
+    if key.is_undefined() || key.is_null() {
+        return Ok(None);
+    }
+    key::parse(key).map(Some)
 }
 
 impl Database {
@@ -380,24 +443,50 @@ fn single_key_range(key: Vec<u8>) -> ReadRange {
     }
 }
 
-fn check_from_js(check: &JsValue) -> Result<Check, JsValue> {
+fn encode_mutation_key(parts: Vec<KeyPart>) -> Result<Vec<u8>, JsValue> {
+    key::encode(parts).map_err(|err| {
+        kv_error(KvError::type_error(format!(
+            "Invalid mutation: {}",
+            err.message
+        )))
+    })
+}
+
+struct ParsedCheck {
+    parts: Vec<KeyPart>,
+    versionstamp: Option<String>,
+}
+
+fn parse_check(check: &JsValue) -> Result<ParsedCheck, JsValue> {
     let check: &Array = check.unchecked_ref();
-    let key = key::encode_js(&check.get(0))?;
-    let stamp = check.get(1);
-    let versionstamp = if stamp.is_null() || stamp.is_undefined() {
-        None
-    } else {
-        let parsed = stamp
-            .as_string()
-            .and_then(|text| versionstamp::parse_hex(&text));
-        Some(parsed.ok_or_else(|| kv_error(KvError::type_error("invalid versionstamp")))?)
+    let parts = key::parse(&check.get(0))?;
+    let versionstamp = optional_string(&check.get(1))?;
+    Ok(ParsedCheck {
+        parts,
+        versionstamp,
+    })
+}
+
+fn convert_check(check: ParsedCheck) -> Result<Check, JsValue> {
+    let invalid = || kv_error(KvError::type_error("Invalid check"));
+    let key = key::encode(check.parts).map_err(|_| invalid())?;
+    let versionstamp = match check.versionstamp {
+        None => None,
+        Some(text) => Some(versionstamp::parse_hex(&text).ok_or_else(invalid)?),
     };
     Ok(Check { key, versionstamp })
 }
 
-fn mutation_from_js(mutation: &JsValue, now: u64) -> Result<Mutation, JsValue> {
+struct ParsedMutation {
+    parts: Vec<KeyPart>,
+    kind_name: String,
+    value: Option<KvValue>,
+    expire_in: JsValue,
+}
+
+fn parse_mutation(mutation: &JsValue) -> Result<ParsedMutation, JsValue> {
     let mutation: &Array = mutation.unchecked_ref();
-    let key = key::encode_js(&mutation.get(0))?;
+    let parts = key::parse(&mutation.get(0))?;
     let kind_name = mutation.get(1).as_string().unwrap_or_default();
     let raw = mutation.get(2);
     let value = if raw.is_null() || raw.is_undefined() {
@@ -405,7 +494,17 @@ fn mutation_from_js(mutation: &JsValue, now: u64) -> Result<Mutation, JsValue> {
     } else {
         Some(raw_to_kv(&raw)?)
     };
-    let kind = match (kind_name.as_str(), value) {
+    Ok(ParsedMutation {
+        parts,
+        kind_name,
+        value,
+        expire_in: mutation.get(3),
+    })
+}
+
+fn convert_mutation(mutation: ParsedMutation, now: u64) -> Result<Mutation, JsValue> {
+    let key = encode_mutation_key(mutation.parts)?;
+    let kind = match (mutation.kind_name.as_str(), mutation.value) {
         ("set", Some(value)) => MutationKind::Set(value),
         ("delete", None) => MutationKind::Delete,
         ("sum", Some(value)) => MutationKind::Sum {
@@ -432,7 +531,7 @@ fn mutation_from_js(mutation: &JsValue, now: u64) -> Result<Mutation, JsValue> {
     };
     let expire_at = match kind {
         MutationKind::Set(_) | MutationKind::SetSuffixVersionstampedKey(_) => {
-            expire_at(&mutation.get(3), now)?
+            expire_at(&mutation.expire_in, now)?
         }
         _ => None,
     };

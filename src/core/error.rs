@@ -7,6 +7,8 @@ pub enum ErrorClass {
     TypeError,
     RangeError,
     Error,
+    /// `Deno.errors.BadResource`: what a closed database answers.
+    BadResource,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,6 +28,13 @@ impl KvError {
     pub fn range_error(message: impl Into<String>) -> Self {
         Self {
             class: ErrorClass::RangeError,
+            message: message.into(),
+        }
+    }
+
+    pub fn bad_resource(message: impl Into<String>) -> Self {
+        Self {
+            class: ErrorClass::BadResource,
             message: message.into(),
         }
     }

@@ -130,7 +130,15 @@ fn unclonable_values_are_rejected_and_nothing_is_written() {
         let err = db
             .set(&text_key(&name), &sample.get(1), &JsValue::UNDEFINED)
             .expect_err("unclonable values must be rejected");
-        assert_eq!(error_name(&err), "DataCloneError", "{name}");
+        assert_eq!(
+            error_name(&err),
+            "TypeError",
+            "{name}: Deno reports unclonable values as TypeError"
+        );
+        assert!(
+            error_message(&err).ends_with(" could not be cloned."),
+            "{name}: V8's message"
+        );
         let entry = db.get(&text_key(&name), &JsValue::UNDEFINED).expect("get");
         assert!(
             versionstamp_of(&entry).is_null(),
@@ -170,7 +178,7 @@ fn keys_of_every_type_round_trip_in_deno_order() {
             &prefix,
             &JsValue::NULL,
             &JsValue::NULL,
-            None,
+            &JsValue::UNDEFINED,
             false,
             100,
             &JsValue::UNDEFINED,
