@@ -47,11 +47,7 @@ impl Kv {
         Ok(())
     }
 
-    pub fn snapshot_read(
-        &self,
-        ranges: Vec<ReadRange>,
-        consistency: Consistency,
-    ) -> BackendFuture<Vec<Vec<KvEntry>>> {
+    pub fn snapshot_read(&self, ranges: Vec<ReadRange>, consistency: Consistency) -> BackendFuture<Vec<Vec<KvEntry>>> {
         if let Err(err) = self
             .ensure_open()
             .and_then(|()| validate::check_read_ranges(&self.limits, &ranges))

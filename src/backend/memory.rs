@@ -31,18 +31,11 @@ impl MemoryBackend {
 }
 
 impl Backend for MemoryBackend {
-    fn snapshot_read(
-        &self,
-        ranges: Vec<ReadRange>,
-        _consistency: Consistency,
-    ) -> BackendFuture<Vec<Vec<KvEntry>>> {
+    fn snapshot_read(&self, ranges: Vec<ReadRange>, _consistency: Consistency) -> BackendFuture<Vec<Vec<KvEntry>>> {
         let now = (self.clock)();
         let mut engine = self.engine.borrow_mut();
         engine.collect_expired(now);
-        let output = ranges
-            .iter()
-            .map(|range| engine.read_range(range, now))
-            .collect();
+        let output = ranges.iter().map(|range| engine.read_range(range, now)).collect();
         Box::pin(ready(Ok(output)))
     }
 

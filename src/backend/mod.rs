@@ -17,11 +17,7 @@ pub type BackendFuture<T> = Pin<Box<dyn Future<Output = KvResult<T>>>>;
 
 pub trait Backend {
     /// One snapshot: every range sees the same committed state.
-    fn snapshot_read(
-        &self,
-        ranges: Vec<ReadRange>,
-        consistency: Consistency,
-    ) -> BackendFuture<Vec<Vec<KvEntry>>>;
+    fn snapshot_read(&self, ranges: Vec<ReadRange>, consistency: Consistency) -> BackendFuture<Vec<Vec<KvEntry>>>;
 
     /// `Ok(None)` when a check failed and nothing was written.
     fn atomic_write(&self, write: AtomicWrite) -> BackendFuture<Option<Versionstamp>>;

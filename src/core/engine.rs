@@ -81,11 +81,7 @@ impl Engine {
             let Some((at, key)) = self.expiries.pop_first() else {
                 break;
             };
-            if self
-                .entries
-                .get(&key)
-                .is_some_and(|e| e.expires_at_ms == Some(at))
-            {
+            if self.entries.get(&key).is_some_and(|e| e.expires_at_ms == Some(at)) {
                 self.entries.remove(&key);
             }
         }
@@ -112,23 +108,14 @@ impl Engine {
         };
         let live = |(_, stored): &(&Vec<u8>, &StoredEntry)| stored.is_live(now_ms);
         if range.reverse {
-            in_range
-                .rev()
-                .filter(live)
-                .take(limit)
-                .map(to_entry)
-                .collect()
+            in_range.rev().filter(live).take(limit).map(to_entry).collect()
         } else {
             in_range.filter(live).take(limit).map(to_entry).collect()
         }
     }
 
     /// Runs the checks and computes every change; `Ok(None)` when a check fails.
-    pub fn prepare(
-        &self,
-        write: AtomicWrite,
-        now_ms: u64,
-    ) -> Result<Option<PreparedCommit>, KvError> {
+    pub fn prepare(&self, write: AtomicWrite, now_ms: u64) -> Result<Option<PreparedCommit>, KvError> {
         for check in &write.checks {
             let current = self.live(&check.key, now_ms).map(|e| e.versionstamp);
             if current != check.versionstamp {
@@ -216,10 +203,7 @@ impl Engine {
 
     fn forget_expiry(&mut self, old_expiry: Option<u64>, key: Vec<u8>) {
         if let Some(at) = old_expiry {
-            let still_current = self
-                .entries
-                .get(&key)
-                .is_some_and(|e| e.expires_at_ms == Some(at));
+            let still_current = self.entries.get(&key).is_some_and(|e| e.expires_at_ms == Some(at));
             if !still_current {
                 self.expiries.remove(&(at, key));
             }
@@ -227,11 +211,7 @@ impl Engine {
     }
 
     /// Prepares and applies in one step, for stores with nothing to persist.
-    pub fn commit(
-        &mut self,
-        write: AtomicWrite,
-        now_ms: u64,
-    ) -> Result<Option<Versionstamp>, KvError> {
+    pub fn commit(&mut self, write: AtomicWrite, now_ms: u64) -> Result<Option<Versionstamp>, KvError> {
         self.collect_expired(now_ms);
         let Some(prepared) = self.prepare(write, now_ms)? else {
             return Ok(None);

@@ -66,9 +66,7 @@ mod tests {
         let parts = vec![
             KeyPart::Bytes(vec![0, 1, 0xff, 0]),
             KeyPart::String("a\0b\u{1F600}".into()),
-            KeyPart::Int(
-                BigInt::parse_bytes(b"-123456789012345678901234567890", 10).unwrap_or_default(),
-            ),
+            KeyPart::Int(BigInt::parse_bytes(b"-123456789012345678901234567890", 10).unwrap_or_default()),
             KeyPart::Float(-1.5),
             KeyPart::False,
             KeyPart::True,

@@ -24,11 +24,7 @@ impl U64Op {
 }
 
 /// Applies `min` or `max`; `current` is `None` when the key is missing.
-pub fn min_max(
-    op: U64Op,
-    current: Option<&KvValue>,
-    operand: &KvValue,
-) -> Result<KvValue, KvError> {
+pub fn min_max(op: U64Op, current: Option<&KvValue>, operand: &KvValue) -> Result<KvValue, KvError> {
     let operand = u64_operand(op.name(), operand)?;
     let result = match current {
         None => operand,
@@ -135,9 +131,7 @@ fn sum_v8(current: Option<&KvValue>, params: SumParams<'_>) -> Result<KvValue, K
         SumOperand::parse_optional(&KvValue::V8(params.max_v8.to_vec())),
     );
     let (Ok(operand), Ok(result_min), Ok(result_max)) = parsed else {
-        return Err(KvError::type_error(
-            "Some of the parameters are not valid V8 values",
-        ));
+        return Err(KvError::type_error("Some of the parameters are not valid V8 values"));
     };
     let same_kind = |bound: &Option<SumOperand>| {
         bound
@@ -168,8 +162,7 @@ fn sum_v8(current: Option<&KvValue>, params: SumParams<'_>) -> Result<KvValue, K
         (_, operand) => operand,
     };
 
-    let out_of_range =
-        || KvError::type_error("The result of a Sum operation would exceed its range limit");
+    let out_of_range = || KvError::type_error("The result of a Sum operation would exceed its range limit");
     let result = match (&current, &operand) {
         (SumOperand::BigInt(current), SumOperand::BigInt(operand)) => {
             let mut total = current + operand;
@@ -213,9 +206,7 @@ fn sum_v8(current: Option<&KvValue>, params: SumParams<'_>) -> Result<KvValue, K
         }
         (SumOperand::KvU64(current), SumOperand::KvU64(operand)) => {
             if result_min.is_some() || result_max.is_some() {
-                return Err(KvError::type_error(
-                    "Cannot use min/max parameters with KvU64 operands",
-                ));
+                return Err(KvError::type_error("Cannot use min/max parameters with KvU64 operands"));
             }
             SumOperand::KvU64(current.wrapping_add(*operand))
         }
@@ -255,9 +246,7 @@ mod tests {
     }
 
     fn as_number(value: &KvValue) -> f64 {
-        let KvValue::V8(bytes) = value else {
-            panic!("not v8")
-        };
+        let KvValue::V8(bytes) = value else { panic!("not v8") };
         match ValueDeserializer::default().read(bytes).expect("parses").0 {
             Value::Double(x) => x,
             Value::I32(x) => x as f64,
@@ -273,10 +262,7 @@ mod tests {
 
     #[test]
     fn missing_key_takes_operand() {
-        assert!(matches!(
-            plain_sum(None, &KvValue::U64(5)),
-            Ok(KvValue::U64(5))
-        ));
+        assert!(matches!(plain_sum(None, &KvValue::U64(5)), Ok(KvValue::U64(5))));
         assert!(matches!(
             min_max(U64Op::Min, None, &KvValue::U64(5)),
             Ok(KvValue::U64(5))
@@ -304,10 +290,7 @@ mod tests {
             "Failed to perform 'sum' mutation on a non-U64 value in the database"
         );
         let err = min_max(U64Op::Min, None, &v8(Value::I32(1))).unwrap_err();
-        assert_eq!(
-            err.message,
-            "Failed to perform 'min' mutation on a non-U64 operand"
-        );
+        assert_eq!(err.message, "Failed to perform 'min' mutation on a non-U64 operand");
         let err = plain_sum(Some(&v8(Value::I32(1))), &v8(Value::BigInt(1.into()))).unwrap_err();
         assert_eq!(err.message, "Cannot sum Number with BigInt");
         let err = plain_sum(Some(&KvValue::U64(1)), &v8(Value::I32(1))).unwrap_err();

@@ -23,11 +23,7 @@ pub enum Selector {
 
 impl Selector {
     /// Builds a selector from encoded keys, rejecting the combinations Deno rejects.
-    pub fn new(
-        prefix: Option<Vec<u8>>,
-        start: Option<Vec<u8>>,
-        end: Option<Vec<u8>>,
-    ) -> Result<Self, KvError> {
+    pub fn new(prefix: Option<Vec<u8>>, start: Option<Vec<u8>>, end: Option<Vec<u8>>) -> Result<Self, KvError> {
         match (prefix, start, end) {
             (Some(prefix), None, None) => Ok(Self::Prefixed {
                 prefix,
@@ -48,9 +44,7 @@ impl Selector {
             }
             (Some(prefix), None, Some(end)) => {
                 if !end.starts_with(&prefix) || end.len() == prefix.len() {
-                    return Err(KvError::type_error(
-                        "End key is not in the keyspace defined by prefix",
-                    ));
+                    return Err(KvError::type_error("End key is not in the keyspace defined by prefix"));
                 }
                 Ok(Self::Prefixed {
                     prefix,
@@ -104,9 +98,7 @@ impl Selector {
 
     fn range_start(&self) -> Vec<u8> {
         match self {
-            Self::Prefixed {
-                start: Some(start), ..
-            } => start.clone(),
+            Self::Prefixed { start: Some(start), .. } => start.clone(),
             Self::Range { start, .. } => start.clone(),
             Self::Prefixed { prefix, .. } => successor(prefix),
         }
@@ -125,11 +117,7 @@ impl Selector {
     }
 
     /// The `[start, end)` byte range to read, resumed after `cursor` if given.
-    pub fn bounds(
-        &self,
-        reverse: bool,
-        cursor: Option<&str>,
-    ) -> Result<(Vec<u8>, Vec<u8>), KvError> {
+    pub fn bounds(&self, reverse: bool, cursor: Option<&str>) -> Result<(Vec<u8>, Vec<u8>), KvError> {
         let Some(cursor) = cursor else {
             return Ok((self.range_start(), self.range_end()));
         };
@@ -186,8 +174,7 @@ mod tests {
 
     #[test]
     fn rejects_bad_cursors_and_selectors() {
-        let selector =
-            Selector::new(None, Some(vec![2, b'b', 0]), Some(vec![2, b'd', 0])).expect("valid");
+        let selector = Selector::new(None, Some(vec![2, b'b', 0]), Some(vec![2, b'd', 0])).expect("valid");
         assert_eq!(
             selector.bounds(false, Some("!!")).unwrap_err().message,
             "invalid cursor"

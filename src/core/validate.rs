@@ -7,11 +7,7 @@ use super::error::KvError;
 use super::limits::Limits;
 
 /// Counted before any key is encoded, as Deno does.
-pub fn check_counts(
-    limits: &Limits,
-    checks: usize,
-    mutations_and_enqueues: usize,
-) -> Result<(), KvError> {
+pub fn check_counts(limits: &Limits, checks: usize, mutations_and_enqueues: usize) -> Result<(), KvError> {
     if checks > limits.max_checks {
         return Err(KvError::type_error(format!(
             "Too many checks (max {})",
@@ -28,11 +24,7 @@ pub fn check_counts(
 }
 
 pub fn check_atomic_write(limits: &Limits, write: &AtomicWrite) -> Result<(), KvError> {
-    check_counts(
-        limits,
-        write.checks.len(),
-        write.mutations.len() + write.enqueues.len(),
-    )?;
+    check_counts(limits, write.checks.len(), write.mutations.len() + write.enqueues.len())?;
 
     let mut total_payload = 0usize;
     let mut total_keys = 0usize;
