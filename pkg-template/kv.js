@@ -3,6 +3,7 @@
 // JS idioms live here: classes, async iteration and argument shapes.
 
 import * as wasm from "./webkv_wasm.js";
+import { deserialize, serialize } from "./v8.js";
 
 let loadWasm = null;
 let wasmReady = null;
@@ -14,8 +15,7 @@ export function setWasmLoader(loader) {
 
 function ensureWasm() {
   wasmReady ??= Promise.resolve()
-    .then(() => loadWasm())
-    .then(() => wasm.registerKvU64(KvU64));
+    .then(() => loadWasm());
   return wasmReady;
 }
 
@@ -81,8 +81,47 @@ export class KvU64 {
   }
 }
 
+// Value encodings, as KV Connect numbers them.
+const ENCODING_V8 = 1;
+const ENCODING_LE64 = 2;
+const ENCODING_BYTES = 3;
+
+const typedArrayTag = Object.getOwnPropertyDescriptor(
+  Object.getPrototypeOf(Uint8Array.prototype),
+  Symbol.toStringTag,
+).get;
+
+/** `[encoding, bytes]`: a top-level Uint8Array is raw bytes and a KvU64 is LE64, as in Deno. */
 function rawValue(value) {
-  return wasm.encodeValue(value);
+  if (typedArrayTag.call(value) === "Uint8Array") return [ENCODING_BYTES, value];
+  if (value instanceof KvU64) {
+    const bytes = new Uint8Array(8);
+    new DataView(bytes.buffer).setBigUint64(0, value.value, true);
+    return [ENCODING_LE64, bytes];
+  }
+  return [ENCODING_V8, serialize(value)];
+}
+
+function decodeValue(encoding, bytes) {
+  switch (encoding) {
+    case ENCODING_V8:
+      return deserialize(bytes);
+    case ENCODING_BYTES:
+      return bytes;
+    case ENCODING_LE64:
+      return new KvU64(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));
+    default:
+      throw new TypeError("Invalid value type");
+  }
+}
+
+/** An entry from the bindings' `[key, encoding, bytes, versionstamp]`. */
+function toEntry(raw) {
+  return { key: raw[0], value: decodeValue(raw[1], raw[2]), versionstamp: raw[3] };
+}
+
+function toEntries(raws) {
+  return raws.map(toEntry);
 }
 
 // Reads `key.length` as Deno does, so a missing key fails with the same TypeError.
@@ -134,11 +173,14 @@ export class Kv {
   }
 
   async get(key, options = undefined) {
-    return await this.#db.get(key, options?.consistency ?? "strong");
+    const raw = await this.#db.get(key, options?.consistency ?? "strong");
+    // Deno hands a missing key back as the caller's own array.
+    return raw === null ? { key, value: null, versionstamp: null } : toEntry(raw);
   }
 
   async getMany(keys, options = undefined) {
-    return await this.#db.getMany(keys, options?.consistency ?? "strong");
+    const raws = await this.#db.getMany(keys, options?.consistency ?? "strong");
+    return raws.map((raw, i) => (raw === null ? { key: keys[i], value: null, versionstamp: null } : toEntry(raw)));
   }
 
   async set(key, value, options = undefined) {
@@ -148,7 +190,8 @@ export class Kv {
       const mutations = resolveVersionstampKeys([[key, "set", rawValue(value), options?.expireIn]]);
       versionstamp = await this.#db.commit([], mutations, 0);
     } else {
-      versionstamp = await this.#db.set(key, value, options?.expireIn);
+      const [encoding, bytes] = rawValue(value);
+      versionstamp = await this.#db.set(key, encoding, bytes, options?.expireIn);
     }
     if (versionstamp === null) throw new TypeError("Failed to set value");
     return { ok: true, versionstamp };
@@ -172,15 +215,17 @@ export class Kv {
       reverse: options.reverse ?? false,
       consistency: options.consistency ?? "strong",
       batchSize,
-      pullBatch: (selector, cursor, reverse, consistency) =>
-        db.list(
-          selector.prefix ?? null,
-          selector.start ?? null,
-          selector.end ?? null,
-          cursor,
-          reverse,
-          batchSize,
-          consistency,
+      pullBatch: async (selector, cursor, reverse, consistency) =>
+        toEntries(
+          await db.list(
+            selector.prefix ?? null,
+            selector.start ?? null,
+            selector.end ?? null,
+            cursor,
+            reverse,
+            batchSize,
+            consistency,
+          ),
         ),
     }, constructToken);
   }

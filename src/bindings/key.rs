@@ -4,10 +4,10 @@
 
 use denokv_proto::KeyPart;
 use js_sys::{Array, Uint8Array};
+use num_bigint::BigInt;
 use wasm_bindgen::{JsCast, JsValue};
 
 use super::js;
-use super::value_from_v8::bigint_to_js;
 use crate::core::error::KvError;
 use crate::core::key;
 
@@ -24,15 +24,7 @@ pub fn part_from_js(part: &JsValue) -> Result<KeyPart, JsValue> {
         return Ok(if b { KeyPart::True } else { KeyPart::False });
     }
     if part.is_bigint() {
-        let (negative, magnitude) = super::value_to_v8::bigint_le_bytes(part)?;
-        let sign = if negative {
-            num_bigint::Sign::Minus
-        } else {
-            num_bigint::Sign::Plus
-        };
-        return Ok(KeyPart::Int(num_bigint::BigInt::from_bytes_le(
-            sign, &magnitude,
-        )));
+        return bigint_from_js(part).map(KeyPart::Int);
     }
     if part.is_object() {
         if let Some(bytes) = js::view_bytes(part).dyn_ref::<Uint8Array>() {
@@ -82,4 +74,29 @@ pub fn decode_to_js(bytes: &[u8]) -> Result<JsValue, JsValue> {
         array.set(index as u32, part_to_js(part));
     }
     Ok(array.into())
+}
+
+fn bigint_from_js(value: &JsValue) -> Result<BigInt, JsValue> {
+    if let Ok(small) = i64::try_from(value.clone()) {
+        return Ok(BigInt::from(small));
+    }
+    let text = value
+        .unchecked_ref::<js_sys::BigInt>()
+        .to_string(16)
+        .map_err(JsValue::from)?;
+    let text = String::from(text);
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(digits) => (true, digits),
+        None => (false, text.as_str()),
+    };
+    let magnitude = BigInt::parse_bytes(digits.as_bytes(), 16)
+        .ok_or_else(|| JsValue::from(js_sys::TypeError::new("invalid bigint")))?;
+    Ok(if negative { -magnitude } else { magnitude })
+}
+
+fn bigint_to_js(value: &BigInt) -> JsValue {
+    if let Ok(small) = i64::try_from(value) {
+        return JsValue::from(small);
+    }
+    js_sys::BigInt::new(&JsValue::from_str(&value.to_str_radix(10))).map_or(JsValue::UNDEFINED, JsValue::from)
 }

@@ -5,15 +5,14 @@
 mod errors;
 mod js;
 mod key;
-mod value_from_v8;
-mod value_to_v8;
 
 use std::num::NonZeroU32;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
 use denokv_proto::{
-    AtomicWrite, Check, Consistency, KeyPart, KvEntry, KvValue, Mutation, MutationKind, ReadRange,
+    encode_value_owned, AtomicWrite, Check, Consistency, KeyPart, KvEntry, KvValue, Mutation, MutationKind, ReadRange,
+    VALUE_ENCODING_BYTES, VALUE_ENCODING_LE64, VALUE_ENCODING_V8,
 };
 use js_sys::{Array, Uint8Array};
 use wasm_bindgen::prelude::*;
@@ -27,100 +26,54 @@ use crate::core::validate;
 use crate::core::versionstamp;
 use crate::kv::Kv;
 
-const RAW_V8: u32 = 1;
-const RAW_BYTES: u32 = 2;
-const RAW_U64: u32 = 3;
-
 fn now_ms() -> u64 {
     js_sys::Date::now() as u64
-}
-
-/// Hands the JS `KvU64` class to the bindings, which build and recognise it.
-#[wasm_bindgen(js_name = registerKvU64)]
-pub fn register_kv_u64(class: &JsValue) {
-    js::register_kv_u64(class);
 }
 
 #[wasm_bindgen(js_name = wasmMemoryBytes)]
 pub fn wasm_memory_bytes() -> f64 {
     let memory: js_sys::WebAssembly::Memory = wasm_bindgen::memory().unchecked_into();
-    memory
-        .buffer()
-        .unchecked_into::<js_sys::ArrayBuffer>()
-        .byte_length() as f64
+    memory.buffer().unchecked_into::<js_sys::ArrayBuffer>().byte_length() as f64
 }
 
-/// A value as Deno's JS layer passes it down: `[kind, payload]`, serialized
-/// when the mutation is added, so an uncloneable value throws at once.
-#[wasm_bindgen(js_name = encodeValue)]
-pub fn encode_value(value: &JsValue) -> Result<Array, JsValue> {
-    let (kind, payload) = match js_value_to_kv(value)? {
-        KvValue::V8(bytes) => (RAW_V8, Uint8Array::from(bytes.as_slice()).into()),
-        KvValue::Bytes(bytes) => (RAW_BYTES, Uint8Array::from(bytes.as_slice()).into()),
-        KvValue::U64(n) => (RAW_U64, JsValue::from(n)),
-    };
-    Ok(Array::of2(&JsValue::from(kind), &payload))
-}
-
-fn js_value_to_kv(value: &JsValue) -> Result<KvValue, JsValue> {
-    if value.is_object() {
-        match js::classify(value) {
-            js::kind::UINT8ARRAY => {
-                return Ok(KvValue::Bytes(value.unchecked_ref::<Uint8Array>().to_vec()))
-            }
-            js::kind::KVU64 => {
-                let inner = js_sys::Reflect::get(value, &JsValue::from_str("value"))?;
-                let n = u64::try_from(inner).map_err(|_| {
-                    js_sys::RangeError::new("Value must fit in a 64-bit unsigned integer")
-                })?;
-                return Ok(KvValue::U64(n));
-            }
-            _ => {}
-        }
-    }
-    value_to_v8::serialize(value).map(KvValue::V8)
-}
-
+/// A value as the JS layer hands it over: `[encoding, bytes]`, with KV
+/// Connect's encodings (V8 bytes, LE64, raw bytes).
 fn raw_to_kv(raw: &JsValue) -> Result<KvValue, JsValue> {
-    let raw: &Array = raw
-        .dyn_ref()
-        .ok_or_else(|| js_sys::TypeError::new("Invalid value"))?;
-    let payload = raw.get(1);
-    match raw.get(0).as_f64().map(|k| k as u32) {
-        Some(RAW_V8) => Ok(KvValue::V8(payload.unchecked_into::<Uint8Array>().to_vec())),
-        Some(RAW_BYTES) => Ok(KvValue::Bytes(
-            payload.unchecked_into::<Uint8Array>().to_vec(),
-        )),
-        Some(RAW_U64) => u64::try_from(payload).map(KvValue::U64).map_err(|_| {
-            js_sys::RangeError::new("Value must fit in a 64-bit unsigned integer").into()
-        }),
-        _ => Err(js_sys::TypeError::new("Invalid value type").into()),
-    }
+    let raw: &Array = raw.dyn_ref().ok_or_else(|| js_sys::TypeError::new("Invalid value"))?;
+    let bytes = raw
+        .get(1)
+        .dyn_into::<Uint8Array>()
+        .map_err(|_| js_sys::TypeError::new("Invalid value"))?;
+    let encoding = raw.get(0).as_f64().unwrap_or(0.0) as i64;
+    kv_value(encoding, bytes.to_vec())
 }
 
-fn kv_value_to_js(value: KvValue) -> Result<JsValue, JsValue> {
-    match value {
-        KvValue::V8(bytes) => value_from_v8::deserialize(&bytes),
-        KvValue::Bytes(bytes) => Ok(Uint8Array::from(bytes.as_slice()).into()),
-        KvValue::U64(n) => Ok(js::make_kv_u64(&JsValue::from(n))),
+fn kv_value(encoding: i64, bytes: Vec<u8>) -> Result<KvValue, JsValue> {
+    match encoding {
+        VALUE_ENCODING_V8 => Ok(KvValue::V8(bytes)),
+        VALUE_ENCODING_BYTES => Ok(KvValue::Bytes(bytes)),
+        VALUE_ENCODING_LE64 => <[u8; 8]>::try_from(bytes.as_slice())
+            .map(|le| KvValue::U64(u64::from_le_bytes(le)))
+            .map_err(|_| js_sys::TypeError::new("Invalid value").into()),
+        _ => Err(js_sys::TypeError::new("Invalid value type").into()),
     }
 }
 
 fn entry_to_js(entry: KvEntry) -> Result<JsValue, JsValue> {
     let key = key::decode_to_js(&entry.key)?;
-    let value = kv_value_to_js(entry.value)?;
+    let (bytes, encoding) = encode_value_owned(entry.value);
+    let bytes = Uint8Array::from(bytes.as_slice());
     let stamp = JsValue::from_str(&versionstamp::to_hex(&entry.versionstamp));
-    Ok(js::make_entry(&key, &value, &stamp))
+    Ok(js::raw_entry(&key, encoding as u32, &bytes, &stamp))
 }
 
 fn consistency(value: &JsValue) -> Result<Consistency, JsValue> {
     match value.as_string().as_deref() {
         Some("strong") => Ok(Consistency::Strong),
         Some("eventual") => Ok(Consistency::Eventual),
-        Some(other) => Err(js_sys::TypeError::new(&format!(
-            "unknown variant `{other}`, expected `strong` or `eventual`"
-        ))
-        .into()),
+        Some(other) => {
+            Err(js_sys::TypeError::new(&format!("unknown variant `{other}`, expected `strong` or `eventual`")).into())
+        }
         None if value.is_undefined() => Ok(Consistency::Strong),
         None => Err(js::invalid_type("string", value)),
     }
@@ -145,20 +98,12 @@ fn optional_key(key: &JsValue) -> Result<Option<Vec<u8>>, JsValue> {
 
 fn selector(prefix: &JsValue, start: &JsValue, end: &JsValue) -> Result<Selector, JsValue> {
     // Cursors are only asked for keys the iterator has already listed.
-    Selector::new(
-        optional_key(prefix)?,
-        optional_key(start)?,
-        optional_key(end)?,
-    )
-    .map_err(errors::to_js)
+    Selector::new(optional_key(prefix)?, optional_key(start)?, optional_key(end)?).map_err(errors::to_js)
 }
 
 /// `expireIn` has been validated by the JS layer, as Deno validates it;
 /// what is left is Deno's check that the expiry time is representable.
-fn expire_at(
-    expire_in: &JsValue,
-    now: u64,
-) -> Result<Option<chrono::DateTime<chrono::Utc>>, JsValue> {
+fn expire_at(expire_in: &JsValue, now: u64) -> Result<Option<chrono::DateTime<chrono::Utc>>, JsValue> {
     let Some(ms) = expire_in.as_f64() else {
         return Ok(None);
     };
@@ -170,9 +115,7 @@ fn expire_at(
     if !(ms >= 0.0 && ms.fract() == 0.0 && ms <= i64::MAX as f64) {
         return Err(too_large());
     }
-    let at = i64::try_from(now)
-        .ok()
-        .and_then(|now| now.checked_add(ms as i64));
+    let at = i64::try_from(now).ok().and_then(|now| now.checked_add(ms as i64));
     at.and_then(chrono::DateTime::from_timestamp_millis)
         .map(Some)
         .ok_or_else(too_large)
@@ -186,17 +129,17 @@ fn settle<T: 'static>(
     let mut cx = Context::from_waker(Waker::noop());
     match future.as_mut().poll(&mut cx) {
         Poll::Ready(result) => result.map_err(errors::to_js).and_then(to_js),
-        Poll::Pending => Ok(wasm_bindgen_futures::future_to_promise(async move {
-            future.await.map_err(errors::to_js).and_then(to_js)
-        })
-        .into()),
+        Poll::Pending => {
+            Ok(wasm_bindgen_futures::future_to_promise(
+                async move { future.await.map_err(errors::to_js).and_then(to_js) },
+            )
+            .into())
+        }
     }
 }
 
 fn versionstamp_or_null(stamp: Option<versionstamp::Versionstamp>) -> Result<JsValue, JsValue> {
-    Ok(stamp.map_or(JsValue::NULL, |s| {
-        JsValue::from_str(&versionstamp::to_hex(&s))
-    }))
+    Ok(stamp.map_or(JsValue::NULL, |s| JsValue::from_str(&versionstamp::to_hex(&s))))
 }
 
 fn kv_error(err: KvError) -> JsValue {
@@ -235,29 +178,21 @@ impl Database {
         let consistency = consistency(consistency_level)?;
         self.kv.ensure_open().map_err(kv_error)?;
         let range = single_key_range(key::encode(parts).map_err(kv_error)?);
-        let missing_key = key.clone();
         settle(
             self.kv.snapshot_read(vec![range], consistency),
             move |mut ranges| match ranges.pop().and_then(|mut entries| entries.pop()) {
                 Some(entry) => entry_to_js(entry),
-                None => Ok(js::make_missing_entry(&missing_key)),
+                None => Ok(JsValue::NULL),
             },
         )
     }
 
     #[wasm_bindgen(js_name = getMany)]
-    pub fn get_many(
-        &self,
-        keys: &JsValue,
-        consistency_level: &JsValue,
-    ) -> Result<JsValue, JsValue> {
+    pub fn get_many(&self, keys: &JsValue, consistency_level: &JsValue) -> Result<JsValue, JsValue> {
         let Some(keys) = keys.dyn_ref::<Array>() else {
             return Err(js::invalid_type("array", keys));
         };
-        let parsed = keys
-            .iter()
-            .map(|key| key::parse(&key))
-            .collect::<Result<Vec<_>, _>>()?;
+        let parsed = keys.iter().map(|key| key::parse(&key)).collect::<Result<Vec<_>, _>>()?;
         let consistency = consistency(consistency_level)?;
         self.kv.ensure_open().map_err(kv_error)?;
         let limits = self.kv.limits();
@@ -269,14 +204,13 @@ impl Database {
             .map(|parts| key::encode(parts).map(single_key_range))
             .collect::<Result<Vec<_>, _>>()
             .map_err(kv_error)?;
-        let keys = keys.clone();
         settle(self.kv.snapshot_read(ranges, consistency), move |ranges| {
             let out = Array::new_with_length(ranges.len() as u32);
             for (index, mut entries) in ranges.into_iter().enumerate() {
                 let index = index as u32;
                 let entry = match entries.pop() {
                     Some(entry) => entry_to_js(entry)?,
-                    None => js::make_missing_entry(&keys.get(index)),
+                    None => JsValue::NULL,
                 };
                 out.set(index, entry);
             }
@@ -301,42 +235,30 @@ impl Database {
         let cursor = optional_string(cursor)?;
         let consistency = consistency(consistency_level)?;
         self.kv.ensure_open().map_err(kv_error)?;
-        let encode =
-            |parts: Option<Vec<KeyPart>>| parts.map(key::encode).transpose().map_err(kv_error);
-        let selector =
-            Selector::new(encode(prefix)?, encode(start)?, encode(end)?).map_err(kv_error)?;
-        let (start, end) = selector
-            .bounds(reverse, cursor.as_deref())
-            .map_err(kv_error)?;
-        let limit = NonZeroU32::new(batch_size)
-            .ok_or_else(|| kv_error(KvError::type_error("limit must be greater than 0")))?;
+        let encode = |parts: Option<Vec<KeyPart>>| parts.map(key::encode).transpose().map_err(kv_error);
+        let selector = Selector::new(encode(prefix)?, encode(start)?, encode(end)?).map_err(kv_error)?;
+        let (start, end) = selector.bounds(reverse, cursor.as_deref()).map_err(kv_error)?;
+        let limit =
+            NonZeroU32::new(batch_size).ok_or_else(|| kv_error(KvError::type_error("limit must be greater than 0")))?;
         let range = ReadRange {
             start,
             end,
             limit,
             reverse,
         };
-        settle(
-            self.kv.snapshot_read(vec![range], consistency),
-            |mut ranges| {
-                let entries = ranges.pop().unwrap_or_default();
-                let out = Array::new_with_length(entries.len() as u32);
-                for (index, entry) in entries.into_iter().enumerate() {
-                    out.set(index as u32, entry_to_js(entry)?);
-                }
-                Ok(out.into())
-            },
-        )
+        settle(self.kv.snapshot_read(vec![range], consistency), |mut ranges| {
+            let entries = ranges.pop().unwrap_or_default();
+            let out = Array::new_with_length(entries.len() as u32);
+            for (index, entry) in entries.into_iter().enumerate() {
+                out.set(index as u32, entry_to_js(entry)?);
+            }
+            Ok(out.into())
+        })
     }
 
-    /// `kv.set`: one crossing, the value serialized straight from JS.
-    pub fn set(
-        &self,
-        key: &JsValue,
-        value: &JsValue,
-        expire_in: &JsValue,
-    ) -> Result<JsValue, JsValue> {
-        let value = js_value_to_kv(value)?;
+    /// `kv.set`: one crossing, with the value already encoded by the JS layer.
+    pub fn set(&self, key: &JsValue, encoding: u32, bytes: Vec<u8>, expire_in: &JsValue) -> Result<JsValue, JsValue> {
+        let value = kv_value(i64::from(encoding), bytes)?;
         let parts = key::parse(key)?;
         self.kv.ensure_open().map_err(kv_error)?;
         let mutation = Mutation {
@@ -360,12 +282,7 @@ impl Database {
 
     /// An atomic operation: `checks` are `[key, versionstamp | null]`,
     /// `mutations` are `[key, type, rawValue | null, expireIn]`.
-    pub fn commit(
-        &self,
-        checks: &Array,
-        mutations: &Array,
-        enqueue_count: u32,
-    ) -> Result<JsValue, JsValue> {
+    pub fn commit(&self, checks: &Array, mutations: &Array, enqueue_count: u32) -> Result<JsValue, JsValue> {
         // Deno's order: parse every argument, then count, then convert.
         let checks = checks
             .iter()
@@ -376,19 +293,12 @@ impl Database {
             .map(|mutation| parse_mutation(&mutation))
             .collect::<Result<Vec<_>, _>>()?;
         self.kv.ensure_open().map_err(kv_error)?;
-        validate::check_counts(
-            self.kv.limits(),
-            checks.len(),
-            mutations.len() + enqueue_count as usize,
-        )
-        .map_err(kv_error)?;
+        validate::check_counts(self.kv.limits(), checks.len(), mutations.len() + enqueue_count as usize)
+            .map_err(kv_error)?;
         if enqueue_count > 0 {
             return Err(js_sys::TypeError::new("Queues are not supported yet by webkv").into());
         }
-        let checks = checks
-            .into_iter()
-            .map(convert_check)
-            .collect::<Result<Vec<_>, _>>()?;
+        let checks = checks.into_iter().map(convert_check).collect::<Result<Vec<_>, _>>()?;
         let now = now_ms();
         let mutations = mutations
             .into_iter()
@@ -444,12 +354,7 @@ fn single_key_range(key: Vec<u8>) -> ReadRange {
 }
 
 fn encode_mutation_key(parts: Vec<KeyPart>) -> Result<Vec<u8>, JsValue> {
-    key::encode(parts).map_err(|err| {
-        kv_error(KvError::type_error(format!(
-            "Invalid mutation: {}",
-            err.message
-        )))
-    })
+    key::encode(parts).map_err(|err| kv_error(KvError::type_error(format!("Invalid mutation: {}", err.message))))
 }
 
 struct ParsedCheck {
@@ -461,10 +366,7 @@ fn parse_check(check: &JsValue) -> Result<ParsedCheck, JsValue> {
     let check: &Array = check.unchecked_ref();
     let parts = key::parse(&check.get(0))?;
     let versionstamp = optional_string(&check.get(1))?;
-    Ok(ParsedCheck {
-        parts,
-        versionstamp,
-    })
+    Ok(ParsedCheck { parts, versionstamp })
 }
 
 fn convert_check(check: ParsedCheck) -> Result<Check, JsValue> {
@@ -515,29 +417,13 @@ fn convert_mutation(mutation: ParsedMutation, now: u64) -> Result<Mutation, JsVa
         },
         ("min", Some(value)) => MutationKind::Min(value),
         ("max", Some(value)) => MutationKind::Max(value),
-        ("setSuffixVersionstampedKey", Some(value)) => {
-            MutationKind::SetSuffixVersionstampedKey(value)
-        }
-        (name, Some(_)) => {
-            return Err(
-                js_sys::TypeError::new(&format!("Invalid mutation '{name}' with value")).into(),
-            )
-        }
-        (name, None) => {
-            return Err(
-                js_sys::TypeError::new(&format!("Invalid mutation '{name}' without value")).into(),
-            )
-        }
+        ("setSuffixVersionstampedKey", Some(value)) => MutationKind::SetSuffixVersionstampedKey(value),
+        (name, Some(_)) => return Err(js_sys::TypeError::new(&format!("Invalid mutation '{name}' with value")).into()),
+        (name, None) => return Err(js_sys::TypeError::new(&format!("Invalid mutation '{name}' without value")).into()),
     };
     let expire_at = match kind {
-        MutationKind::Set(_) | MutationKind::SetSuffixVersionstampedKey(_) => {
-            expire_at(&mutation.expire_in, now)?
-        }
+        MutationKind::Set(_) | MutationKind::SetSuffixVersionstampedKey(_) => expire_at(&mutation.expire_in, now)?,
         _ => None,
     };
-    Ok(Mutation {
-        key,
-        kind,
-        expire_at,
-    })
+    Ok(Mutation { key, kind, expire_at })
 }

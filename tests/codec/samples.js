@@ -1,4 +1,5 @@
-// Values every structured-clone implementation must round-trip, and a deep
+// Values every structured-clone implementation must round-trip, as
+// [name, value, expected read-back (the value itself if absent)], and a deep
 // equality that tells -0 from 0, keeps NaN, and follows cycles.
 
 export function samples() {
@@ -67,7 +68,12 @@ export function samples() {
     ["bigint object", Object(5n)],
     ["shared references", { a: shared, b: shared }],
     ["cycle", cyclic],
-    ["deep", nested(250)],
+    ["deep", nested(500)],
+    ["resizable array buffer", new ArrayBuffer(4, { maxByteLength: 16 })],
+    ["__proto__ key", JSON.parse('{"__proto__": 1, "a": 2}')],
+    // A class instance is stored as its own enumerable properties.
+    ["class instance", new (class Point { constructor() { this.x = 1; this.y = 2; } })(), { x: 1, y: 2 }],
+    ...(typeof Float16Array === "function" ? [["float16", new Float16Array([1.5, -2, -0])]] : []),
   ];
 }
 
@@ -77,13 +83,18 @@ export function nested(depth) {
   return value;
 }
 
+// [name, value, error class, message]: Deno's answers.
 export function unclonables() {
   return [
-    ["function", () => 1],
-    ["symbol", Symbol("s")],
-    ["weakmap", new WeakMap()],
-    ["weakset", new WeakSet()],
-    ["function in object", { f() {} }],
+    ["function", () => 1, TypeError, "() => 1 could not be cloned."],
+    ["symbol", Symbol("s"), TypeError, "Symbol(s) could not be cloned."],
+    ["weakmap", new WeakMap(), TypeError, "#<WeakMap> could not be cloned."],
+    ["weakset", new WeakSet(), TypeError, "#<WeakSet> could not be cloned."],
+    ["function in object", { f() {} }, TypeError, "f() {} could not be cloned."],
+    // Pages that are not cross-origin isolated have no SharedArrayBuffer.
+    ...(typeof SharedArrayBuffer === "function"
+      ? [["shared array buffer", new SharedArrayBuffer(4), Error, "#<SharedArrayBuffer> could not be cloned."]]
+      : []),
   ];
 }
 
@@ -103,7 +114,10 @@ export function deepEqual(a, b, seen = new Map()) {
   if (a instanceof Boolean || a instanceof Number || a instanceof String || a instanceof BigInt) {
     return Object.is(a.valueOf(), b.valueOf());
   }
-  if (a instanceof ArrayBuffer) return deepEqual(new Uint8Array(a), new Uint8Array(b), seen);
+  if (a instanceof ArrayBuffer) {
+    if (a.resizable !== b.resizable || a.maxByteLength !== b.maxByteLength) return false;
+    return deepEqual(new Uint8Array(a), new Uint8Array(b), seen);
+  }
   if (ArrayBuffer.isView(a)) {
     if (a.byteOffset !== b.byteOffset || a.byteLength !== b.byteLength) return false;
     if (a.buffer.byteLength !== b.buffer.byteLength) return false;
@@ -133,10 +147,3 @@ export function sharesBuffer(value) {
   return value[0].buffer === value[1].buffer;
 }
 
-export function errorName(error) {
-  return error?.name ?? typeof error;
-}
-
-export function errorMessage(error) {
-  return error?.message ?? String(error);
-}

@@ -1,0 +1,105 @@
+// webkv's V8 codec (pkg/v8.js) in Node: every sample round-trips, Node's own
+// V8 reads what webkv writes and webkv reads what Node's V8 writes, and
+// corrupt input fails with a clean error.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import v8 from "node:v8";
+import { deserialize, serialize } from "../../pkg/v8.js";
+import { deepEqual, nested, samples, sharesBuffer, unclonables } from "./samples.js";
+
+// Node's `v8.serialize` writes typed arrays as Node-only host objects; its
+// base Serializer writes V8's own encoding, as Deno and browsers do.
+function nodeSerialize(value) {
+  const serializer = new v8.Serializer();
+  serializer.writeHeader();
+  serializer.writeValue(value);
+  return new Uint8Array(serializer.releaseBuffer());
+}
+
+for (const [name, value, expected = value] of samples()) {
+  test(`round-trips ${name}`, () => {
+    const bytes = serialize(value);
+    assert.equal(bytes[0], 0xff);
+    assert.equal(bytes[1], 15, "webkv writes format version 15");
+    const read = deserialize(bytes);
+    assert.ok(deepEqual(expected, read), `${name} read back differently`);
+    if (typeof value === "object" && value !== null) {
+      assert.notEqual(read, value, "a fresh copy");
+    }
+  });
+
+  test(`Node reads webkv's ${name}`, (t) => {
+    if (name === "float16" || name === "resizable array buffer") return t.skip("Node 20's V8 predates it");
+    const read = v8.deserialize(serialize(value));
+    assert.ok(deepEqual(expected, read), `Node read ${name} differently`);
+  });
+
+  test(`webkv reads Node's ${name}`, (t) => {
+    let bytes;
+    try {
+      bytes = nodeSerialize(value);
+    } catch (err) {
+      return t.skip(`Node cannot write it: ${err.message}`);
+    }
+    assert.ok(deepEqual(expected, deserialize(bytes)), `webkv read Node's ${name} differently`);
+  });
+}
+
+test("views sharing a buffer still share it", () => {
+  const value = samples().find(([name]) => name === "view sharing a buffer")[1];
+  assert.ok(sharesBuffer(deserialize(serialize(value))));
+});
+
+test("unclonable values throw Deno's error class and message", () => {
+  for (const [name, value, errorClass, message] of unclonables()) {
+    assert.throws(() => serialize(value), (err) => {
+      assert.equal(err.constructor, errorClass, name);
+      assert.equal(err.message, message, name);
+      return true;
+    });
+  }
+});
+
+test("deep nesting is a JS RangeError, not a crash", () => {
+  assert.throws(() => serialize(nested(1_000_000)), RangeError);
+});
+
+test("corrupt and truncated input fails with a TypeError or RangeError, never hangs", () => {
+  let seed = 12345;
+  const random = (n) => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % n;
+  };
+  const seeds = samples().map(([, value]) => serialize(value));
+  let rejected = 0;
+  for (let round = 0; round < 20_000; round++) {
+    const bytes = Uint8Array.from(seeds[random(seeds.length)]);
+    const edits = 1 + random(4);
+    let mutated = bytes;
+    for (let e = 0; e < edits; e++) {
+      switch (random(3)) {
+        case 0:
+          if (mutated.length > 2) mutated[2 + random(mutated.length - 2)] = random(256);
+          break;
+        case 1:
+          mutated = mutated.subarray(0, 2 + random(Math.max(1, mutated.length - 2)));
+          break;
+        default: {
+          const at = 2 + random(Math.max(1, mutated.length - 2));
+          const grown = new Uint8Array(mutated.length + 1);
+          grown.set(mutated.subarray(0, at));
+          grown[at] = random(256);
+          grown.set(mutated.subarray(at), at + 1);
+          mutated = grown;
+        }
+      }
+    }
+    try {
+      deserialize(mutated);
+    } catch (err) {
+      assert.ok(err instanceof TypeError || err instanceof RangeError, `unexpected ${err?.name}: ${err?.message}`);
+      rejected++;
+    }
+  }
+  assert.ok(rejected > 1000, "most corruptions are detected");
+});
