@@ -26,6 +26,8 @@ run "core tests (native)" cargo test
 run "bindings in Node (wasm-bindgen-test)" cargo test --target wasm32-unknown-unknown --test wasm_node
 run "bindings in Chromium (wasm-bindgen-test)" cargo test --target wasm32-unknown-unknown --test wasm_browser
 run "build pkg/" node scripts/build.mjs
+run "V8 value codec in Node" node --test tests/codec/v8_node.test.mjs
+run "V8 value codec in Chromium" node --test tests/codec/v8_chromium.test.mjs
 run "TypeScript declarations vs Deno's" bash tests/types/run.sh
 run "conformance: real Deno" bash tests/conformance/run.sh deno
 run "conformance: webkv in Deno" bash tests/conformance/run.sh webkv
