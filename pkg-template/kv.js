@@ -3,7 +3,7 @@
 // JS idioms live here: classes, async iteration and argument shapes.
 
 import * as wasm from "./webkv_wasm.js";
-import { deserialize, serialize } from "./v8.js";
+import { deserialize, serialize, ValueWriter } from "./v8.js";
 
 let loadWasm = null;
 let wasmReady = null;
@@ -91,23 +91,35 @@ const typedArrayTag = Object.getOwnPropertyDescriptor(
   Symbol.toStringTag,
 ).get;
 
+function le64(value) {
+  const bytes = new Uint8Array(8);
+  new DataView(bytes.buffer).setBigUint64(0, value, true);
+  return bytes;
+}
+
 /** `[encoding, bytes]`: a top-level Uint8Array is raw bytes and a KvU64 is LE64, as in Deno. */
 function rawValue(value) {
   if (typedArrayTag.call(value) === "Uint8Array") return [ENCODING_BYTES, value];
-  if (value instanceof KvU64) {
-    const bytes = new Uint8Array(8);
-    new DataView(bytes.buffer).setBigUint64(0, value.value, true);
-    return [ENCODING_LE64, bytes];
-  }
+  if (value instanceof KvU64) return [ENCODING_LE64, le64(value.value)];
   return [ENCODING_V8, serialize(value)];
 }
+
+// Mutation kinds as the bindings number them.
+const SET = 0;
+const DELETE = 1;
+const SUM = 2;
+const MIN = 3;
+const MAX = 4;
+const SET_SUFFIX_VERSIONSTAMPED_KEY = 5;
+const MUTATION_KINDS = { set: SET, sum: SUM, min: MIN, max: MAX };
+const EMPTY_BYTES = new Uint8Array(0);
 
 function decodeValue(encoding, bytes) {
   switch (encoding) {
     case ENCODING_V8:
       return deserialize(bytes);
     case ENCODING_BYTES:
-      return bytes;
+      return bytes.slice();
     case ENCODING_LE64:
       return new KvU64(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));
     default:
@@ -115,30 +127,61 @@ function decodeValue(encoding, bytes) {
   }
 }
 
-/** An entry from the bindings' `[key, encoding, bytes, versionstamp]`. */
-function toEntry(raw) {
-  return { key: raw[0], value: decodeValue(raw[1], raw[2]), versionstamp: raw[3] };
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+
+function hexAt(bytes, start) {
+  let hex = "";
+  for (let j = start; j < start + 10; j++) hex += HEX[bytes[j]];
+  return hex;
 }
 
-function toEntries(raws) {
-  return raws.map(toEntry);
+/**
+ * The key as Deno hands it back for a point read: as stored, so a lone
+ * surrogate reads back as U+FFFD and any ArrayBufferView as a new Uint8Array.
+ */
+function storedKey(key) {
+  for (const part of key) {
+    if (typeof part === "object" || (typeof part === "string" && !part.isWellFormed())) {
+      return key.map((p) =>
+        typeof p === "string" ? p.toWellFormed() : ArrayBuffer.isView(p) ? new Uint8Array(p.buffer, p.byteOffset, p.byteLength).slice() : p
+      );
+    }
+  }
+  return key.slice();
+}
+
+/** A point read's `[encoding, versionstamp × 10, value...]`. */
+function decodeSingle(key, bytes) {
+  return { key: storedKey(key), value: decodeValue(bytes[0], bytes.subarray(11)), versionstamp: hexAt(bytes, 1) };
+}
+
+/**
+ * Entries from the bindings' read batch `[keys, encodings, values, valueEnds,
+ * versionstamps]`; a key that was not found (encoding 0) becomes null.
+ */
+function decodeBatch(batch, requestedKeys = undefined) {
+  const [keys, encodings, values, valueEnds, versionstamps] = batch;
+  const entries = new Array(encodings.length);
+  let start = 0;
+  for (let i = 0; i < encodings.length; i++) {
+    const end = valueEnds[i];
+    if (encodings[i] === 0) {
+      entries[i] = null;
+      continue;
+    }
+    entries[i] = {
+      key: keys === undefined ? storedKey(requestedKeys[i]) : keys[i],
+      value: decodeValue(encodings[i], values.subarray(start, end)),
+      versionstamp: hexAt(versionstamps, i * 10),
+    };
+    start = end;
+  }
+  return entries;
 }
 
 // Reads `key.length` as Deno does, so a missing key fails with the same TypeError.
 function endsWithCommitVersionstamp(key) {
   return key.length && key[key.length - 1] === commitVersionstampSymbol;
-}
-
-/** Deno writes `[..., kv.commitVersionstamp()]` keys as a separate mutation type. */
-function resolveVersionstampKeys(mutations) {
-  for (const mutation of mutations) {
-    const key = mutation[0];
-    if (endsWithCommitVersionstamp(key) && mutation[1] === "set") {
-      mutation[0] = key.slice(0, key.length - 1);
-      mutation[1] = "setSuffixVersionstampedKey";
-    }
-  }
-  return mutations;
 }
 
 function validateExpireIn(expireIn) {
@@ -173,22 +216,21 @@ export class Kv {
   }
 
   async get(key, options = undefined) {
-    const raw = await this.#db.get(key, options?.consistency ?? "strong");
+    const bytes = await this.#db.get(key, options?.consistency ?? "strong");
     // Deno hands a missing key back as the caller's own array.
-    return raw === null ? { key, value: null, versionstamp: null } : toEntry(raw);
+    return bytes === null ? { key, value: null, versionstamp: null } : decodeSingle(key, bytes);
   }
 
   async getMany(keys, options = undefined) {
-    const raws = await this.#db.getMany(keys, options?.consistency ?? "strong");
-    return raws.map((raw, i) => (raw === null ? { key: keys[i], value: null, versionstamp: null } : toEntry(raw)));
+    const entries = decodeBatch(await this.#db.getMany(keys, options?.consistency ?? "strong"), keys);
+    return entries.map((entry, i) => entry ?? { key: keys[i], value: null, versionstamp: null });
   }
 
   async set(key, value, options = undefined) {
     validateExpireIn(options?.expireIn);
     let versionstamp;
     if (endsWithCommitVersionstamp(key)) {
-      const mutations = resolveVersionstampKeys([[key, "set", rawValue(value), options?.expireIn]]);
-      versionstamp = await this.#db.commit([], mutations, 0);
+      versionstamp = (await this.atomic().set(key, value, options).commit()).versionstamp ?? null;
     } else {
       const [encoding, bytes] = rawValue(value);
       versionstamp = await this.#db.set(key, encoding, bytes, options?.expireIn);
@@ -216,7 +258,7 @@ export class Kv {
       consistency: options.consistency ?? "strong",
       batchSize,
       pullBatch: async (selector, cursor, reverse, consistency) =>
-        toEntries(
+        decodeBatch(
           await db.list(
             selector.prefix ?? null,
             selector.start ?? null,
@@ -254,7 +296,12 @@ export class Kv {
 export class AtomicOperation {
   #db;
   #checks = [];
-  #mutations = [];
+  // Per mutation: its key, and [kind, encoding, value end, expireIn or NaN]
+  // in `#columns`. Values are serialized as they are added (so an
+  // unclonable value throws at once, as in Deno) into one buffer.
+  #keys = [];
+  #columns = [];
+  #values = null;
   #enqueues = [];
 
   constructor(db = undefined, token = undefined) {
@@ -262,6 +309,27 @@ export class AtomicOperation {
       throw new TypeError("AtomicOperation can not be constructed: use Kv.atomic instead");
     }
     this.#db = db;
+  }
+
+  #push(key, kind, value, hasValue, expireIn) {
+    let encoding = 0;
+    let end = this.#values?.length ?? 0;
+    if (hasValue) {
+      const values = (this.#values ??= new ValueWriter());
+      if (typedArrayTag.call(value) === "Uint8Array") {
+        encoding = ENCODING_BYTES;
+        end = values.appendBytes(value);
+      } else if (value instanceof KvU64) {
+        encoding = ENCODING_LE64;
+        end = values.appendBytes(le64(value.value));
+      } else {
+        encoding = ENCODING_V8;
+        end = values.append(value);
+      }
+    }
+    this.#keys.push(key);
+    this.#columns.push(kind, encoding, end, expireIn ?? NaN);
+    return this;
   }
 
   check(...checks) {
@@ -274,16 +342,14 @@ export class AtomicOperation {
   mutate(...mutations) {
     for (const mutation of mutations) {
       const key = mutation.key;
-      let type;
-      let value = null;
       let expireIn = undefined;
       switch (mutation.type) {
         case "delete":
-          type = "delete";
           if (mutation.value) {
             throw new TypeError("Invalid mutation 'delete' with value");
           }
-          break;
+          this.#push(key, DELETE, undefined, false, undefined);
+          continue;
         case "set":
           if (typeof mutation.expireIn === "number") {
             validateExpireIn(mutation.expireIn);
@@ -293,44 +359,37 @@ export class AtomicOperation {
         case "sum":
         case "min":
         case "max":
-          type = mutation.type;
           if (!Object.hasOwn(mutation, "value")) {
-            throw new TypeError(`Invalid mutation '${type}' without value`);
+            throw new TypeError(`Invalid mutation '${mutation.type}' without value`);
           }
-          value = rawValue(mutation.value);
-          break;
+          this.#push(key, MUTATION_KINDS[mutation.type], mutation.value, true, expireIn);
+          continue;
         default:
           throw new TypeError("Invalid mutation type");
       }
-      this.#mutations.push([key, type, value, expireIn]);
     }
     return this;
   }
 
   sum(key, n) {
-    this.#mutations.push([key, "sum", rawValue(new KvU64(n)), undefined]);
-    return this;
+    return this.#push(key, SUM, new KvU64(n), true, undefined);
   }
 
   min(key, n) {
-    this.#mutations.push([key, "min", rawValue(new KvU64(n)), undefined]);
-    return this;
+    return this.#push(key, MIN, new KvU64(n), true, undefined);
   }
 
   max(key, n) {
-    this.#mutations.push([key, "max", rawValue(new KvU64(n)), undefined]);
-    return this;
+    return this.#push(key, MAX, new KvU64(n), true, undefined);
   }
 
   set(key, value, options = undefined) {
     validateExpireIn(options?.expireIn);
-    this.#mutations.push([key, "set", rawValue(value), options?.expireIn]);
-    return this;
+    return this.#push(key, SET, value, true, options?.expireIn);
   }
 
   delete(key) {
-    this.#mutations.push([key, "delete", null, undefined]);
-    return this;
+    return this.#push(key, DELETE, undefined, false, undefined);
   }
 
   enqueue(_value, _options = undefined) {
@@ -338,9 +397,20 @@ export class AtomicOperation {
   }
 
   async commit() {
+    const keys = this.#keys.slice();
+    const columns = new Float64Array(this.#columns);
+    // Deno writes `[..., kv.commitVersionstamp()]` keys as their own kind.
+    for (let i = 0; i < keys.length; i++) {
+      if (endsWithCommitVersionstamp(keys[i]) && columns[i * 4] === SET) {
+        keys[i] = keys[i].slice(0, keys[i].length - 1);
+        columns[i * 4] = SET_SUFFIX_VERSIONSTAMPED_KEY;
+      }
+    }
     const versionstamp = await this.#db.commit(
       this.#checks,
-      resolveVersionstampKeys(this.#mutations),
+      keys,
+      columns,
+      this.#values?.bytes() ?? EMPTY_BYTES,
       this.#enqueues.length,
     );
     if (versionstamp === null) return { ok: false };

@@ -457,6 +457,45 @@ export function serialize(value) {
   return writer.bytes.slice(0, writer.pos);
 }
 
+/**
+ * Serializes many values into one growing buffer, each with its own header,
+ * so a batch of mutations crosses into wasm as one byte array. A value that
+ * fails to serialize leaves the buffer as it was.
+ */
+export class ValueWriter {
+  #writer = new Writer();
+
+  /** Appends `value` in V8's format; returns the end offset. */
+  append(value) {
+    const writer = this.#writer;
+    const start = writer.pos;
+    try {
+      writer.ids = null;
+      writer.byte(T.VERSION);
+      writer.byte(WRITE_VERSION);
+      writer.value(value);
+    } catch (err) {
+      writer.pos = start;
+      throw err;
+    }
+    return writer.pos;
+  }
+
+  /** Appends raw bytes; returns the end offset. */
+  appendBytes(bytes) {
+    this.#writer.raw(bytes);
+    return this.#writer.pos;
+  }
+
+  get length() {
+    return this.#writer.pos;
+  }
+
+  bytes() {
+    return this.#writer.bytes.subarray(0, this.#writer.pos);
+  }
+}
+
 function invalid(reason) {
   return new TypeError(`Invalid V8 value in database: ${reason}`);
 }
@@ -464,7 +503,7 @@ function invalid(reason) {
 class Reader {
   constructor(bytes) {
     this.bytes = bytes;
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.view = null;
     this.pos = 0;
     this.objects = [];
     this.version = 0;
@@ -493,6 +532,7 @@ class Reader {
 
   double() {
     if (this.pos + 8 > this.bytes.length) throw invalid("unexpected end of data");
+    this.view ??= new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength);
     const x = this.view.getFloat64(this.pos, true);
     this.pos += 8;
     return x;

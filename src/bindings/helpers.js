@@ -1,9 +1,4 @@
-// Small JS helpers the wasm bindings import, each replacing several boundary
-// crossings with one.
-
-export function rawEntry(key, encoding, bytes, versionstamp) {
-  return [key, encoding, bytes, versionstamp];
-}
+// Small JS helpers the wasm bindings import.
 
 const ERROR_CONSTRUCTORS = { Error, TypeError, RangeError };
 

@@ -4,8 +4,6 @@ use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(module = "/src/bindings/helpers.js")]
 extern "C" {
-    #[wasm_bindgen(js_name = rawEntry)]
-    pub fn raw_entry(key: &JsValue, encoding: u32, bytes: &JsValue, versionstamp: &JsValue) -> JsValue;
     #[wasm_bindgen(js_name = makeClassError)]
     pub fn make_class_error(class_name: &str, message: &str) -> JsValue;
     #[wasm_bindgen(js_name = typeName)]

@@ -67,15 +67,6 @@ pub fn part_to_js(part: &KeyPart) -> JsValue {
     }
 }
 
-pub fn decode_to_js(bytes: &[u8]) -> Result<JsValue, JsValue> {
-    let parts = key::decode(bytes).map_err(super::errors::to_js)?;
-    let array = Array::new_with_length(parts.len() as u32);
-    for (index, part) in parts.iter().enumerate() {
-        array.set(index as u32, part_to_js(part));
-    }
-    Ok(array.into())
-}
-
 fn bigint_from_js(value: &JsValue) -> Result<BigInt, JsValue> {
     if let Ok(small) = i64::try_from(value.clone()) {
         return Ok(BigInt::from(small));

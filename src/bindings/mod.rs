@@ -2,6 +2,7 @@
 //! converts results back. Results come back as plain values when the backend
 //! answered at once and as Promises otherwise; the JS wrapper awaits both.
 
+mod batch;
 mod errors;
 mod js;
 mod key;
@@ -11,12 +12,13 @@ use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
 use denokv_proto::{
-    encode_value_owned, AtomicWrite, Check, Consistency, KeyPart, KvEntry, KvValue, Mutation, MutationKind, ReadRange,
-    VALUE_ENCODING_BYTES, VALUE_ENCODING_LE64, VALUE_ENCODING_V8,
+    AtomicWrite, Check, Consistency, KeyPart, KvValue, Mutation, MutationKind, ReadRange, VALUE_ENCODING_BYTES,
+    VALUE_ENCODING_LE64, VALUE_ENCODING_V8,
 };
-use js_sys::{Array, Uint8Array};
+use js_sys::Array;
 use wasm_bindgen::prelude::*;
 
+use self::batch::BatchWriter;
 use crate::backend::memory::MemoryBackend;
 use crate::backend::BackendFuture;
 use crate::core::error::KvError;
@@ -36,18 +38,8 @@ pub fn wasm_memory_bytes() -> f64 {
     memory.buffer().unchecked_into::<js_sys::ArrayBuffer>().byte_length() as f64
 }
 
-/// A value as the JS layer hands it over: `[encoding, bytes]`, with KV
-/// Connect's encodings (V8 bytes, LE64, raw bytes).
-fn raw_to_kv(raw: &JsValue) -> Result<KvValue, JsValue> {
-    let raw: &Array = raw.dyn_ref().ok_or_else(|| js_sys::TypeError::new("Invalid value"))?;
-    let bytes = raw
-        .get(1)
-        .dyn_into::<Uint8Array>()
-        .map_err(|_| js_sys::TypeError::new("Invalid value"))?;
-    let encoding = raw.get(0).as_f64().unwrap_or(0.0) as i64;
-    kv_value(encoding, bytes.to_vec())
-}
-
+/// A value as the JS layer hands it over: an encoding (KV Connect's: V8
+/// bytes, LE64, raw bytes) and its bytes.
 fn kv_value(encoding: i64, bytes: Vec<u8>) -> Result<KvValue, JsValue> {
     match encoding {
         VALUE_ENCODING_V8 => Ok(KvValue::V8(bytes)),
@@ -57,14 +49,6 @@ fn kv_value(encoding: i64, bytes: Vec<u8>) -> Result<KvValue, JsValue> {
             .map_err(|_| js_sys::TypeError::new("Invalid value").into()),
         _ => Err(js_sys::TypeError::new("Invalid value type").into()),
     }
-}
-
-fn entry_to_js(entry: KvEntry) -> Result<JsValue, JsValue> {
-    let key = key::decode_to_js(&entry.key)?;
-    let (bytes, encoding) = encode_value_owned(entry.value);
-    let bytes = Uint8Array::from(bytes.as_slice());
-    let stamp = JsValue::from_str(&versionstamp::to_hex(&entry.versionstamp));
-    Ok(js::raw_entry(&key, encoding as u32, &bytes, &stamp))
 }
 
 fn consistency(value: &JsValue) -> Result<Consistency, JsValue> {
@@ -103,8 +87,8 @@ fn selector(prefix: &JsValue, start: &JsValue, end: &JsValue) -> Result<Selector
 
 /// `expireIn` has been validated by the JS layer, as Deno validates it;
 /// what is left is Deno's check that the expiry time is representable.
-fn expire_at(expire_in: &JsValue, now: u64) -> Result<Option<chrono::DateTime<chrono::Utc>>, JsValue> {
-    let Some(ms) = expire_in.as_f64() else {
+fn expire_at(expire_in: Option<f64>, now: u64) -> Result<Option<chrono::DateTime<chrono::Utc>>, JsValue> {
+    let Some(ms) = expire_in else {
         return Ok(None);
     };
     let too_large = || {
@@ -181,7 +165,7 @@ impl Database {
         settle(
             self.kv.snapshot_read(vec![range], consistency),
             move |mut ranges| match ranges.pop().and_then(|mut entries| entries.pop()) {
-                Some(entry) => entry_to_js(entry),
+                Some(entry) => Ok(batch::single_entry(entry)),
                 None => Ok(JsValue::NULL),
             },
         )
@@ -205,16 +189,14 @@ impl Database {
             .collect::<Result<Vec<_>, _>>()
             .map_err(kv_error)?;
         settle(self.kv.snapshot_read(ranges, consistency), move |ranges| {
-            let out = Array::new_with_length(ranges.len() as u32);
-            for (index, mut entries) in ranges.into_iter().enumerate() {
-                let index = index as u32;
-                let entry = match entries.pop() {
-                    Some(entry) => entry_to_js(entry)?,
-                    None => JsValue::NULL,
-                };
-                out.set(index, entry);
+            let mut batch = BatchWriter::with_capacity(ranges.len(), false);
+            for mut entries in ranges {
+                match entries.pop() {
+                    Some(entry) => batch.push(entry)?,
+                    None => batch.push_missing(),
+                }
             }
-            Ok(out.into())
+            Ok(batch.finish())
         })
     }
 
@@ -248,11 +230,11 @@ impl Database {
         };
         settle(self.kv.snapshot_read(vec![range], consistency), |mut ranges| {
             let entries = ranges.pop().unwrap_or_default();
-            let out = Array::new_with_length(entries.len() as u32);
-            for (index, entry) in entries.into_iter().enumerate() {
-                out.set(index as u32, entry_to_js(entry)?);
+            let mut batch = BatchWriter::with_capacity(entries.len(), true);
+            for entry in entries {
+                batch.push(entry)?;
             }
-            Ok(out.into())
+            Ok(batch.finish())
         })
     }
 
@@ -264,7 +246,7 @@ impl Database {
         let mutation = Mutation {
             key: encode_mutation_key(parts)?,
             kind: MutationKind::Set(value),
-            expire_at: expire_at(expire_in, now_ms())?,
+            expire_at: expire_at(expire_in.as_f64(), now_ms())?,
         };
         self.write(Vec::new(), vec![mutation])
     }
@@ -280,18 +262,23 @@ impl Database {
         self.write(Vec::new(), vec![mutation])
     }
 
-    /// An atomic operation: `checks` are `[key, versionstamp | null]`,
-    /// `mutations` are `[key, type, rawValue | null, expireIn]`.
-    pub fn commit(&self, checks: &Array, mutations: &Array, enqueue_count: u32) -> Result<JsValue, JsValue> {
+    /// An atomic operation. `checks` are `[key, versionstamp | null]`; each
+    /// mutation is its key plus four numbers in `columns` (kind, encoding,
+    /// end of its value in `values`, expireIn or NaN).
+    pub fn commit(
+        &self,
+        checks: &Array,
+        keys: &Array,
+        columns: &[f64],
+        values: &[u8],
+        enqueue_count: u32,
+    ) -> Result<JsValue, JsValue> {
         // Deno's order: parse every argument, then count, then convert.
         let checks = checks
             .iter()
             .map(|check| parse_check(&check))
             .collect::<Result<Vec<_>, _>>()?;
-        let mutations = mutations
-            .iter()
-            .map(|mutation| parse_mutation(&mutation))
-            .collect::<Result<Vec<_>, _>>()?;
+        let mutations = parse_mutations(keys, columns, values)?;
         self.kv.ensure_open().map_err(kv_error)?;
         validate::check_counts(self.kv.limits(), checks.len(), mutations.len() + enqueue_count as usize)
             .map_err(kv_error)?;
@@ -381,48 +368,68 @@ fn convert_check(check: ParsedCheck) -> Result<Check, JsValue> {
 
 struct ParsedMutation {
     parts: Vec<KeyPart>,
-    kind_name: String,
+    kind: u8,
     value: Option<KvValue>,
-    expire_in: JsValue,
+    expire_in: f64,
 }
 
-fn parse_mutation(mutation: &JsValue) -> Result<ParsedMutation, JsValue> {
-    let mutation: &Array = mutation.unchecked_ref();
-    let parts = key::parse(&mutation.get(0))?;
-    let kind_name = mutation.get(1).as_string().unwrap_or_default();
-    let raw = mutation.get(2);
-    let value = if raw.is_null() || raw.is_undefined() {
-        None
-    } else {
-        Some(raw_to_kv(&raw)?)
-    };
-    Ok(ParsedMutation {
-        parts,
-        kind_name,
-        value,
-        expire_in: mutation.get(3),
-    })
+/// Mutation kinds as the JS layer numbers them.
+mod kind {
+    pub const SET: u8 = 0;
+    pub const DELETE: u8 = 1;
+    pub const SUM: u8 = 2;
+    pub const MIN: u8 = 3;
+    pub const MAX: u8 = 4;
+    pub const SET_SUFFIX_VERSIONSTAMPED_KEY: u8 = 5;
+}
+
+fn parse_mutations(keys: &Array, columns: &[f64], values: &[u8]) -> Result<Vec<ParsedMutation>, JsValue> {
+    let invalid = || JsValue::from(js_sys::TypeError::new("Invalid mutations"));
+    if columns.len() != keys.length() as usize * 4 {
+        return Err(invalid());
+    }
+    let mut start = 0usize;
+    let mut parsed = Vec::with_capacity(keys.length() as usize);
+    for (key, row) in keys.iter().zip(columns.chunks_exact(4)) {
+        let [kind, encoding, end, expire_in] = [row[0], row[1], row[2], row[3]];
+        let end = end as usize;
+        let bytes = values.get(start..end).ok_or_else(invalid)?;
+        start = end;
+        let value = match encoding as i64 {
+            0 => None,
+            encoding => Some(kv_value(encoding, bytes.to_vec())?),
+        };
+        parsed.push(ParsedMutation {
+            parts: key::parse(&key)?,
+            kind: kind as u8,
+            value,
+            expire_in,
+        });
+    }
+    Ok(parsed)
 }
 
 fn convert_mutation(mutation: ParsedMutation, now: u64) -> Result<Mutation, JsValue> {
     let key = encode_mutation_key(mutation.parts)?;
-    let kind = match (mutation.kind_name.as_str(), mutation.value) {
-        ("set", Some(value)) => MutationKind::Set(value),
-        ("delete", None) => MutationKind::Delete,
-        ("sum", Some(value)) => MutationKind::Sum {
+    let invalid = || JsValue::from(js_sys::TypeError::new("Invalid mutation type"));
+    let kind = match (mutation.kind, mutation.value) {
+        (kind::SET, Some(value)) => MutationKind::Set(value),
+        (kind::DELETE, None) => MutationKind::Delete,
+        (kind::SUM, Some(value)) => MutationKind::Sum {
             value,
             min_v8: Vec::new(),
             max_v8: Vec::new(),
             clamp: false,
         },
-        ("min", Some(value)) => MutationKind::Min(value),
-        ("max", Some(value)) => MutationKind::Max(value),
-        ("setSuffixVersionstampedKey", Some(value)) => MutationKind::SetSuffixVersionstampedKey(value),
-        (name, Some(_)) => return Err(js_sys::TypeError::new(&format!("Invalid mutation '{name}' with value")).into()),
-        (name, None) => return Err(js_sys::TypeError::new(&format!("Invalid mutation '{name}' without value")).into()),
+        (kind::MIN, Some(value)) => MutationKind::Min(value),
+        (kind::MAX, Some(value)) => MutationKind::Max(value),
+        (kind::SET_SUFFIX_VERSIONSTAMPED_KEY, Some(value)) => MutationKind::SetSuffixVersionstampedKey(value),
+        _ => return Err(invalid()),
     };
     let expire_at = match kind {
-        MutationKind::Set(_) | MutationKind::SetSuffixVersionstampedKey(_) => expire_at(&mutation.expire_in, now)?,
+        MutationKind::Set(_) | MutationKind::SetSuffixVersionstampedKey(_) => {
+            expire_at(Some(mutation.expire_in).filter(|ms| !ms.is_nan()), now)?
+        }
         _ => None,
     };
     Ok(Mutation { key, kind, expire_at })

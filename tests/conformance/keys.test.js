@@ -389,3 +389,28 @@ Deno.test(`[${TARGET}] keys: KvU64 is not a valid key part`, async () => {
     kv.close();
   }
 });
+
+Deno.test(`[${TARGET}] keys: get and getMany return the key as stored, in a fresh array`, async () => {
+  const kv = await openKv();
+  try {
+    await kv.set(["s", "a\ud800b"], 1);
+    await kv.set(["v", new Int8Array([-1, 2])], 2);
+    const byString = await kv.get(["s", "a\ud800b"]);
+    assertStrictEquals(byString.key[1], "a\ufffdb");
+    const view = new Int8Array([-1, 2]);
+    const byView = await kv.get(["v", view]);
+    assertStrictEquals(Object.getPrototypeOf(byView.key[1]), Uint8Array.prototype);
+    assertEquals(byView.key[1], new Uint8Array([255, 2]));
+    assert(byView.key[1].buffer !== view.buffer, "the bytes part is a copy");
+    const many = await kv.getMany([["s", "a\ud800b"], ["v", new DataView(view.buffer)]]);
+    assertStrictEquals(many[0].key[1], "a\ufffdb");
+    assertEquals(many[1].key[1], new Uint8Array([255, 2]));
+    const key = ["plain", 1, 2n, true];
+    await kv.set(key, 3);
+    const found = await kv.get(key);
+    assert(found.key !== key, "an existing entry's key is a new array");
+    assertEquals(found.key, key);
+  } finally {
+    kv.close();
+  }
+});

@@ -31,16 +31,15 @@ fn set(db: &Database, key: &JsValue, encoding: u32, bytes: &[u8]) -> Result<JsVa
     db.set(key, encoding, bytes.to_vec(), &JsValue::UNDEFINED)
 }
 
-/// `[key, encoding, bytes, versionstamp]`, or null for a missing key.
+/// `[encoding, versionstamp × 10, value...]`, or null for a missing key.
 fn get(db: &Database, key: &JsValue) -> JsValue {
     db.get(key, &JsValue::UNDEFINED).expect("get succeeds")
 }
 
-fn raw_bytes(raw: &JsValue) -> Vec<u8> {
-    raw.unchecked_ref::<Array>()
-        .get(2)
-        .unchecked_into::<Uint8Array>()
-        .to_vec()
+fn point_read(raw: &JsValue) -> (u8, String, Vec<u8>) {
+    let bytes = raw.unchecked_ref::<Uint8Array>().to_vec();
+    let stamp: String = bytes[1..11].iter().map(|b| format!("{b:02x}")).collect();
+    (bytes[0], stamp, bytes[11..].to_vec())
 }
 
 #[wasm_bindgen_test]
@@ -53,13 +52,12 @@ fn each_encoding_round_trips_with_its_bytes() {
         ("empty bytes", BYTES, vec![]),
     ] {
         let stamp = set(&db, &text_key(name), encoding, &bytes).expect("set");
-        let raw = get(&db, &text_key(name));
-        let raw_array: &Array = raw.unchecked_ref();
-        assert_eq!(raw_array.get(1).as_f64(), Some(encoding as f64), "{name}");
-        assert_eq!(raw_bytes(&raw), bytes, "{name}");
+        let (read_encoding, read_stamp, read_bytes) = point_read(&get(&db, &text_key(name)));
+        assert_eq!(u32::from(read_encoding), encoding, "{name}");
+        assert_eq!(read_bytes, bytes, "{name}");
         assert_eq!(
-            raw_array.get(3),
-            stamp,
+            Some(read_stamp),
+            stamp.as_string(),
             "{name}: the entry carries the commit's versionstamp"
         );
     }
@@ -109,7 +107,7 @@ fn keys_of_every_type_round_trip_in_deno_order() {
         set(&db, &key(&[JsValue::from_str("k"), part.clone()]), BYTES, &[]).expect("set");
     }
     let prefix = key(&[JsValue::from_str("k")]);
-    let listed: Array = db
+    let batch: Array = db
         .list(
             &prefix,
             &JsValue::NULL,
@@ -121,13 +119,11 @@ fn keys_of_every_type_round_trip_in_deno_order() {
         )
         .expect("list")
         .unchecked_into();
+    // A batch is [keys, encodings, values, valueEnds, versionstamps].
+    let listed: Array = batch.get(0).unchecked_into();
     assert_eq!(listed.length() as usize, ordered.len());
     for (index, expected) in ordered.iter().enumerate() {
-        let listed_key: Array = listed
-            .get(index as u32)
-            .unchecked_ref::<Array>()
-            .get(0)
-            .unchecked_into();
+        let listed_key: Array = listed.get(index as u32).unchecked_into();
         let part = listed_key.get(1);
         let same = match expected.dyn_ref::<Uint8Array>() {
             Some(bytes) => part.dyn_ref::<Uint8Array>().map(|p| p.to_vec()) == Some(bytes.to_vec()),
