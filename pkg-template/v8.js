@@ -576,10 +576,21 @@ class Reader {
   }
 
   oneByteString() {
-    const bytes = this.take(this.varint());
+    const length = this.varint();
+    const start = this.pos;
+    const end = start + length;
+    if (end > this.bytes.length) throw invalid("unexpected end of data");
+    this.pos = end;
+    const bytes = this.bytes;
+    // Short strings (property names, mostly) skip the subarray allocation.
+    if (length <= 24) {
+      let out = "";
+      for (let i = start; i < end; i++) out += String.fromCharCode(bytes[i]);
+      return out;
+    }
     let out = "";
-    for (let i = 0; i < bytes.length; i += 8192) {
-      out += String.fromCharCode.apply(null, bytes.subarray(i, i + 8192));
+    for (let i = start; i < end; i += 8192) {
+      out += String.fromCharCode.apply(null, bytes.subarray(i, Math.min(i + 8192, end)));
     }
     return out;
   }
