@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every webkv test: lint, native core tests, wasm-bindgen-test in Node
-# and headless Chromium, the package build, type checks, the conformance
-# suite against real Deno and against webkv, and the runtime smoke tests.
+# and headless Chromium, the package build, the V8 codec, type checks, the
+# conformance suite against real Deno and against webkv, the runtime smoke
+# tests and the www playground.
 # Expects `bash scripts/setup.sh` to have run (the README's test command does).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,7 +32,8 @@ run "V8 value codec in Chromium" node --test tests/codec/v8_chromium.test.mjs
 run "TypeScript declarations vs Deno's" bash tests/types/run.sh
 run "conformance: real Deno" bash tests/conformance/run.sh deno
 run "conformance: webkv in Deno" bash tests/conformance/run.sh webkv
-run "smoke: Node, workerd, Chromium" bash tests/smoke/run.sh
+run "smoke: Node, Deno, Bun, workerd, Chromium page and worker" bash tests/smoke/run.sh
+run "www playground in Chromium" node --test tests/www/
 
 printf '\n==== all test groups passed\n'
 printf '  %s\n' "${passed[@]}"
