@@ -79,6 +79,15 @@ export class KvU64 {
   get [Symbol.toStringTag]() {
     return "Deno.KvU64";
   }
+
+  // Printed as Deno prints its own: `[Deno.KvU64: 15n]`.
+  [Symbol.for("Deno.customInspect")]() {
+    return `[Deno.KvU64: ${this.value}n]`;
+  }
+
+  [Symbol.for("nodejs.util.inspect.custom")]() {
+    return `[Deno.KvU64: ${this.value}n]`;
+  }
 }
 
 // Value encodings, as KV Connect numbers them.

@@ -442,3 +442,9 @@ Deno.test(`[${TARGET}] values: entries have exactly key, value, versionstamp`, (
     const { value } = await kv.list({ prefix: [] }).next();
     assertEquals(Object.keys(value), ["key", "value", "versionstamp"]);
   }));
+
+Deno.test(`[${TARGET}] values: KvU64 prints as Deno prints it`, () => {
+  assertStrictEquals(Deno.inspect(new KvU64(15n)), "[Deno.KvU64: 15n]");
+  assertStrictEquals(Deno.inspect({ a: new KvU64(1n) }), "{ a: [Deno.KvU64: 1n] }");
+  assertStrictEquals(String(new KvU64(3n)), "3");
+});
