@@ -29,6 +29,7 @@ run "bindings in Chromium (wasm-bindgen-test)" cargo test --target wasm32-unknow
 run "build pkg/" node scripts/build.mjs
 run "V8 value codec in Node" node --test tests/codec/v8_node.test.mjs
 run "V8 value codec in Chromium" node --test tests/codec/v8_chromium.test.mjs
+run "V8 value codec against Deno's V8" node_modules/@deno/linux-x64-glibc/deno test -A tests/codec/v8_deno.test.js
 run "TypeScript declarations vs Deno's" bash tests/types/run.sh
 run "conformance: real Deno" bash tests/conformance/run.sh deno
 run "conformance: webkv in Deno" bash tests/conformance/run.sh webkv
