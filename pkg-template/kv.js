@@ -22,19 +22,36 @@ function ensureWasm() {
 const constructToken = Symbol("webkv.construct");
 const commitVersionstampSymbol = Symbol("KvCommitVersionstamp");
 
+/** DENO_KV_ACCESS_TOKEN from the environment, where the runtime has one. */
+function environmentToken() {
+  try {
+    const fromDeno = globalThis.Deno?.env?.get("DENO_KV_ACCESS_TOKEN");
+    if (fromDeno) return fromDeno;
+  } catch {
+    // No --allow-env: fall through.
+  }
+  return globalThis.process?.env?.DENO_KV_ACCESS_TOKEN;
+}
+
 /**
  * Opens a database. `":memory:"` is in memory; no path or a name opens a
- * named database (held in memory where IndexedDB is not available).
+ * named database (held in memory where IndexedDB is not available); an
+ * `http(s)://` URL is a KV Connect server such as `denokv`.
  */
 export async function openKv(path = undefined, options = undefined) {
   if (path !== undefined && typeof path !== "string") {
     throw new TypeError("path must be a string");
   }
-  if (typeof path === "string" && /^https?:\/\//.test(path)) {
-    throw new TypeError("KV Connect URLs are not supported yet by webkv");
-  }
-  void options;
   await ensureWasm();
+  if (typeof path === "string" && /^https?:\/\//i.test(path)) {
+    const accessToken = options?.accessToken ?? environmentToken();
+    if (!accessToken) {
+      throw new TypeError(
+        "Missing DENO_KV_ACCESS_TOKEN environment variable. Please set it to your access token from https://dash.deno.com/account.",
+      );
+    }
+    return new Kv(wasm.openRemote(path, accessToken), constructToken);
+  }
   return new Kv(wasm.openMemory(), constructToken);
 }
 

@@ -12,6 +12,7 @@ use crate::core::error::KvResult;
 use crate::core::versionstamp::Versionstamp;
 
 pub mod memory;
+pub mod remote;
 
 pub type BackendFuture<T> = Pin<Box<dyn Future<Output = KvResult<T>>>>;
 

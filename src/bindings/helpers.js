@@ -65,3 +65,19 @@ export function viewBytes(value) {
   if (!ArrayBuffer.isView(value)) return undefined;
   return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
 }
+
+// The KV Connect client's transport: a POST with fetch. A network failure
+// rejects; any HTTP answer resolves to [status, body, final URL].
+export async function httpPost(url, headers, body) {
+  const response = await fetch(url, { method: "POST", headers, body });
+  return [response.status, new Uint8Array(await response.arrayBuffer()), response.url || url];
+}
+
+export function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export function errorText(error) {
+  const cause = error?.cause ? ` (${error.cause?.message ?? error.cause})` : "";
+  return `${error?.message ?? String(error)}${cause}`;
+}

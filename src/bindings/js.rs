@@ -10,6 +10,11 @@ extern "C" {
     pub fn type_name(value: &JsValue) -> String;
     #[wasm_bindgen(js_name = viewBytes)]
     pub fn view_bytes(value: &JsValue) -> JsValue;
+    #[wasm_bindgen(js_name = httpPost)]
+    pub fn http_post(url: &str, headers: &js_sys::Array, body: &[u8]) -> js_sys::Promise;
+    pub fn sleep(ms: u32) -> js_sys::Promise;
+    #[wasm_bindgen(js_name = errorText)]
+    pub fn error_text(error: &JsValue) -> String;
 }
 
 /// serde_v8's argument error, which Deno raises before an op runs.

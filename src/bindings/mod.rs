@@ -6,6 +6,7 @@ mod batch;
 mod errors;
 mod js;
 mod key;
+mod transport;
 
 use std::num::NonZeroU32;
 use std::rc::Rc;
@@ -20,6 +21,7 @@ use wasm_bindgen::prelude::*;
 
 use self::batch::BatchWriter;
 use crate::backend::memory::MemoryBackend;
+use crate::backend::remote::RemoteBackend;
 use crate::backend::BackendFuture;
 use crate::core::error::KvError;
 use crate::core::limits::Limits;
@@ -138,6 +140,15 @@ pub struct Database {
 #[wasm_bindgen(js_name = openMemory)]
 pub fn open_memory() -> Database {
     let backend = MemoryBackend::new(Rc::new(now_ms));
+    Database {
+        kv: Rc::new(Kv::new(Box::new(backend), Limits::default())),
+    }
+}
+
+/// A database served by a KV Connect server (a `denokv`) at `url`.
+#[wasm_bindgen(js_name = openRemote)]
+pub fn open_remote(url: String, access_token: String) -> Database {
+    let backend = RemoteBackend::new(url, access_token, Rc::new(transport::FetchTransport));
     Database {
         kv: Rc::new(Kv::new(Box::new(backend), Limits::default())),
     }

@@ -1,0 +1,30 @@
+//! What the KV Connect client needs from its host: an HTTP POST, a timer, a
+//! clock and randomness. The wasm bindings implement it with `fetch`; the
+//! protocol logic stays free of JS types.
+
+use std::future::Future;
+use std::pin::Pin;
+
+pub struct HttpRequest {
+    pub url: String,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: Vec<u8>,
+}
+
+pub struct HttpResponse {
+    pub status: u16,
+    pub body: Vec<u8>,
+    /// The URL after any redirects: v2+ endpoints resolve against it.
+    pub url: String,
+}
+
+pub type TransportFuture<T> = Pin<Box<dyn Future<Output = T>>>;
+
+pub trait Transport {
+    /// `Err` is a network failure: no HTTP response arrived.
+    fn post(&self, request: HttpRequest) -> TransportFuture<Result<HttpResponse, String>>;
+    fn sleep(&self, ms: u32) -> TransportFuture<()>;
+    fn now_ms(&self) -> u64;
+    /// A number in [0, 1), for backoff jitter.
+    fn random(&self) -> f64;
+}
