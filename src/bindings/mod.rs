@@ -95,7 +95,8 @@ fn expire_at(expire_in: Option<f64>, now: u64) -> Result<Option<chrono::DateTime
     };
     let too_large = || {
         JsValue::from(js_sys::TypeError::new(&format!(
-            "Invalid mutation: expireIn is too large: {ms}"
+            "Invalid mutation: expireIn is too large: {}",
+            ms as u64
         )))
     };
     if !(ms >= 0.0 && ms.fract() == 0.0 && ms <= i64::MAX as f64) {
