@@ -69,7 +69,8 @@ export function viewBytes(value) {
 // The KV Connect client's transport: a POST with fetch. A network failure
 // rejects; any HTTP answer resolves to [status, body, final URL].
 export async function httpPost(url, headers, body) {
-  const response = await fetch(url, { method: "POST", headers, body });
+  // `body` is a view into wasm memory, which may move before fetch reads it.
+  const response = await fetch(url, { method: "POST", headers, body: body.slice() });
   return [response.status, new Uint8Array(await response.arrayBuffer()), response.url || url];
 }
 
