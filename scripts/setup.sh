@@ -18,6 +18,14 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q " $wbg_version\$"; then
   cargo install wasm-bindgen-cli --version "$wbg_version" --force
 fi
 
+# The real KV Connect server, for tests/kvconnect/ (webkv's remote client
+# against it). A cold build takes ~5-9 minutes and ~1.5 GB of RAM. denokv has
+# no --version flag, so ask cargo which version it installed.
+step "denokv 0.14.0 (KV Connect server)"
+if ! { [ -x "$HOME/.cargo/bin/denokv" ] && cargo install --list 2>/dev/null | grep '^denokv v0\.14\.0:' >/dev/null; }; then
+  cargo install denokv --version 0.14.0 --locked
+fi
+
 step "chromium and chromedriver (Debian)"
 if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
   if [ "$(id -u)" = 0 ]; then sudo_cmd=""; else sudo_cmd="sudo"; fi
