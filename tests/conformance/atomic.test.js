@@ -1,4 +1,4 @@
-import { KvU64, openKv, TARGET } from "./target.js";
+import { IS_DENO, KvU64, openKv, REMOTE, serverError, TARGET } from "./target.js";
 import {
   assert,
   assertEquals,
@@ -227,10 +227,10 @@ Deno.test(`[${TARGET}] atomic: sum/min/max on a non-U64 value in the database`, 
     for (const [name, v] of cases) await kv.set([name], v);
     for (const [name, v] of cases) {
       for (const op of ["sum", "min", "max"]) {
+        // Checked by the server on remote targets (see serverError in target.js).
         await assertRejects(
           () => kv.atomic()[op]([name], 1n).commit(),
-          TypeError,
-          `Failed to perform '${op}' mutation on a non-U64 value in the database`,
+          ...serverError(`Failed to perform '${op}' mutation on a non-U64 value in the database`),
           `${op} on ${name}`,
         );
       }
@@ -245,14 +245,12 @@ Deno.test(`[${TARGET}] atomic: min/max with a non-U64 operand`, () =>
       for (const operand of [1, 1n, "x", new Uint8Array(8), { value: 1n }]) {
         await assertRejects(
           () => kv.atomic().mutate({ type: op, key: ["m"], value: operand }).commit(),
-          TypeError,
-          `Failed to perform '${op}' mutation on a non-U64 operand`,
+          ...serverError(`Failed to perform '${op}' mutation on a non-U64 operand`),
           `${op} ${typeof operand}`,
         );
         await assertRejects(
           () => kv.atomic().mutate({ type: op, key: ["missing"], value: operand }).commit(),
-          TypeError,
-          `Failed to perform '${op}' mutation on a non-U64 operand`,
+          ...serverError(`Failed to perform '${op}' mutation on a non-U64 operand`),
         );
       }
     }
@@ -262,6 +260,21 @@ Deno.test(`[${TARGET}] atomic: min/max with a non-U64 operand`, () =>
 
 Deno.test(`[${TARGET}] atomic: sum of plain numbers and bigints (mutate with a non-KvU64 value)`, () =>
   withKv(async (kv) => {
+    if (TARGET === "deno-remote") {
+      // Over KV Connect the server does these sums, decoding the V8-serialized operand. Deno
+      // 2.9.6 writes V8 format version 16 and denokv 0.14's V8 reader reads only up to 15, so
+      // every sum of a plain number or bigint is refused, even on a missing key, and nothing is
+      // written. (webkv writes version 15: on webkv-remote the server does the sums below with
+      // Deno's local messages, as @deno/kv's Node client, which writes 15 too, shows.)
+      const NOT_V8 = serverError("Some of the parameters are not valid V8 values");
+      await kv.set(["u"], u64(10n));
+      for (const [key, operand] of [[["n"], 5], [["n"], 2.5], [["b"], 5n], [["b"], -7n], [["u"], 5], [["u"], 5n], [["u"], -1n]]) {
+        await assertRejects(() => kv.atomic().mutate({ type: "sum", key, value: operand }).commit(), ...NOT_V8, `sum ${operand}`);
+      }
+      assertEquals((await kv.getMany([["n"], ["b"]])).map((e) => e.versionstamp), [null, null]);
+      assertEquals(await value(kv, ["u"]), u64(10n));
+      return;
+    }
     // Numbers
     await kv.atomic().mutate({ type: "sum", key: ["n"], value: 5 }).commit();
     assertStrictEquals(await value(kv, ["n"]), 5);
@@ -277,15 +290,14 @@ Deno.test(`[${TARGET}] atomic: sum of plain numbers and bigints (mutate with a n
     await kv.atomic().mutate({ type: "sum", key: ["b"], value: 2n ** 70n }).commit();
     assertStrictEquals(await value(kv, ["b"]), 2n ** 70n - 2n);
     // Mixing types
-    await assertRejects(() => kv.atomic().mutate({ type: "sum", key: ["n"], value: 1n }).commit(), TypeError, "Cannot sum Number with BigInt");
-    await assertRejects(() => kv.atomic().mutate({ type: "sum", key: ["b"], value: 1 }).commit(), TypeError, "Cannot sum BigInt with Number");
+    await assertRejects(() => kv.atomic().mutate({ type: "sum", key: ["n"], value: 1n }).commit(), ...serverError("Cannot sum Number with BigInt"));
+    await assertRejects(() => kv.atomic().mutate({ type: "sum", key: ["b"], value: 1 }).commit(), ...serverError("Cannot sum BigInt with Number"));
     await assertRejects(
       () => kv.atomic().mutate({ type: "sum", key: ["n"], value: u64(1n) }).commit(),
-      TypeError,
-      "Failed to perform 'sum' mutation on a non-U64 value in the database",
+      ...serverError("Failed to perform 'sum' mutation on a non-U64 value in the database"),
     );
     await kv.set(["u"], u64(10n));
-    await assertRejects(() => kv.atomic().mutate({ type: "sum", key: ["u"], value: 5 }).commit(), TypeError, "Cannot sum KvU64 with Number");
+    await assertRejects(() => kv.atomic().mutate({ type: "sum", key: ["u"], value: 5 }).commit(), ...serverError("Cannot sum KvU64 with Number"));
     // A non-negative bigint that fits in u64 is accepted on a KvU64 (and wraps like a KvU64)...
     await kv.atomic().mutate({ type: "sum", key: ["u"], value: 5n }).commit();
     assertEquals(await value(kv, ["u"]), u64(15n));
@@ -293,16 +305,15 @@ Deno.test(`[${TARGET}] atomic: sum of plain numbers and bigints (mutate with a n
     await kv.atomic().mutate({ type: "sum", key: ["u"], value: U64_MAX }).commit();
     assertEquals(await value(kv, ["u"]), u64(14n));
     // ...a negative or too large one is not.
-    await assertRejects(() => kv.atomic().mutate({ type: "sum", key: ["u"], value: -1n }).commit(), TypeError, "Cannot sum KvU64 with BigInt");
-    await assertRejects(() => kv.atomic().mutate({ type: "sum", key: ["u"], value: 2n ** 64n }).commit(), TypeError, "Cannot sum KvU64 with BigInt");
+    await assertRejects(() => kv.atomic().mutate({ type: "sum", key: ["u"], value: -1n }).commit(), ...serverError("Cannot sum KvU64 with BigInt"));
+    await assertRejects(() => kv.atomic().mutate({ type: "sum", key: ["u"], value: 2n ** 64n }).commit(), ...serverError("Cannot sum KvU64 with BigInt"));
     // Unsupported operand / stored value types
     await assertRejects(
       () => kv.atomic().mutate({ type: "sum", key: ["new"], value: "x" }).commit(),
-      TypeError,
-      "Some of the parameters are not valid V8 values",
+      ...serverError("Some of the parameters are not valid V8 values"),
     );
     await kv.set(["s"], "str");
-    await assertRejects(() => kv.atomic().mutate({ type: "sum", key: ["s"], value: 1 }).commit(), TypeError, "unsupported value type");
+    await assertRejects(() => kv.atomic().mutate({ type: "sum", key: ["s"], value: 1 }).commit(), ...serverError("unsupported value type"));
     assertStrictEquals(await value(kv, ["n"]), -2.5);
     assertStrictEquals(await value(kv, ["b"]), 2n ** 70n - 2n);
     assertEquals(await value(kv, ["u"]), u64(14n));
@@ -348,19 +359,19 @@ Deno.test(`[${TARGET}] atomic: a mutation error rejects the commit`, () =>
     await kv.set(["str"], "s");
     await assertRejects(
       () => kv.atomic().sum(["str"], 1n).set(["after"], 1).commit(),
-      TypeError,
-      "Failed to perform 'sum' mutation on a non-U64 value in the database",
+      ...serverError("Failed to perform 'sum' mutation on a non-U64 value in the database"),
     );
     assertEquals((await kv.get(["after"])).versionstamp, null, "mutations after the failing one are not applied");
     await assertRejects(
       () => kv.atomic().set(["before"], 1).min(["str"], 1n).commit(),
-      TypeError,
-      "Failed to perform 'min' mutation on a non-U64 value in the database",
+      ...serverError("Failed to perform 'min' mutation on a non-U64 value in the database"),
     );
-    if (TARGET === "deno") {
+    if (IS_DENO || REMOTE) {
       // Deno 2.9.6 quirk (SQLite backend): mutations *before* the failing one in the same
       // commit are persisted although commit() rejects. That is not the documented
-      // all-or-nothing contract, so webkv is held to atomicity instead.
+      // all-or-nothing contract, so webkv is held to atomicity instead. denokv 0.14 uses the
+      // same SQLite backend and does the same, and a KV Connect client (real Deno's or
+      // webkv's) cannot undo what the server applied.
       assertEquals(await value(kv, ["before"]), 1);
     } else {
       assertEquals((await kv.get(["before"])).versionstamp, null, "nothing of a failed commit is applied");

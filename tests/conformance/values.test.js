@@ -1,4 +1,4 @@
-import { KvU64, openKv, TARGET } from "./target.js";
+import { IS_DENO, KvU64, openKv, TARGET } from "./target.js";
 import {
   assert,
   assertEquals,
@@ -358,7 +358,7 @@ Deno.test(`[${TARGET}] values: unclonable values reject with V8's message and wr
       [new Set([new WeakSet()]), TypeError, "#<WeakSet> could not be cloned."],
       [new SharedArrayBuffer(4), Error, "#<SharedArrayBuffer> could not be cloned."],
     ];
-    if (TARGET === "deno") {
+    if (IS_DENO) {
       cases.push([new Proxy({}, {}), TypeError, "#<Object> could not be cloned."]);
     } else {
       // Standard JS cannot tell a Proxy from its target, so webkv stores what

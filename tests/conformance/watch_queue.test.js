@@ -1,7 +1,9 @@
 // watch(), enqueue() and listenQueue(), written for Deno's semantics.
 // webkv does not implement these yet, so every test here is skipped (ignored) for the
-// webkv target for now: drop the `ignore` once webkv has them.
-import { KvU64, openKv, TARGET } from "./target.js";
+// webkv and webkv-remote targets for now: drop the `ignore` once webkv has them.
+// Over KV Connect (remote targets) queues do not exist: enqueue is refused and listenQueue
+// never delivers, so the queue tests are local-only and one remote test checks that instead.
+import { KvU64, openKv, REMOTE, TARGET } from "./target.js";
 import {
   assert,
   assertEquals,
@@ -11,11 +13,14 @@ import {
   delay,
 } from "./assert.js";
 
-const ignore = TARGET === "webkv";
+const ignore = TARGET === "webkv" || TARGET === "webkv-remote";
 const INVALID_PART = "expected string, number, bigint, ArrayBufferView, boolean";
 
-function test(name, fn) {
-  Deno.test({ name: `[${TARGET}] ${name}`, ignore, fn });
+/** `where`: "local" or "remote" to run on those targets only; `extra`: more Deno.test options. */
+function test(name, fn, where, extra = {}) {
+  const skip = (where === "local" && REMOTE) || (where === "remote" && !REMOTE);
+  if (skip) return;
+  Deno.test({ name: `[${TARGET}] ${name}`, ignore, fn, ...extra });
 }
 
 function withTimeout(promise, ms, what) {
@@ -75,7 +80,16 @@ test("watch: an empty key list ends without emitting; an empty key is watchable"
   const kv = await openKv();
   try {
     const r1 = kv.watch([]).getReader();
-    assertEquals(await withTimeout(r1.read(), 2000, "end of empty watch"), { value: undefined, done: true });
+    if (REMOTE) {
+      // Real Deno over KV Connect: watch([]) neither emits nor ends.
+      let settled = false;
+      r1.read().then(() => (settled = true), () => (settled = true));
+      await delay(500);
+      assertStrictEquals(settled, false, "watch([]) is still open");
+      await r1.cancel();
+    } else {
+      assertEquals(await withTimeout(r1.read(), 2000, "end of empty watch"), { value: undefined, done: true });
+    }
     const r2 = kv.watch([[]]).getReader();
     assertEquals((await withTimeout(r2.read(), 2000, "empty-key watch")).value, [{ key: [], value: null, versionstamp: null }]);
     await r2.cancel();
@@ -141,7 +155,7 @@ test("queue: delivers structured-clone values", async () => {
     kv.close();
     await listener;
   }
-});
+}, "local");
 
 test("queue: delay postpones delivery", async () => {
   const kv = await openKv();
@@ -163,7 +177,7 @@ test("queue: delay postpones delivery", async () => {
     kv.close();
     await listener;
   }
-});
+}, "local");
 
 test("queue: failed deliveries are retried on backoffSchedule, then written to keysIfUndelivered", async () => {
   const kv = await openKv();
@@ -190,7 +204,7 @@ test("queue: failed deliveries are retried on backoffSchedule, then written to k
     kv.close();
     await listener;
   }
-});
+}, "local");
 
 test("queue: an enqueue in a failed atomic is not delivered", async () => {
   const kv = await openKv();
@@ -213,7 +227,7 @@ test("queue: an enqueue in a failed atomic is not delivered", async () => {
     kv.close();
     await listener;
   }
-});
+}, "local");
 
 test("queue: enqueue option and payload validation", async () => {
   const kv = await openKv();
@@ -263,4 +277,28 @@ test("queue: listenQueue after close rejects; close ends a running listener", as
   assertStrictEquals(await withTimeout(listener, 2000, "listener to end"), undefined);
   await assertRejects(() => kv.listenQueue(() => {}), Error, "Queue already closed");
   await assertRejects(() => kv.enqueue(1), "BadResource", "Bad resource ID");
-});
+}, "local");
+
+test("queue (KV Connect): enqueue is refused; listenQueue never delivers, not even after close()", async () => {
+  const kv = await openKv();
+  // Refused by the client before anything is sent, with a plain Error, even when a check
+  // would fail the commit anyway.
+  const UNSUPPORTED = "Enqueue operations are not supported in KV Connect";
+  await assertRejects(() => kv.enqueue(1), Error, UNSUPPORTED);
+  await assertRejects(() => kv.enqueue("x", { delay: 10, keysIfUndelivered: [["u"]] }), Error, UNSUPPORTED);
+  await assertRejects(() => kv.atomic().set(["a"], 1).enqueue(2).commit(), Error, UNSUPPORTED);
+  await kv.set(["exists"], 1);
+  await assertRejects(() => kv.atomic().check({ key: ["exists"], versionstamp: null }).enqueue(3).commit(), Error, UNSUPPORTED);
+  assertEquals((await kv.get(["a"])).versionstamp, null, "nothing of a refused commit is written");
+  // keysIfUndelivered over denokv's limit of 10 is refused the same way
+  await assertRejects(() => kv.enqueue(1, { keysIfUndelivered: Array.from({ length: 11 }, (_, i) => [i]) }), Error, UNSUPPORTED);
+  // listenQueue's promise stays pending, and (unlike a local database) close() does not settle it
+  let settled = false;
+  kv.listenQueue(() => {}).then(() => (settled = true), () => (settled = true));
+  await delay(100);
+  kv.close();
+  await delay(300);
+  assertStrictEquals(settled, false, "listenQueue still pending after close()");
+  await assertRejects(() => kv.listenQueue(() => {}), Error, "Queue already closed");
+  await assertRejects(() => kv.enqueue(1), "BadResource", "Bad resource ID");
+}, "remote", { sanitizeOps: false }); // the never-settling listenQueue
