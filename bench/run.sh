@@ -28,7 +28,8 @@ fi
 # Others may rebuild pkg/ at any moment: measure a private copy, so that every
 # benchmark in this run sees the same build and none sees a half-written one.
 snap="$(mktemp -d)"
-trap 'rm -rf "$snap"' EXIT
+kvharness=""
+trap '[[ -z "$kvharness" ]] || kill "$kvharness" 2>/dev/null || true; rm -rf "$snap"' EXIT
 for attempt in 1 2 3 4 5; do
   rm -rf "$snap/pkg"
   if cp -r pkg "$snap/pkg" 2>/dev/null && have_pkg "$snap/pkg"; then break; fi
@@ -67,6 +68,31 @@ echo "== node: webkv vs @deno/kv in-memory" >&2
 "${pin[@]}" node --expose-gc bench/node_bench.mjs --runs "$runs" "${only[@]}" >> "$tmp"
 echo "== deno: webkv vs Deno.openKv(\":memory:\")" >&2
 "${pin[@]}" "$deno" run -A --unstable-kv --v8-flags=--expose-gc bench/deno_bench.js --runs "$runs" "${only[@]}" >> "$tmp"
+echo "== deno: KV Connect, webkv's remote client vs Deno's, one local denokv" >&2
+# denokv runs outside the pinned core (started here, not by the pinned process),
+# so the server does not compete with the client for it.
+if command -v denokv >/dev/null; then
+  kvenv="$snap/denokv.env"
+  node tests/kvconnect/denokv.mjs serve --write-env "$kvenv" >/dev/null &
+  kvharness=$!
+  for _ in $(seq 1 200); do [[ -s "$kvenv" ]] && break; sleep 0.05; done
+  if [[ -s "$kvenv" ]]; then
+    remote_only=()
+    [[ -n "${BENCH_ONLY:-}" ]] && remote_only=(--only "$BENCH_ONLY")
+    (set -a; source "$kvenv"; set +a
+      "${pin[@]}" "$deno" run -A --unstable-kv bench/remote_bench.js --runs "$runs" "${remote_only[@]}") >> "$tmp" \
+      || exit 1
+  else
+    echo "denokv did not start: KV Connect benchmark skipped" >&2
+    printf '## KV Connect\n\nskipped: denokv did not start\n\n' >> "$tmp"
+  fi
+  kill "$kvharness" 2>/dev/null || true
+  wait "$kvharness" 2>/dev/null || true
+  kvharness=""
+else
+  echo "denokv not installed (bash scripts/setup.sh): KV Connect benchmark skipped" >&2
+  printf '## KV Connect\n\nskipped: denokv not installed (bash scripts/setup.sh)\n\n' >> "$tmp"
+fi
 echo "== memory" >&2
 "${pin[@]}" node bench/memory.mjs >> "$tmp"
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$tmp"
