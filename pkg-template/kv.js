@@ -50,7 +50,14 @@ export async function openKv(path = undefined, options = undefined) {
         "Missing DENO_KV_ACCESS_TOKEN environment variable. Please set it to your access token from https://dash.deno.com/account.",
       );
     }
-    return new Kv(wasm.openRemote(path, accessToken), constructToken);
+    const db = wasm.openRemote(path, accessToken);
+    try {
+      await db.connect();
+    } catch (err) {
+      db.dispose();
+      throw err;
+    }
+    return new Kv(db, constructToken, { remote: true });
   }
   return new Kv(wasm.openMemory(), constructToken);
 }
@@ -217,6 +224,28 @@ function validateExpireIn(expireIn) {
   }
 }
 
+const MAX_QUEUE_DELAY_MS = 30 * 24 * 60 * 60 * 1000;
+const MAX_BACKOFF_INTERVALS = 5;
+const MAX_BACKOFF_INTERVAL_MS = 60 * 60 * 1000;
+
+function validateQueueDelay(delay) {
+  if (delay < 0) throw new TypeError(`Delay must be >= 0: received ${delay}`);
+  if (delay > MAX_QUEUE_DELAY_MS) throw new TypeError(`Delay cannot be greater than 30 days: received ${delay}`);
+  if (Number.isNaN(delay)) throw new TypeError("Delay cannot be NaN");
+}
+
+function validateBackoffSchedule(schedule) {
+  if (schedule.length > MAX_BACKOFF_INTERVALS) {
+    throw new TypeError(`Invalid backoffSchedule, max ${MAX_BACKOFF_INTERVALS} intervals allowed`);
+  }
+  for (let i = 0; i < schedule.length; ++i) {
+    const interval = schedule[i];
+    if (interval < 0 || interval > MAX_BACKOFF_INTERVAL_MS || Number.isNaN(interval)) {
+      throw new TypeError(`Invalid backoffSchedule, interval at index ${i} is invalid`);
+    }
+  }
+}
+
 function validatePositiveInteger(name, value) {
   if (value !== undefined && !(Number.isInteger(value) && value > 0)) {
     throw new Error(`${name} must be a positive integer: received ${value}`);
@@ -225,12 +254,14 @@ function validatePositiveInteger(name, value) {
 
 export class Kv {
   #db;
+  #remote;
 
-  constructor(db = undefined, token = undefined) {
+  constructor(db = undefined, token = undefined, { remote = false } = {}) {
     if (token !== constructToken) {
       throw new TypeError("Kv can not be constructed: use openKv instead");
     }
     this.#db = db;
+    this.#remote = remote;
   }
 
   atomic() {
@@ -298,11 +329,16 @@ export class Kv {
     }, constructToken);
   }
 
-  async enqueue(_value, _options = undefined) {
-    throw new TypeError("Queues are not supported yet by webkv");
+  async enqueue(value, options = undefined) {
+    const result = await this.atomic().enqueue(value, options).commit();
+    if (!result.ok) throw new TypeError("Failed to enqueue value");
+    return result;
   }
 
   async listenQueue(_handler) {
+    if (this.#db.isClosed()) throw new Error("Queue already closed");
+    // KV Connect has no queues: like Deno's remote client, never deliver.
+    if (this.#remote) return new Promise(() => {});
     throw new TypeError("Queues are not supported yet by webkv");
   }
 
@@ -418,8 +454,16 @@ export class AtomicOperation {
     return this.#push(key, DELETE, undefined, false, undefined);
   }
 
-  enqueue(_value, _options = undefined) {
-    throw new TypeError("Queues are not supported yet by webkv");
+  enqueue(value, options = undefined) {
+    if (options?.delay !== undefined) validateQueueDelay(options.delay);
+    if (options?.backoffSchedule !== undefined) validateBackoffSchedule(options.backoffSchedule);
+    this.#enqueues.push([
+      serialize(value),
+      options?.delay ?? 0,
+      options?.keysIfUndelivered ?? [],
+      options?.backoffSchedule ?? null,
+    ]);
+    return this;
   }
 
   async commit() {
@@ -437,7 +481,7 @@ export class AtomicOperation {
       keys,
       columns,
       this.#values?.bytes() ?? EMPTY_BYTES,
-      this.#enqueues.length,
+      this.#enqueues,
     );
     if (versionstamp === null) return { ok: false };
     return { ok: true, versionstamp };

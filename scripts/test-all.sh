@@ -2,7 +2,7 @@
 # Runs every webkv test: lint, native core tests, wasm-bindgen-test in Node
 # and headless Chromium, the package build, the V8 codec, type checks, the
 # conformance suite against real Deno and against webkv, the runtime smoke
-# tests and the www playground.
+# tests, the www playground, and KV Connect against a real denokv.
 # Expects `bash scripts/setup.sh` to have run (the README's test command does).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,6 +35,8 @@ run "conformance: real Deno" bash tests/conformance/run.sh deno
 run "conformance: webkv in Deno" bash tests/conformance/run.sh webkv
 run "smoke: Node, Deno, Bun, workerd, Chromium page and worker" bash tests/smoke/run.sh
 run "www playground in Chromium" node --test tests/www/
+run "KV Connect: conformance, interop and faults against denokv" bash tests/kvconnect/run.sh
+run "KV Connect: Chromium through the CORS proxy" node --test tests/kvconnect/chromium.test.mjs
 
 printf '\n==== all test groups passed\n'
 printf '  %s\n' "${passed[@]}"

@@ -67,6 +67,10 @@ impl Kv {
         self.backend.atomic_write(write)
     }
 
+    pub fn connect(&self) -> BackendFuture<()> {
+        self.backend.connect()
+    }
+
     /// Closing twice is an error, as in Deno; disposing is not.
     pub fn close(&self) -> Result<(), KvError> {
         if self.closed.replace(true) {

@@ -23,5 +23,11 @@ pub trait Backend {
     /// `Ok(None)` when a check failed and nothing was written.
     fn atomic_write(&self, write: AtomicWrite) -> BackendFuture<Option<Versionstamp>>;
 
+    /// Reaches the database before the first operation, where that can
+    /// fail (a wrong access token fails `openKv`, as in Deno).
+    fn connect(&self) -> BackendFuture<()> {
+        Box::pin(std::future::ready(Ok(())))
+    }
+
     fn close(&self);
 }

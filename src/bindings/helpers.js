@@ -68,10 +68,25 @@ export function viewBytes(value) {
 
 // The KV Connect client's transport: a POST with fetch. A network failure
 // rejects; any HTTP answer resolves to [status, body, final URL].
-export async function httpPost(url, headers, body) {
+export async function httpPost(url, headers, body, client) {
   // `body` is a view into wasm memory, which may move before fetch reads it.
-  const response = await fetch(url, { method: "POST", headers, body: body.slice() });
+  const init = { method: "POST", headers, body: body.slice() };
+  if (client !== undefined) init.client = client;
+  const response = await fetch(url, init);
   return [response.status, new Uint8Array(await response.arrayBuffer()), response.url || url];
+}
+
+// Deno's fetch resends a POST whose pooled keep-alive connection closed
+// before the answer came, which could apply a commit twice: commits there go
+// through a client that never reuses a connection. Other runtimes' fetch
+// offers no such control (see the README).
+export function createFreshConnectionClient() {
+  const create = globalThis.Deno?.createHttpClient;
+  return typeof create === "function" ? create({ poolMaxIdlePerHost: 0 }) : undefined;
+}
+
+export function closeClient(client) {
+  client?.close?.();
 }
 
 export function sleep(ms) {

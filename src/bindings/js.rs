@@ -11,7 +11,11 @@ extern "C" {
     #[wasm_bindgen(js_name = viewBytes)]
     pub fn view_bytes(value: &JsValue) -> JsValue;
     #[wasm_bindgen(js_name = httpPost)]
-    pub fn http_post(url: &str, headers: &js_sys::Array, body: &[u8]) -> js_sys::Promise;
+    pub fn http_post(url: &str, headers: &js_sys::Array, body: &[u8], client: &JsValue) -> js_sys::Promise;
+    #[wasm_bindgen(js_name = createFreshConnectionClient)]
+    pub fn create_fresh_connection_client() -> JsValue;
+    #[wasm_bindgen(js_name = closeClient)]
+    pub fn close_client(client: &JsValue);
     pub fn sleep(ms: u32) -> js_sys::Promise;
     #[wasm_bindgen(js_name = errorText)]
     pub fn error_text(error: &JsValue) -> String;

@@ -13,10 +13,10 @@ use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
 use denokv_proto::{
-    AtomicWrite, Check, Consistency, KeyPart, KvValue, Mutation, MutationKind, ReadRange, VALUE_ENCODING_BYTES,
-    VALUE_ENCODING_LE64, VALUE_ENCODING_V8,
+    AtomicWrite, Check, Consistency, Enqueue, KeyPart, KvValue, Mutation, MutationKind, ReadRange,
+    VALUE_ENCODING_BYTES, VALUE_ENCODING_LE64, VALUE_ENCODING_V8,
 };
-use js_sys::Array;
+use js_sys::{Array, Uint8Array};
 use wasm_bindgen::prelude::*;
 
 use self::batch::BatchWriter;
@@ -149,7 +149,7 @@ pub fn open_memory() -> Database {
 /// A database served by a KV Connect server (a `denokv`) at `url`.
 #[wasm_bindgen(js_name = openRemote)]
 pub fn open_remote(url: String, access_token: String) -> Database {
-    let backend = RemoteBackend::new(url, access_token, Rc::new(transport::FetchTransport));
+    let backend = RemoteBackend::new(url, access_token, Rc::new(transport::FetchTransport::default()));
     Database {
         kv: Rc::new(Kv::new(Box::new(backend), Limits::default())),
     }
@@ -283,7 +283,7 @@ impl Database {
         keys: &Array,
         columns: &[f64],
         values: &[u8],
-        enqueue_count: u32,
+        enqueues: &Array,
     ) -> Result<JsValue, JsValue> {
         // Deno's order: parse every argument, then count, then convert.
         let checks = checks
@@ -291,19 +291,36 @@ impl Database {
             .map(|check| parse_check(&check))
             .collect::<Result<Vec<_>, _>>()?;
         let mutations = parse_mutations(keys, columns, values)?;
+        let enqueues = enqueues
+            .iter()
+            .map(|e| parse_enqueue(&e))
+            .collect::<Result<Vec<_>, _>>()?;
         self.kv.ensure_open().map_err(kv_error)?;
-        validate::check_counts(self.kv.limits(), checks.len(), mutations.len() + enqueue_count as usize)
-            .map_err(kv_error)?;
-        if enqueue_count > 0 {
-            return Err(js_sys::TypeError::new("Queues are not supported yet by webkv").into());
-        }
+        validate::check_counts(self.kv.limits(), checks.len(), mutations.len() + enqueues.len()).map_err(kv_error)?;
         let checks = checks.into_iter().map(convert_check).collect::<Result<Vec<_>, _>>()?;
         let now = now_ms();
         let mutations = mutations
             .into_iter()
             .map(|mutation| convert_mutation(mutation, now))
             .collect::<Result<Vec<_>, _>>()?;
-        self.write(checks, mutations)
+        let enqueues = enqueues
+            .into_iter()
+            .map(|enqueue| convert_enqueue(enqueue, now))
+            .collect::<Result<Vec<_>, _>>()?;
+        settle(
+            self.kv.atomic_write(AtomicWrite {
+                checks,
+                mutations,
+                enqueues,
+            }),
+            versionstamp_or_null,
+        )
+    }
+
+    /// Reaches the database before it is handed out (the metadata exchange
+    /// for KV Connect), so that a wrong URL or token fails `openKv`.
+    pub fn connect(&self) -> Result<JsValue, JsValue> {
+        settle(self.kv.connect(), |()| Ok(JsValue::UNDEFINED))
     }
 
     /// Fails with BadResource if already closed, as `Deno.Kv.close` does.
@@ -419,6 +436,58 @@ fn parse_mutations(keys: &Array, columns: &[f64], values: &[u8]) -> Result<Vec<P
         });
     }
     Ok(parsed)
+}
+
+struct ParsedEnqueue {
+    payload: Vec<u8>,
+    delay_ms: f64,
+    keys_if_undelivered: Vec<Vec<KeyPart>>,
+    backoff_schedule: Option<Vec<u32>>,
+}
+
+/// `[payload, delay, keysIfUndelivered, backoffSchedule | null]`, validated
+/// by the JS layer as Deno validates them.
+fn parse_enqueue(enqueue: &JsValue) -> Result<ParsedEnqueue, JsValue> {
+    let enqueue: &Array = enqueue.unchecked_ref();
+    let payload = enqueue
+        .get(0)
+        .dyn_into::<Uint8Array>()
+        .map_err(|_| js_sys::TypeError::new("Invalid enqueue"))?
+        .to_vec();
+    let keys = enqueue.get(2);
+    let Some(keys) = keys.dyn_ref::<Array>() else {
+        return Err(js::invalid_type("array", &keys));
+    };
+    let keys_if_undelivered = keys.iter().map(|key| key::parse(&key)).collect::<Result<Vec<_>, _>>()?;
+    let schedule = enqueue.get(3);
+    let backoff_schedule = schedule
+        .dyn_ref::<Array>()
+        .map(|intervals| intervals.iter().map(|ms| ms.as_f64().unwrap_or(0.0) as u32).collect());
+    Ok(ParsedEnqueue {
+        payload,
+        delay_ms: enqueue.get(1).as_f64().unwrap_or(0.0),
+        keys_if_undelivered,
+        backoff_schedule,
+    })
+}
+
+fn convert_enqueue(enqueue: ParsedEnqueue, now: u64) -> Result<Enqueue, JsValue> {
+    let invalid = |message: String| kv_error(KvError::type_error(format!("Invalid enqueue: {message}")));
+    let keys_if_undelivered = enqueue
+        .keys_if_undelivered
+        .into_iter()
+        .map(|parts| key::encode(parts).map_err(|err| invalid(err.message)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let deadline_ms = i64::try_from(now)
+        .unwrap_or(i64::MAX)
+        .saturating_add(enqueue.delay_ms as i64);
+    let deadline = chrono::DateTime::from_timestamp_millis(deadline_ms).ok_or_else(|| invalid("delay".to_string()))?;
+    Ok(Enqueue {
+        payload: enqueue.payload,
+        deadline,
+        keys_if_undelivered,
+        backoff_schedule: enqueue.backoff_schedule,
+    })
 }
 
 fn convert_mutation(mutation: ParsedMutation, now: u64) -> Result<Mutation, JsValue> {

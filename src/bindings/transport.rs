@@ -1,5 +1,7 @@
 //! The KV Connect client's transport, on the host's `fetch`.
 
+use std::cell::RefCell;
+
 use js_sys::{Array, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -7,7 +9,12 @@ use wasm_bindgen_futures::JsFuture;
 use super::js;
 use crate::backend::remote::transport::{HttpRequest, HttpResponse, Transport, TransportFuture};
 
-pub struct FetchTransport;
+#[derive(Default)]
+pub struct FetchTransport {
+    /// Where the runtime allows it, commits travel on connections that are
+    /// never reused (see `HttpRequest::reusable_connection`).
+    fresh_connections: RefCell<Option<JsValue>>,
+}
 
 impl Transport for FetchTransport {
     fn post(&self, request: HttpRequest) -> TransportFuture<Result<HttpResponse, String>> {
@@ -16,7 +23,15 @@ impl Transport for FetchTransport {
             .iter()
             .map(|(name, value)| Array::of2(&JsValue::from_str(name), &JsValue::from_str(value)))
             .collect();
-        let promise = js::http_post(&request.url, &headers, &request.body);
+        let client = if request.reusable_connection {
+            JsValue::UNDEFINED
+        } else {
+            self.fresh_connections
+                .borrow_mut()
+                .get_or_insert_with(js::create_fresh_connection_client)
+                .clone()
+        };
+        let promise = js::http_post(&request.url, &headers, &request.body, &client);
         Box::pin(async move {
             let answer = JsFuture::from(promise).await.map_err(|err| js::error_text(&err))?;
             let parts: Array = answer.unchecked_into();
@@ -41,5 +56,11 @@ impl Transport for FetchTransport {
 
     fn random(&self) -> f64 {
         js_sys::Math::random()
+    }
+
+    fn close(&self) {
+        if let Some(client) = self.fresh_connections.borrow_mut().take() {
+            js::close_client(&client);
+        }
     }
 }

@@ -289,6 +289,28 @@ test("a 503 sent after the server applied a sum", async (kind, k) => {
   }
 }, { kinds: ["deno"] });
 
+test("a 502 sent after the server applied a sum is an unknown outcome, not a retry", async (kind, k) => {
+  const kv = await open(k);
+  try {
+    // Only 503 and 429 say "not processed". Any other 5xx after a commit
+    // was sent may follow an applied write, so webkv reports it instead of
+    // resending the commit.
+    await proxy.addRule({ path: "/v2/atomic_write", action: "status-after", status: 502, times: 1 });
+    let result, error;
+    try {
+      result = await withTimeout(kv.atomic().sum(["n"], 1n).commit(), 20_000, "commit");
+    } catch (e) {
+      error = e;
+    }
+    assert(error instanceof Error, `the commit must reject, got ${Deno.inspect(result)}`);
+    assert(/may or may not have been applied/.test(error.message), error.message);
+    assertStrictEquals((await requests("/v2/atomic_write")).length, 1, RESENT);
+    assertStrictEquals(await counter(["n"]), 1n, "applied exactly once");
+  } finally {
+    kv.close();
+  }
+}, { kinds: ["webkv"] });
+
 // ---------------------------------------------------------------- tokens
 
 test("metadata is refreshed before the token expires; requests keep working", async (kind, k) => {

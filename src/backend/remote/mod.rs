@@ -4,9 +4,9 @@
 //! Network errors and 5xx answers are retried with capped, jittered
 //! exponential backoff; 4xx answers fail at once with the server's text. A
 //! commit is retried only when the server answered that it did not apply it
-//! (5xx, write disabled): if the connection drops after a commit was sent,
-//! its outcome is unknown and the caller gets an error rather than a silent
-//! retry that could apply it twice.
+//! (503, 429, write disabled): if the connection drops after a commit was
+//! sent, or another 5xx comes back, its outcome is unknown and the caller
+//! gets an error rather than a silent retry that could apply it twice.
 
 mod metadata;
 pub mod transport;
@@ -58,8 +58,14 @@ impl Backend for RemoteBackend {
         Box::pin(async move { client.atomic_write(write).await })
     }
 
+    fn connect(&self) -> BackendFuture<()> {
+        let client = Rc::clone(&self.client);
+        Box::pin(async move { client.metadata(false).await.map(|_| ()) })
+    }
+
     fn close(&self) {
         self.client.closed.set(true);
+        self.client.transport.close();
     }
 }
 
@@ -113,6 +119,21 @@ fn server_error(status: u16, body: &[u8]) -> KvError {
     }
 }
 
+/// The standard reason phrase, which HTTP/2 answers do not carry.
+fn reason_phrase(status: u16) -> &'static str {
+    match status {
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        409 => "Conflict",
+        413 => "Payload Too Large",
+        429 => "Too Many Requests",
+        _ => "",
+    }
+}
+
 impl Client {
     fn backoff_ms(&self, attempt: u32) -> u32 {
         let ceiling = (BACKOFF_BASE_MS * 2f64.powi(attempt as i32)).min(BACKOFF_CAP_MS);
@@ -142,6 +163,7 @@ impl Client {
             }
             self.ensure_open()?;
             let request = HttpRequest {
+                reusable_connection: true,
                 url: self.url.clone(),
                 headers: vec![
                     ("authorization", format!("Bearer {}", self.access_token)),
@@ -156,9 +178,13 @@ impl Client {
                     return Ok(metadata);
                 }
                 Ok(response) if (400..500).contains(&response.status) => {
-                    let cause = server_error(response.status, &response.body).message;
-                    return Err(KvError::error(format!(
-                        "Failed to connect to KV Connect server: {cause}"
+                    let body = String::from_utf8_lossy(&response.body);
+                    return Err(KvError::type_error(format!(
+                        "Could not open Deno KV database: the metadata endpoint at '{}' responded with status {} {}: {}",
+                        self.url,
+                        response.status,
+                        reason_phrase(response.status),
+                        body.trim()
                     )));
                 }
                 Ok(response) => last_error = format!("status {}", response.status),
@@ -181,6 +207,7 @@ impl Client {
             force_refresh = false;
             self.ensure_open().map_err(CallError::Fatal)?;
             let request = HttpRequest {
+                reusable_connection: idempotent,
                 url: format!("{}/{method}", metadata.endpoint(strong).url),
                 headers: vec![
                     ("authorization", format!("Bearer {}", metadata.token)),
@@ -200,6 +227,12 @@ impl Client {
                 }
                 Ok(response) if (400..500).contains(&response.status) => {
                     return Err(CallError::Fatal(server_error(response.status, &response.body)));
+                }
+                // 503 and 429 say the request was not processed; any other 5xx
+                // after a commit was sent (a gateway timing out, say) may
+                // follow an applied write.
+                Ok(response) if !idempotent && !matches!(response.status, 503 | 429) => {
+                    return Err(CallError::Lost(format!("the server answered {}", response.status)));
                 }
                 Ok(response) => last_error = format!("status {}", response.status),
                 Err(network) if !idempotent => return Err(CallError::Lost(network)),

@@ -6,6 +6,10 @@ use std::future::Future;
 use std::pin::Pin;
 
 pub struct HttpRequest {
+    /// False for a commit: it must travel on a connection that is not
+    /// reused, because some HTTP clients (Deno's fetch) silently resend a
+    /// request whose pooled connection closed, which could apply it twice.
+    pub reusable_connection: bool,
     pub url: String,
     pub headers: Vec<(&'static str, String)>,
     pub body: Vec<u8>,
@@ -27,4 +31,6 @@ pub trait Transport {
     fn now_ms(&self) -> u64;
     /// A number in [0, 1), for backoff jitter.
     fn random(&self) -> f64;
+    /// Releases what the transport holds (connections); the database closed.
+    fn close(&self);
 }
