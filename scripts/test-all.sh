@@ -37,6 +37,7 @@ run "smoke: Node, Deno, Bun, workerd, Chromium page and worker" bash tests/smoke
 run "www playground in Chromium" node --test tests/www/
 run "KV Connect: conformance, interop and faults against denokv" bash tests/kvconnect/run.sh
 run "KV Connect: Chromium through the CORS proxy" node --test tests/kvconnect/chromium.test.mjs
+run "KV Connect: Node and workerd straight to denokv" node --test tests/kvconnect/runtimes.test.mjs
 
 printf '\n==== all test groups passed\n'
 printf '  %s\n' "${passed[@]}"

@@ -43,6 +43,7 @@ export function workerdModules() {
   const modules = [
     { name: "worker.js", kind: "esModule", path: join(here, "worker.js") },
     { name: "scenario.js", kind: "esModule", path: join(here, "../scenario.js") },
+    { name: "remote_scenario.js", kind: "esModule", path: join(here, "../../kvconnect/remote_scenario.js") },
     { name: "webkv", kind: "esModule", path: join(pkgDir, entryFile) },
   ];
   for (const file of files) {
@@ -65,7 +66,11 @@ export function writeConfig(outDir, { address }) {
 using Workerd = import "/workerd/workerd.capnp";
 
 const config :Workerd.Config = (
-  services = [(name = "main", worker = .smokeWorker)],
+  services = [
+    (name = "main", worker = .smokeWorker),
+    # Outbound fetches may reach 127.0.0.1 only: the KV Connect test's denokv.
+    (name = "local", network = (allow = ["local"])),
+  ],
   sockets = [(name = "http", address = ${capnpString(address)}, http = (), service = "main")],
 );
 
@@ -74,6 +79,7 @@ const smokeWorker :Workerd.Worker = (
 ${modules}
   ],
   compatibilityDate = ${capnpString(COMPATIBILITY_DATE)},
+  globalOutbound = "local",
 );
 `;
   const file = join(outDir, "config.capnp");
