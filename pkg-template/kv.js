@@ -342,8 +342,47 @@ export class Kv {
     throw new TypeError("Queues are not supported yet by webkv");
   }
 
-  watch(_keys, _options = undefined) {
-    throw new TypeError("watch is not supported yet by webkv");
+  /**
+   * A stream of the entries of `keys`: their current values at once, then
+   * again whenever one of their versionstamps changes (with `raw: true`, on
+   * every notification), as Deno's watch behaves.
+   */
+  watch(keys, options = { __proto__: null }) {
+    const raw = options.raw ?? false;
+    const handle = this.#db.watch(keys);
+    const lastVersionstamps = Array.from({ length: keys.length });
+    return new ReadableStream({
+      async pull(controller) {
+        for (;;) {
+          let batch;
+          try {
+            batch = await handle.next();
+          } catch (err) {
+            handle.cancel();
+            controller.error(err);
+            return;
+          }
+          if (batch === null) {
+            handle.cancel();
+            controller.close();
+            return;
+          }
+          const entries = decodeBatch(batch, keys);
+          let changed = false;
+          for (let i = 0; i < keys.length; i++) {
+            const versionstamp = entries[i]?.versionstamp ?? null;
+            if (lastVersionstamps[i] === undefined || lastVersionstamps[i] !== versionstamp) changed = true;
+            lastVersionstamps[i] = versionstamp;
+          }
+          if (!changed && !raw) continue;
+          controller.enqueue(entries.map((entry, i) => entry ?? { key: keys[i].slice(), value: null, versionstamp: null }));
+          return;
+        }
+      },
+      cancel() {
+        handle.cancel();
+      },
+    });
   }
 
   close() {

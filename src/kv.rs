@@ -6,7 +6,7 @@ use std::future::ready;
 
 use denokv_proto::{AtomicWrite, Consistency, KvEntry, ReadRange};
 
-use crate::backend::{Backend, BackendFuture};
+use crate::backend::{Backend, BackendFuture, WatchStream};
 use crate::core::error::KvError;
 use crate::core::limits::Limits;
 use crate::core::validate;
@@ -65,6 +65,21 @@ impl Kv {
             return Box::pin(ready(Err(err)));
         }
         self.backend.atomic_write(write)
+    }
+
+    /// Deno's checks happen when the watch is created, not when it is read.
+    pub fn watch(&self, keys: Vec<Vec<u8>>) -> Result<Box<dyn WatchStream>, KvError> {
+        self.ensure_open()?;
+        if keys.len() > self.limits.max_watched_keys {
+            return Err(KvError::type_error(format!(
+                "Too many keys (max {})",
+                self.limits.max_watched_keys
+            )));
+        }
+        for key in &keys {
+            self.limits.check_read_key_size(key)?;
+        }
+        Ok(self.backend.watch(keys))
     }
 
     pub fn connect(&self) -> BackendFuture<()> {

@@ -16,12 +16,21 @@ pub mod remote;
 
 pub type BackendFuture<T> = Pin<Box<dyn Future<Output = KvResult<T>>>>;
 
+/// A watch on a few keys: each `next` resolves with the current entries of
+/// every key (None for a missing one): at once the first time, then when one
+/// of them may have changed. `Ok(None)` ends the stream (database closed).
+pub trait WatchStream {
+    fn next(&mut self) -> BackendFuture<Option<Vec<Option<KvEntry>>>>;
+}
+
 pub trait Backend {
     /// One snapshot: every range sees the same committed state.
     fn snapshot_read(&self, ranges: Vec<ReadRange>, consistency: Consistency) -> BackendFuture<Vec<Vec<KvEntry>>>;
 
     /// `Ok(None)` when a check failed and nothing was written.
     fn atomic_write(&self, write: AtomicWrite) -> BackendFuture<Option<Versionstamp>>;
+
+    fn watch(&self, keys: Vec<Vec<u8>>) -> Box<dyn WatchStream>;
 
     /// Reaches the database before the first operation, where that can
     /// fail (a wrong access token fails `openKv`, as in Deno).

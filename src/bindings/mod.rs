@@ -138,9 +138,16 @@ pub struct Database {
     kv: Rc<Kv>,
 }
 
+fn sleep_ms(ms: u32) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>> {
+    let promise = js::sleep(ms);
+    Box::pin(async move {
+        let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+    })
+}
+
 #[wasm_bindgen(js_name = openMemory)]
 pub fn open_memory() -> Database {
-    let backend = MemoryBackend::new(Rc::new(now_ms));
+    let backend = MemoryBackend::new(Rc::new(now_ms), Rc::new(sleep_ms));
     Database {
         kv: Rc::new(Kv::new(Box::new(backend), Limits::default())),
     }
@@ -317,6 +324,24 @@ impl Database {
         )
     }
 
+    /// A watch on `keys` (an array of keys); its `next()` gives the entries.
+    pub fn watch(&self, keys: &JsValue) -> Result<WatchHandle, JsValue> {
+        let Some(keys) = keys.dyn_ref::<Array>() else {
+            return Err(js::invalid_type("array", keys));
+        };
+        let parsed = keys.iter().map(|key| key::parse(&key)).collect::<Result<Vec<_>, _>>()?;
+        self.kv.ensure_open().map_err(kv_error)?;
+        let encoded = parsed
+            .into_iter()
+            .map(key::encode)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(kv_error)?;
+        let stream = self.kv.watch(encoded).map_err(kv_error)?;
+        Ok(WatchHandle {
+            stream: std::cell::RefCell::new(Some(stream)),
+        })
+    }
+
     /// Reaches the database before it is handed out (the metadata exchange
     /// for KV Connect), so that a wrong URL or token fails `openKv`.
     pub fn connect(&self) -> Result<JsValue, JsValue> {
@@ -336,6 +361,41 @@ impl Database {
     #[wasm_bindgen(js_name = isClosed)]
     pub fn is_closed(&self) -> bool {
         self.kv.is_closed()
+    }
+}
+
+#[wasm_bindgen]
+pub struct WatchHandle {
+    stream: std::cell::RefCell<Option<Box<dyn crate::backend::WatchStream>>>,
+}
+
+#[wasm_bindgen]
+impl WatchHandle {
+    /// The watched entries as a read batch without keys, or null once the
+    /// watch has ended.
+    pub fn next(&self) -> Result<JsValue, JsValue> {
+        let future = match self.stream.borrow_mut().as_mut() {
+            Some(stream) => stream.next(),
+            None => return Ok(JsValue::NULL),
+        };
+        settle(future, |entries| {
+            let Some(entries) = entries else {
+                return Ok(JsValue::NULL);
+            };
+            let mut batch = BatchWriter::with_capacity(entries.len(), false);
+            for entry in entries {
+                match entry {
+                    Some(entry) => batch.push(entry)?,
+                    None => batch.push_missing(),
+                }
+            }
+            Ok(batch.finish())
+        })
+    }
+
+    /// Stops watching and frees the watch.
+    pub fn cancel(&self) {
+        self.stream.borrow_mut().take();
     }
 }
 

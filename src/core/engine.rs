@@ -39,6 +39,13 @@ impl PreparedCommit {
     }
 }
 
+/// An applied commit.
+#[derive(Debug)]
+pub struct Committed {
+    pub versionstamp: Versionstamp,
+    pub changed_keys: Vec<Vec<u8>>,
+}
+
 #[derive(Debug, Default)]
 pub struct Engine {
     entries: BTreeMap<Vec<u8>, StoredEntry>,
@@ -212,12 +219,27 @@ impl Engine {
 
     /// Prepares and applies in one step, for stores with nothing to persist.
     pub fn commit(&mut self, write: AtomicWrite, now_ms: u64) -> Result<Option<Versionstamp>, KvError> {
+        Ok(self
+            .commit_changes(write, now_ms)?
+            .map(|committed| committed.versionstamp))
+    }
+
+    /// `commit`, also telling which keys it changed (for watchers).
+    pub fn commit_changes(&mut self, write: AtomicWrite, now_ms: u64) -> Result<Option<Committed>, KvError> {
         self.collect_expired(now_ms);
         let Some(prepared) = self.prepare(write, now_ms)? else {
             return Ok(None);
         };
-        let stamp = prepared.versionstamp();
+        let committed = Committed {
+            versionstamp: prepared.versionstamp(),
+            changed_keys: prepared.changes.keys().cloned().collect(),
+        };
         self.apply(prepared);
-        Ok(Some(stamp))
+        Ok(Some(committed))
+    }
+
+    /// When a live entry expires, if it does.
+    pub fn expires_at(&self, key: &[u8], now_ms: u64) -> Option<u64> {
+        self.live(key, now_ms).and_then(|entry| entry.expires_at_ms)
     }
 }

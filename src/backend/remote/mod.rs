@@ -21,7 +21,7 @@ use denokv_proto::{AtomicWrite, Consistency, KvEntry, ReadRange};
 use self::metadata::{Metadata, SUPPORTED_VERSIONS};
 use self::transport::{HttpRequest, HttpResponse, Transport};
 use self::wire::{AtomicWriteOutcome, SnapshotReadOutcome};
-use super::{Backend, BackendFuture};
+use super::{Backend, BackendFuture, WatchStream};
 use crate::core::error::KvError;
 use crate::core::versionstamp::Versionstamp;
 
@@ -58,6 +58,10 @@ impl Backend for RemoteBackend {
         Box::pin(async move { client.atomic_write(write).await })
     }
 
+    fn watch(&self, _keys: Vec<Vec<u8>>) -> Box<dyn WatchStream> {
+        Box::new(UnsupportedWatch)
+    }
+
     fn connect(&self) -> BackendFuture<()> {
         let client = Rc::clone(&self.client);
         Box::pin(async move { client.metadata(false).await.map(|_| ()) })
@@ -66,6 +70,17 @@ impl Backend for RemoteBackend {
     fn close(&self) {
         self.client.closed.set(true);
         self.client.transport.close();
+    }
+}
+
+/// KV Connect's watch endpoint (v3 framed stream) is not wired up yet.
+struct UnsupportedWatch;
+
+impl WatchStream for UnsupportedWatch {
+    fn next(&mut self) -> BackendFuture<Option<Vec<Option<KvEntry>>>> {
+        Box::pin(std::future::ready(Err(KvError::type_error(
+            "watch over KV Connect is not supported yet by webkv",
+        ))))
     }
 }
 
