@@ -97,3 +97,20 @@ export function errorText(error) {
   const cause = error?.cause ? ` (${error.cause?.message ?? error.cause})` : "";
   return `${error?.message ?? String(error)}${cause}`;
 }
+
+// A POST whose 200 answer is read as a stream: [200, null, reader], or
+// [status, body, null] for any other answer.
+export async function httpPostStream(url, headers, body) {
+  const response = await fetch(url, { method: "POST", headers, body: body.slice() });
+  if (response.status !== 200) return [response.status, new Uint8Array(await response.arrayBuffer()), null];
+  return [200, null, response.body.getReader()];
+}
+
+export async function readChunk(reader) {
+  const { done, value } = await reader.read();
+  return done ? null : value;
+}
+
+export function cancelReader(reader) {
+  reader.cancel().catch(() => {});
+}

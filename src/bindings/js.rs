@@ -16,6 +16,12 @@ extern "C" {
     pub fn create_fresh_connection_client() -> JsValue;
     #[wasm_bindgen(js_name = closeClient)]
     pub fn close_client(client: &JsValue);
+    #[wasm_bindgen(js_name = httpPostStream)]
+    pub fn http_post_stream(url: &str, headers: &js_sys::Array, body: &[u8]) -> js_sys::Promise;
+    #[wasm_bindgen(js_name = readChunk)]
+    pub fn read_chunk(reader: &JsValue) -> js_sys::Promise;
+    #[wasm_bindgen(js_name = cancelReader)]
+    pub fn cancel_reader(reader: &JsValue);
     pub fn sleep(ms: u32) -> js_sys::Promise;
     #[wasm_bindgen(js_name = errorText)]
     pub fn error_text(error: &JsValue) -> String;

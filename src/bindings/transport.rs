@@ -1,28 +1,58 @@
 //! The KV Connect client's transport, on the host's `fetch`.
 
 use std::cell::RefCell;
+use std::rc::Rc;
 
 use js_sys::{Array, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
 use super::js;
-use crate::backend::remote::transport::{HttpRequest, HttpResponse, Transport, TransportFuture};
+use crate::backend::remote::transport::{
+    ByteStream, HttpRequest, HttpResponse, StreamResponse, Transport, TransportFuture,
+};
 
 #[derive(Default)]
 pub struct FetchTransport {
     /// Where the runtime allows it, commits travel on connections that are
     /// never reused (see `HttpRequest::reusable_connection`).
     fresh_connections: RefCell<Option<JsValue>>,
+    /// Readers of open streams, cancelled when the database closes.
+    readers: Rc<RefCell<Vec<JsValue>>>,
+}
+
+fn headers_array(headers: &[(&'static str, String)]) -> Array {
+    headers
+        .iter()
+        .map(|(name, value)| Array::of2(&JsValue::from_str(name), &JsValue::from_str(value)))
+        .collect()
+}
+
+struct FetchStream {
+    reader: JsValue,
+    readers: Rc<RefCell<Vec<JsValue>>>,
+}
+
+impl ByteStream for FetchStream {
+    fn next_chunk(&mut self) -> TransportFuture<Result<Option<Vec<u8>>, String>> {
+        let promise = js::read_chunk(&self.reader);
+        Box::pin(async move {
+            let chunk = JsFuture::from(promise).await.map_err(|err| js::error_text(&err))?;
+            Ok(chunk.dyn_into::<Uint8Array>().ok().map(|bytes| bytes.to_vec()))
+        })
+    }
+}
+
+impl Drop for FetchStream {
+    fn drop(&mut self) {
+        js::cancel_reader(&self.reader);
+        self.readers.borrow_mut().retain(|reader| reader != &self.reader);
+    }
 }
 
 impl Transport for FetchTransport {
     fn post(&self, request: HttpRequest) -> TransportFuture<Result<HttpResponse, String>> {
-        let headers: Array = request
-            .headers
-            .iter()
-            .map(|(name, value)| Array::of2(&JsValue::from_str(name), &JsValue::from_str(value)))
-            .collect();
+        let headers = headers_array(&request.headers);
         let client = if request.reusable_connection {
             JsValue::UNDEFINED
         } else {
@@ -40,6 +70,30 @@ impl Transport for FetchTransport {
                 body: parts.get(1).unchecked_into::<Uint8Array>().to_vec(),
                 url: parts.get(2).as_string().unwrap_or(request.url),
             })
+        })
+    }
+
+    fn post_stream(&self, request: HttpRequest) -> TransportFuture<Result<StreamResponse, String>> {
+        let promise = js::http_post_stream(&request.url, &headers_array(&request.headers), &request.body);
+        let readers = Rc::clone(&self.readers);
+        Box::pin(async move {
+            let answer = JsFuture::from(promise).await.map_err(|err| js::error_text(&err))?;
+            let parts: Array = answer.unchecked_into();
+            let status = parts.get(0).as_f64().unwrap_or(0.0) as u16;
+            let reader = parts.get(2);
+            if status != 200 || reader.is_null() {
+                return Ok(StreamResponse::Failed(HttpResponse {
+                    status,
+                    body: parts
+                        .get(1)
+                        .dyn_into::<Uint8Array>()
+                        .map(|b| b.to_vec())
+                        .unwrap_or_default(),
+                    url: request.url,
+                }));
+            }
+            readers.borrow_mut().push(reader.clone());
+            Ok(StreamResponse::Streaming(Box::new(FetchStream { reader, readers })))
         })
     }
 
@@ -61,6 +115,9 @@ impl Transport for FetchTransport {
     fn close(&self) {
         if let Some(client) = self.fresh_connections.borrow_mut().take() {
             js::close_client(&client);
+        }
+        for reader in self.readers.borrow_mut().drain(..) {
+            js::cancel_reader(&reader);
         }
     }
 }

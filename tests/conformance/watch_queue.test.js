@@ -13,9 +13,9 @@ import {
   delay,
 } from "./assert.js";
 
-// webkv has watch for local databases; queues and KV Connect watch come later.
+// webkv has watch (local and KV Connect); queues come later.
 const ignoreQueues = TARGET === "webkv" || TARGET === "webkv-remote";
-const ignoreWatch = TARGET === "webkv-remote";
+const ignoreWatch = false;
 const INVALID_PART = "expected string, number, bigint, ArrayBufferView, boolean";
 
 /** `where`: "local" or "remote" to run on those targets only; `extra`: more Deno.test options. */

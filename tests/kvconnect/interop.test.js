@@ -9,7 +9,7 @@
 // Deno-only test still runs.
 
 import { assert, assertEquals, assertStrictEquals } from "../conformance/assert.js";
-import { getServer, openDenoRemote, openWebkvRemote, webkv, webkvRemoteSkipReason, wipe } from "./common.js";
+import { getServer, openDenoRemote, openWebkvRemote, webkv, webkvRemoteSkipReason, wipe, withTimeout } from "./common.js";
 
 const server = await getServer();
 const skip = await webkvRemoteSkipReason(server.url, server.token);
@@ -230,6 +230,30 @@ test("deletes and expiry by one are seen by the other", () =>
     // expireIn travels as an absolute expiry time; both see the entry before it expires
     await web.set(["exp"], "soon", { expireIn: 60_000 });
     assertStrictEquals((await deno.get(["exp"])).value, "soon");
+  }));
+
+test("watch sees the other client's commits, both ways", () =>
+  both(async (deno, web) => {
+    const next = async (reader, what) => (await withTimeout(reader.read(), 5000, what)).value;
+    const webReader = web.watch([["w"]]).getReader();
+    const denoReader = deno.watch([["w"]]).getReader();
+    try {
+      assertStrictEquals((await next(webReader, "webkv initial"))[0].versionstamp, null);
+      assertStrictEquals((await next(denoReader, "deno initial"))[0].versionstamp, null);
+      const fromDeno = await deno.set(["w"], "from deno");
+      const seenByWebkv = (await next(webReader, "webkv sees deno's write"))[0];
+      assertStrictEquals(seenByWebkv.value, "from deno");
+      assertStrictEquals(seenByWebkv.versionstamp, fromDeno.versionstamp);
+      assertStrictEquals((await next(denoReader, "deno sees its own write"))[0].value, "from deno");
+      const fromWebkv = await web.set(["w"], { by: "webkv" });
+      const seenByDeno = (await next(denoReader, "deno sees webkv's write"))[0];
+      assertEquals(seenByDeno.value, { by: "webkv" });
+      assertStrictEquals(seenByDeno.versionstamp, fromWebkv.versionstamp);
+      assertEquals((await next(webReader, "webkv sees its own write"))[0].value, { by: "webkv" });
+    } finally {
+      await webReader.cancel();
+      await denoReader.cancel();
+    }
   }));
 
 // Stop our own server (if we started one) once every test has run.

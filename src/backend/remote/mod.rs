@@ -11,6 +11,7 @@
 mod metadata;
 pub mod transport;
 mod url;
+mod watch;
 mod wire;
 
 use std::cell::{Cell, RefCell};
@@ -58,8 +59,8 @@ impl Backend for RemoteBackend {
         Box::pin(async move { client.atomic_write(write).await })
     }
 
-    fn watch(&self, _keys: Vec<Vec<u8>>) -> Box<dyn WatchStream> {
-        Box::new(UnsupportedWatch)
+    fn watch(&self, keys: Vec<Vec<u8>>) -> Box<dyn WatchStream> {
+        Box::new(watch::RemoteWatch::new(Rc::clone(&self.client), keys))
     }
 
     fn connect(&self) -> BackendFuture<()> {
@@ -70,17 +71,6 @@ impl Backend for RemoteBackend {
     fn close(&self) {
         self.client.closed.set(true);
         self.client.transport.close();
-    }
-}
-
-/// KV Connect's watch endpoint (v3 framed stream) is not wired up yet.
-struct UnsupportedWatch;
-
-impl WatchStream for UnsupportedWatch {
-    fn next(&mut self) -> BackendFuture<Option<Vec<Option<KvEntry>>>> {
-        Box::pin(std::future::ready(Err(KvError::type_error(
-            "watch over KV Connect is not supported yet by webkv",
-        ))))
     }
 }
 
@@ -150,6 +140,15 @@ fn reason_phrase(status: u16) -> &'static str {
 }
 
 impl Client {
+    fn data_headers(&self, metadata: &Metadata) -> Vec<(&'static str, String)> {
+        vec![
+            ("authorization", format!("Bearer {}", metadata.token)),
+            ("content-type", "application/x-protobuf".to_string()),
+            ("x-denokv-database-id", metadata.database_id.clone()),
+            ("x-denokv-version", metadata.version.to_string()),
+        ]
+    }
+
     fn backoff_ms(&self, attempt: u32) -> u32 {
         let ceiling = (BACKOFF_BASE_MS * 2f64.powi(attempt as i32)).min(BACKOFF_CAP_MS);
         // Full jitter: spreads retries from many clients over the window.
@@ -224,12 +223,7 @@ impl Client {
             let request = HttpRequest {
                 reusable_connection: idempotent,
                 url: format!("{}/{method}", metadata.endpoint(strong).url),
-                headers: vec![
-                    ("authorization", format!("Bearer {}", metadata.token)),
-                    ("content-type", "application/x-protobuf".to_string()),
-                    ("x-denokv-database-id", metadata.database_id.clone()),
-                    ("x-denokv-version", metadata.version.to_string()),
-                ],
+                headers: self.data_headers(&metadata),
                 body: body.to_vec(),
             };
             match self.transport.post(request).await {

@@ -24,9 +24,23 @@ pub struct HttpResponse {
 
 pub type TransportFuture<T> = Pin<Box<dyn Future<Output = T>>>;
 
+/// A response body read as it arrives (KV Connect's watch stream).
+pub trait ByteStream {
+    /// The next chunk, `Ok(None)` at the end.
+    fn next_chunk(&mut self) -> TransportFuture<Result<Option<Vec<u8>>, String>>;
+}
+
+pub enum StreamResponse {
+    Streaming(Box<dyn ByteStream>),
+    /// A non-200 answer, read whole.
+    Failed(HttpResponse),
+}
+
 pub trait Transport {
     /// `Err` is a network failure: no HTTP response arrived.
     fn post(&self, request: HttpRequest) -> TransportFuture<Result<HttpResponse, String>>;
+    /// A POST whose 200 answer is streamed; `close` ends open streams.
+    fn post_stream(&self, request: HttpRequest) -> TransportFuture<Result<StreamResponse, String>>;
     fn sleep(&self, ms: u32) -> TransportFuture<()>;
     fn now_ms(&self) -> u64;
     /// A number in [0, 1), for backoff jitter.

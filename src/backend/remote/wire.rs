@@ -81,6 +81,51 @@ fn value_to_pb(value: KvValue) -> pb::KvValue {
     }
 }
 
+pub fn watch_request(keys: &[Vec<u8>]) -> Vec<u8> {
+    pb::Watch {
+        keys: keys.iter().map(|key| pb::WatchKey { key: key.clone() }).collect(),
+    }
+    .encode_to_vec()
+}
+
+pub enum WatchFrame {
+    /// Per watched key: `None` if unchanged since the last frame, else its
+    /// entry (`Some(None)` for a missing key).
+    Update(Vec<Option<Option<KvEntry>>>),
+    ReadDisabled,
+}
+
+pub fn watch_output(body: &[u8]) -> Result<WatchFrame, KvError> {
+    let output = pb::WatchOutput::decode(body).map_err(|_| protocol_error("undecodable watch output"))?;
+    match pb::SnapshotReadStatus::try_from(output.status) {
+        Ok(pb::SnapshotReadStatus::SrSuccess) => {}
+        Ok(pb::SnapshotReadStatus::SrReadDisabled) => return Ok(WatchFrame::ReadDisabled),
+        _ => return Err(protocol_error("watch status")),
+    }
+    let keys = output
+        .keys
+        .into_iter()
+        .map(|key| match (key.changed, key.entry_if_changed) {
+            (false, _) => Ok(None),
+            (true, None) => Ok(Some(None)),
+            (true, Some(entry)) => entry_from_pb(entry).map(|entry| Some(Some(entry))),
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(WatchFrame::Update(keys))
+}
+
+/// Takes one length-prefixed frame (u32 little-endian length) off `buffer`.
+pub fn take_frame(buffer: &mut Vec<u8>) -> Option<Vec<u8>> {
+    let header: [u8; 4] = buffer.get(..4)?.try_into().ok()?;
+    let length = u32::from_le_bytes(header) as usize;
+    if buffer.len() < 4 + length {
+        return None;
+    }
+    let frame = buffer[4..4 + length].to_vec();
+    buffer.drain(..4 + length);
+    Some(frame)
+}
+
 pub fn atomic_write_request(write: AtomicWrite) -> Vec<u8> {
     let checks = write
         .checks
@@ -215,6 +260,18 @@ mod tests {
         let value = decoded.mutations[0].value.as_ref().expect("set has a value");
         assert_eq!(value.data, 7u64.to_le_bytes());
         assert_eq!(decoded.mutations[1].mutation_type, pb::MutationType::MDelete as i32);
+    }
+
+    #[test]
+    fn frames_are_split_across_chunks_and_pings_are_empty() {
+        let mut buffer = vec![0, 0, 0, 0, 3, 0, 0];
+        assert_eq!(take_frame(&mut buffer), Some(vec![]), "a ping");
+        assert_eq!(take_frame(&mut buffer), None, "half a header");
+        buffer.extend_from_slice(&[0, 0, 7, 8]);
+        assert_eq!(take_frame(&mut buffer), None, "two of three bytes");
+        buffer.push(9);
+        assert_eq!(take_frame(&mut buffer), Some(vec![7, 8, 9]));
+        assert!(buffer.is_empty());
     }
 
     #[test]
