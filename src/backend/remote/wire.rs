@@ -267,7 +267,7 @@ mod tests {
         let mut buffer = vec![0, 0, 0, 0, 3, 0, 0];
         assert_eq!(take_frame(&mut buffer), Some(vec![]), "a ping");
         assert_eq!(take_frame(&mut buffer), None, "half a header");
-        buffer.extend_from_slice(&[0, 0, 7, 8]);
+        buffer.extend_from_slice(&[0, 7, 8]);
         assert_eq!(take_frame(&mut buffer), None, "two of three bytes");
         buffer.push(9);
         assert_eq!(take_frame(&mut buffer), Some(vec![7, 8, 9]));
