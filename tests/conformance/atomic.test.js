@@ -1,4 +1,4 @@
-import { IS_DENO, KvU64, openKv, REMOTE, serverError, TARGET } from "./target.js";
+import { IS_DENO, KvU64, REMOTE, TARGET, openKv, serverError, withKv } from "./target.js";
 import {
   assert,
   assertEquals,
@@ -11,15 +11,6 @@ import {
 
 const U64_MAX = 2n ** 64n - 1n;
 const u64 = (n) => new KvU64(n);
-
-async function withKv(fn) {
-  const kv = await openKv();
-  try {
-    await fn(kv);
-  } finally {
-    kv.close();
-  }
-}
 
 async function value(kv, key) {
   return (await kv.get(key)).value;

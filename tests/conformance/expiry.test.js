@@ -1,4 +1,4 @@
-import { KvU64, openKv, TARGET } from "./target.js";
+import { KvU64, TARGET, openKv, withKv } from "./target.js";
 import { assert, assertEquals, assertRejects, assertThrows, delay } from "./assert.js";
 
 // Deno only promises that an entry is never removed *before* it expires. Its SQLite
@@ -10,15 +10,6 @@ import { assert, assertEquals, assertRejects, assertThrows, delay } from "./asse
 // SQLite backend and its periodic sweep, and the protocol's entries carry no expiry time, so no
 // client can hide an expired entry either. Only the local webkv target is checked.
 const PROMPT_EXPIRY = TARGET === "webkv";
-
-async function withKv(fn) {
-  const kv = await openKv();
-  try {
-    await fn(kv);
-  } finally {
-    kv.close();
-  }
-}
 
 async function listAll(kv) {
   const out = [];

@@ -1,14 +1,5 @@
-import { MAX_CHECKS, openKv, REMOTE, serverError, TARGET } from "./target.js";
+import { MAX_CHECKS, REMOTE, TARGET, openKv, serverError, withKv } from "./target.js";
 import { assert, assertEquals, assertRejects } from "./assert.js";
-
-async function withKv(fn) {
-  const kv = await openKv();
-  try {
-    await fn(kv);
-  } finally {
-    kv.close();
-  }
-}
 
 async function count(kv) {
   let n = 0;

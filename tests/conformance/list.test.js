@@ -1,4 +1,4 @@
-import { openKv, TARGET } from "./target.js";
+import { TARGET, openKv, withKv } from "./target.js";
 import {
   assert,
   assertEquals,
@@ -6,15 +6,6 @@ import {
   assertStrictEquals,
   assertThrows,
 } from "./assert.js";
-
-async function withKv(fn) {
-  const kv = await openKv();
-  try {
-    await fn(kv);
-  } finally {
-    kv.close();
-  }
-}
 
 async function keys(iter) {
   const out = [];

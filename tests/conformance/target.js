@@ -137,3 +137,13 @@ export function serverError(text, localClass = TypeError, endpoint = "atomic_wri
 
 /** Checks per atomic commit: Deno's 100, but denokv (and so every remote target) allows 10. */
 export const MAX_CHECKS = REMOTE ? 10 : 100;
+
+/** Runs `fn` with a fresh database and always closes it. */
+export async function withKv(fn) {
+  const kv = await openKv();
+  try {
+    await fn(kv);
+  } finally {
+    kv.close();
+  }
+}

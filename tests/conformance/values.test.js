@@ -1,4 +1,4 @@
-import { IS_DENO, KvU64, openKv, TARGET } from "./target.js";
+import { IS_DENO, KvU64, TARGET, openKv, withKv } from "./target.js";
 import {
   assert,
   assertEquals,
@@ -15,15 +15,6 @@ async function roundTrip(kv, value) {
   const e = await kv.get(["v"]);
   assert(e.versionstamp !== null, "value was stored");
   return e.value;
-}
-
-async function withKv(fn) {
-  const kv = await openKv();
-  try {
-    await fn(kv);
-  } finally {
-    kv.close();
-  }
 }
 
 Deno.test(`[${TARGET}] values: primitives round-trip exactly`, () =>

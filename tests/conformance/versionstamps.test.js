@@ -1,4 +1,4 @@
-import { KvU64, openKv, TARGET } from "./target.js";
+import { KvU64, TARGET, openKv, withKv } from "./target.js";
 import {
   assert,
   assertEquals,
@@ -10,15 +10,6 @@ import {
 
 const VS = /^[0-9a-f]{20}$/;
 const INVALID_PART = "expected string, number, bigint, ArrayBufferView, boolean";
-
-async function withKv(fn) {
-  const kv = await openKv();
-  try {
-    await fn(kv);
-  } finally {
-    kv.close();
-  }
-}
 
 Deno.test(`[${TARGET}] versionstamps: set returns { ok: true, versionstamp } with 20 lowercase hex chars`, () =>
   withKv(async (kv) => {
