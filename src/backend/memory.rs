@@ -71,10 +71,6 @@ impl MemoryBackend {
             watchers: Rc::new(RefCell::new(Watchers::default())),
         }
     }
-
-    pub fn entry_count(&self) -> usize {
-        self.engine.borrow().len()
-    }
 }
 
 impl Backend for MemoryBackend {
