@@ -335,11 +335,35 @@ export class Kv {
     return result;
   }
 
-  async listenQueue(_handler) {
+  /**
+   * Delivers queued messages to `handler` (several at once, as Deno does)
+   * until the database closes; a handler that throws or rejects has its
+   * message retried on the message's backoff schedule.
+   */
+  async listenQueue(handler) {
     if (this.#db.isClosed()) throw new Error("Queue already closed");
     // KV Connect has no queues: like Deno's remote client, never deliver.
     if (this.#remote) return new Promise(() => {});
-    throw new TypeError("Queues are not supported yet by webkv");
+    const running = new Set();
+    for (;;) {
+      const next = await this.#db.dequeue();
+      if (next === null) break;
+      const [id, payload] = next;
+      const delivery = (async () => {
+        let delivered = false;
+        try {
+          await handler(deserialize(payload));
+          delivered = true;
+        } catch (error) {
+          console.error("Exception in queue handler", error);
+        } finally {
+          this.#db.finishMessage(id, delivered);
+        }
+      })();
+      running.add(delivery);
+      delivery.finally(() => running.delete(delivery));
+    }
+    await Promise.all(running);
   }
 
   /**

@@ -82,6 +82,20 @@ impl Kv {
         Ok(self.backend.watch(keys))
     }
 
+    /// The next due queue message; `Ok(None)` once the database is closed.
+    pub fn dequeue(&self) -> BackendFuture<Option<(u64, Vec<u8>)>> {
+        if self.closed.get() {
+            return Box::pin(ready(Ok(None)));
+        }
+        self.backend.dequeue()
+    }
+
+    pub fn finish_message(&self, id: u64, delivered: bool) {
+        if !self.closed.get() {
+            self.backend.finish_message(id, delivered);
+        }
+    }
+
     pub fn connect(&self) -> BackendFuture<()> {
         self.backend.connect()
     }

@@ -11,14 +11,19 @@ use denokv_proto::{AtomicWrite, Consistency, KvEntry, ReadRange};
 use super::{Backend, BackendFuture, WatchStream};
 use crate::core::engine::Engine;
 use crate::core::key::successor;
+use crate::core::queue::AfterFailure;
 use crate::core::versionstamp::Versionstamp;
 
 /// Milliseconds since the Unix epoch; injected so that the core never reads
 /// a clock itself and tests can control time.
 pub type Clock = Rc<dyn Fn() -> u64>;
 
-/// Resolves after the given milliseconds: how watchers see entries expire.
-pub type Timer = Rc<dyn Fn(u32) -> Pin<Box<dyn Future<Output = ()>>>>;
+/// A pending sleep.
+pub type Sleep = Pin<Box<dyn Future<Output = ()>>>;
+
+/// Starts a sleep of the given milliseconds: how watchers see entries expire
+/// and queue listeners see delayed messages fall due.
+pub type Timer = Rc<dyn Fn(u32) -> Sleep>;
 
 pub struct MemoryBackend {
     engine: Rc<RefCell<Engine>>,
@@ -32,6 +37,8 @@ struct Watchers {
     next_id: u64,
     slots: HashMap<u64, WatchSlot>,
     closed: bool,
+    /// Queue listeners waiting for a message to fall due.
+    listeners: Vec<Waker>,
 }
 
 struct WatchSlot {
@@ -59,6 +66,13 @@ impl Watchers {
                 waker.wake();
             }
         }
+        self.wake_listeners();
+    }
+
+    fn wake_listeners(&mut self) {
+        for waker in self.listeners.drain(..) {
+            waker.wake();
+        }
     }
 }
 
@@ -84,14 +98,47 @@ impl Backend for MemoryBackend {
 
     fn atomic_write(&self, write: AtomicWrite) -> BackendFuture<Option<Versionstamp>> {
         let now = (self.clock)();
+        let enqueues = !write.enqueues.is_empty();
         let result = self.engine.borrow_mut().commit_changes(write, now);
         let result = result.map(|committed| {
             committed.map(|committed| {
-                self.watchers.borrow_mut().notify(&committed.changed_keys);
+                let mut watchers = self.watchers.borrow_mut();
+                watchers.notify(&committed.changed_keys);
+                if enqueues {
+                    watchers.wake_listeners();
+                }
                 committed.versionstamp
             })
         });
         Box::pin(ready(result))
+    }
+
+    fn dequeue(&self) -> BackendFuture<Option<(u64, Vec<u8>)>> {
+        Box::pin(NextMessage {
+            engine: Rc::clone(&self.engine),
+            watchers: Rc::clone(&self.watchers),
+            clock: Rc::clone(&self.clock),
+            timer_factory: Rc::clone(&self.timer),
+            timer: None,
+        })
+    }
+
+    fn finish_message(&self, id: u64, delivered: bool) {
+        let now = (self.clock)();
+        let mut engine = self.engine.borrow_mut();
+        if delivered {
+            engine.queue().delivered(id);
+            return;
+        }
+        match engine.queue().failed(id, now) {
+            Some(AfterFailure::Retried) => self.watchers.borrow_mut().wake_listeners(),
+            Some(AfterFailure::Undelivered { payload, keys }) => {
+                if let Ok(Some(committed)) = engine.write_undelivered(payload, keys, now) {
+                    self.watchers.borrow_mut().notify(&committed.changed_keys);
+                }
+            }
+            None => {}
+        }
     }
 
     fn watch(&self, keys: Vec<Vec<u8>>) -> Box<dyn WatchStream> {
@@ -186,11 +233,53 @@ impl Drop for MemoryWatch {
     }
 }
 
+/// Resolves with the next due queue message, or None on close.
+struct NextMessage {
+    engine: Rc<RefCell<Engine>>,
+    watchers: Rc<RefCell<Watchers>>,
+    clock: Clock,
+    timer_factory: Timer,
+    /// A sleep until `.0`, when the earliest waiting message falls due.
+    timer: Option<(u64, Sleep)>,
+}
+
+impl Future for NextMessage {
+    type Output = crate::core::error::KvResult<Option<(u64, Vec<u8>)>>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        loop {
+            if self.watchers.borrow().closed {
+                return Poll::Ready(Ok(None));
+            }
+            let now = (self.clock)();
+            if let Some(message) = self.engine.borrow_mut().queue().take_due(now) {
+                return Poll::Ready(Ok(Some(message)));
+            }
+            self.watchers.borrow_mut().listeners.push(cx.waker().clone());
+            // An earlier message may have arrived since the timer was armed.
+            let next_due = self.engine.borrow().queue_next_due_ms();
+            let armed_for = self.timer.as_ref().map(|(at, _)| *at);
+            if let Some(due) = next_due.filter(|due| armed_for.is_none_or(|armed| *due < armed)) {
+                let sleep = (self.timer_factory)(u32::try_from(due.saturating_sub(now)).unwrap_or(u32::MAX));
+                self.timer = Some((due, sleep));
+            }
+            let fired = match self.timer.as_mut() {
+                Some((_, sleep)) => sleep.as_mut().poll(cx).is_ready(),
+                None => false,
+            };
+            if !fired {
+                return Poll::Pending;
+            }
+            self.timer = None;
+        }
+    }
+}
+
 /// Resolves true when a watched key changed or expired, false on close.
 struct WaitForChange {
     id: u64,
     watchers: Rc<RefCell<Watchers>>,
-    expiry: Option<Pin<Box<dyn Future<Output = ()>>>>,
+    expiry: Option<Sleep>,
 }
 
 impl Future for WaitForChange {

@@ -32,6 +32,17 @@ pub trait Backend {
 
     fn watch(&self, keys: Vec<Vec<u8>>) -> Box<dyn WatchStream>;
 
+    /// The next queue message that is due, as `(id, payload)`, once there is
+    /// one; `Ok(None)` when the database closes.
+    fn dequeue(&self) -> BackendFuture<Option<(u64, Vec<u8>)>> {
+        Box::pin(std::future::ready(Err(crate::core::error::KvError::type_error(
+            "This database has no queue",
+        ))))
+    }
+
+    /// Reports how a dequeued message's delivery went.
+    fn finish_message(&self, _id: u64, _delivered: bool) {}
+
     /// Reaches the database before the first operation, where that can
     /// fail (a wrong access token fails `openKv`, as in Deno).
     fn connect(&self) -> BackendFuture<()> {

@@ -342,6 +342,24 @@ impl Database {
         })
     }
 
+    /// The next due queue message as `[id, payload]`, or null once the
+    /// database is closed.
+    pub fn dequeue(&self) -> Result<JsValue, JsValue> {
+        settle(self.kv.dequeue(), |message| {
+            Ok(match message {
+                Some((id, payload)) => {
+                    Array::of2(&JsValue::from(id as f64), &Uint8Array::from(payload.as_slice())).into()
+                }
+                None => JsValue::NULL,
+            })
+        })
+    }
+
+    #[wasm_bindgen(js_name = finishMessage)]
+    pub fn finish_message(&self, id: f64, delivered: bool) {
+        self.kv.finish_message(id as u64, delivered);
+    }
+
     /// Reaches the database before it is handed out (the metadata exchange
     /// for KV Connect), so that a wrong URL or token fails `openKv`.
     pub fn connect(&self) -> Result<JsValue, JsValue> {

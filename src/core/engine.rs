@@ -11,6 +11,7 @@ use denokv_proto::{AtomicWrite, KvEntry, KvValue, MutationKind, ReadRange};
 
 use super::error::KvError;
 use super::numeric::{self, SumParams, U64Op};
+use super::queue::{Queue, QueuedMessage, DEFAULT_BACKOFF_SCHEDULE};
 use super::versionstamp::{self, Versionstamp};
 
 #[derive(Debug)]
@@ -31,6 +32,7 @@ impl StoredEntry {
 pub struct PreparedCommit {
     pub version: u64,
     pub changes: BTreeMap<Vec<u8>, Option<StoredEntry>>,
+    pub enqueues: Vec<QueuedMessage>,
 }
 
 impl PreparedCommit {
@@ -51,6 +53,7 @@ pub struct Engine {
     entries: BTreeMap<Vec<u8>, StoredEntry>,
     expiries: BTreeSet<(u64, Vec<u8>)>,
     version: u64,
+    queue: Queue,
 }
 
 pub fn clone_value(value: &KvValue) -> KvValue {
@@ -129,9 +132,6 @@ impl Engine {
                 return Ok(None);
             }
         }
-        if !write.enqueues.is_empty() {
-            return Err(KvError::type_error("Queues are not supported yet by webkv"));
-        }
 
         let version = self.version + 1;
         let stamp = versionstamp::from_version(version);
@@ -184,11 +184,31 @@ impl Engine {
             });
             changes.insert(key, change);
         }
-        Ok(Some(PreparedCommit { version, changes }))
+        let enqueues = write
+            .enqueues
+            .into_iter()
+            .map(|enqueue| QueuedMessage {
+                payload: enqueue.payload,
+                deliver_at_ms: u64::try_from(enqueue.deadline.timestamp_millis()).unwrap_or(0),
+                keys_if_undelivered: enqueue.keys_if_undelivered,
+                backoff_schedule: enqueue
+                    .backoff_schedule
+                    .unwrap_or_else(|| DEFAULT_BACKOFF_SCHEDULE.to_vec()),
+                failed_attempts: 0,
+            })
+            .collect();
+        Ok(Some(PreparedCommit {
+            version,
+            changes,
+            enqueues,
+        }))
     }
 
     pub fn apply(&mut self, commit: PreparedCommit) {
         self.version = self.version.max(commit.version);
+        for message in commit.enqueues {
+            self.queue.push(message);
+        }
         for (key, change) in commit.changes {
             match change {
                 Some(entry) => {
@@ -236,6 +256,41 @@ impl Engine {
         };
         self.apply(prepared);
         Ok(Some(committed))
+    }
+
+    pub fn queue(&mut self) -> &mut Queue {
+        &mut self.queue
+    }
+
+    pub fn queue_next_due_ms(&self) -> Option<u64> {
+        self.queue.next_due_ms()
+    }
+
+    /// A queue message ran out of retries: its payload goes to every key in
+    /// `keysIfUndelivered`, in one commit.
+    pub fn write_undelivered(
+        &mut self,
+        payload: Vec<u8>,
+        keys: Vec<Vec<u8>>,
+        now_ms: u64,
+    ) -> Result<Option<Committed>, KvError> {
+        if keys.is_empty() {
+            return Ok(None);
+        }
+        let mutations = keys
+            .into_iter()
+            .map(|key| denokv_proto::Mutation {
+                key,
+                kind: MutationKind::Set(KvValue::V8(payload.clone())),
+                expire_at: None,
+            })
+            .collect();
+        let write = AtomicWrite {
+            checks: vec![],
+            mutations,
+            enqueues: vec![],
+        };
+        self.commit_changes(write, now_ms)
     }
 
     /// When a live entry expires, if it does.

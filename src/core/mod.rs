@@ -5,6 +5,7 @@ pub mod error;
 pub mod key;
 pub mod limits;
 pub mod numeric;
+pub mod queue;
 pub mod selector;
 pub mod validate;
 pub mod versionstamp;

@@ -13,8 +13,8 @@ import {
   delay,
 } from "./assert.js";
 
-// webkv has watch (local and KV Connect); queues come later.
-const ignoreQueues = TARGET === "webkv" || TARGET === "webkv-remote";
+// webkv has watch (local and KV Connect) and in-memory queues.
+const ignoreQueues = false;
 const ignoreWatch = false;
 const INVALID_PART = "expected string, number, bigint, ArrayBufferView, boolean";
 

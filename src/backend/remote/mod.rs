@@ -281,9 +281,8 @@ impl Client {
 
     async fn atomic_write(&self, write: AtomicWrite) -> Result<Option<Versionstamp>, KvError> {
         if !write.enqueues.is_empty() {
-            return Err(KvError::type_error(
-                "Enqueue operations are not supported in KV Connect",
-            ));
+            // A plain Error, as Deno's remote client raises it.
+            return Err(KvError::error("Enqueue operations are not supported in KV Connect"));
         }
         let request = wire::atomic_write_request(write);
         for _ in 0..MAX_ATTEMPTS {
