@@ -21,7 +21,7 @@ use proptest::test_runner::TestCaseError;
 use v8_valueserializer::{Heap, StringValue, Value, ValueDeserializer, ValueSerializer};
 use webkv::core::engine::Engine;
 use webkv::core::key;
-use webkv::core::selector::Selector;
+use webkv::core::selector::{point_range, Selector};
 
 type Stamp = [u8; 10];
 
@@ -559,8 +559,8 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 }
             }
             Op::Get(k) => {
-                let selector = Selector::single(keys[k].clone());
-                let (start, end) = selector.bounds(false, None).expect("bounds");
+                let range = point_range(keys[k].clone());
+                let (start, end) = (range.start, range.end);
                 let got = read(&engine, &start, &end, 1, false, now);
                 let want = model.read(&start, &end, 1, false, now);
                 prop_assert_eq!(&got, &want, "step {}: get", step);
@@ -570,7 +570,8 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 let Some(key) = model.map.keys().nth(i % model.map.len().max(1)).cloned() else {
                     continue;
                 };
-                let (start, end) = Selector::single(key).bounds(false, None).expect("bounds");
+                let range = point_range(key);
+                let (start, end) = (range.start, range.end);
                 let got = read(&engine, &start, &end, 1, false, now);
                 let want = model.read(&start, &end, 1, false, now);
                 prop_assert_eq!(&got, &want, "step {}: get of an existing key", step);

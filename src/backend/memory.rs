@@ -1,7 +1,6 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::future::{ready, Future};
-use std::num::NonZeroU32;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
@@ -10,8 +9,8 @@ use denokv_proto::{AtomicWrite, Consistency, KvEntry, ReadRange};
 
 use super::{Backend, BackendFuture, WatchStream};
 use crate::core::engine::Engine;
-use crate::core::key::successor;
 use crate::core::queue::AfterFailure;
+use crate::core::selector::point_range;
 use crate::core::versionstamp::Versionstamp;
 
 /// Milliseconds since the Unix epoch; injected so that the core never reads
@@ -184,15 +183,7 @@ fn read_keys(engine: &RefCell<Engine>, keys: &[Vec<u8>], now: u64) -> Vec<Option
     let mut engine = engine.borrow_mut();
     engine.collect_expired(now);
     keys.iter()
-        .map(|key| {
-            let range = ReadRange {
-                start: key.clone(),
-                end: successor(key),
-                limit: NonZeroU32::MIN,
-                reverse: false,
-            };
-            engine.read_range(&range, now).pop()
-        })
+        .map(|key| engine.read_range(&point_range(key.clone()), now).pop())
         .collect()
 }
 

@@ -25,7 +25,7 @@ use crate::backend::remote::RemoteBackend;
 use crate::backend::BackendFuture;
 use crate::core::error::KvError;
 use crate::core::limits::Limits;
-use crate::core::selector::Selector;
+use crate::core::selector::{point_range, Selector};
 use crate::core::validate;
 use crate::core::versionstamp;
 use crate::kv::Kv;
@@ -180,7 +180,7 @@ impl Database {
         let parts = key::parse(key)?;
         let consistency = consistency(consistency_level)?;
         self.kv.ensure_open().map_err(kv_error)?;
-        let range = single_key_range(key::encode(parts).map_err(kv_error)?);
+        let range = point_range(key::encode(parts).map_err(kv_error)?);
         settle(
             self.kv.snapshot_read(vec![range], consistency),
             move |mut ranges| match ranges.pop().and_then(|mut entries| entries.pop()) {
@@ -204,7 +204,7 @@ impl Database {
         }
         let ranges = parsed
             .into_iter()
-            .map(|parts| key::encode(parts).map(single_key_range))
+            .map(|parts| key::encode(parts).map(point_range))
             .collect::<Result<Vec<_>, _>>()
             .map_err(kv_error)?;
         settle(self.kv.snapshot_read(ranges, consistency), move |ranges| {
@@ -432,18 +432,6 @@ impl Database {
             enqueues: Vec::new(),
         };
         settle(self.kv.atomic_write(write), versionstamp_or_null)
-    }
-}
-
-fn single_key_range(key: Vec<u8>) -> ReadRange {
-    let Selector::Range { start, end } = Selector::single(key) else {
-        unreachable!("Selector::single always builds a range")
-    };
-    ReadRange {
-        start,
-        end,
-        limit: NonZeroU32::MIN,
-        reverse: false,
     }
 }
 

@@ -66,12 +66,6 @@ impl Selector {
         }
     }
 
-    /// A selector for exactly one key, as `get` reads it.
-    pub fn single(key: Vec<u8>) -> Self {
-        let end = successor(&key);
-        Self::Range { start: key, end }
-    }
-
     fn start(&self) -> Option<&[u8]> {
         match self {
             Self::Prefixed { start, .. } => start.as_deref(),
@@ -146,6 +140,17 @@ impl Selector {
             .strip_prefix(prefix)
             .ok_or_else(|| KvError::type_error("Invalid boundary key"))?;
         Ok(URL_SAFE.encode(rest))
+    }
+}
+
+/// The range a point read covers: the key itself and nothing after it.
+pub fn point_range(key: Vec<u8>) -> denokv_proto::ReadRange {
+    let end = successor(&key);
+    denokv_proto::ReadRange {
+        start: key,
+        end,
+        limit: std::num::NonZeroU32::MIN,
+        reverse: false,
     }
 }
 
