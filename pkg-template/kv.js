@@ -130,11 +130,22 @@ function le64(value) {
   return bytes;
 }
 
-/** `[encoding, bytes]`: a top-level Uint8Array is raw bytes and a KvU64 is LE64, as in Deno. */
-function rawValue(value) {
-  if (typedArrayTag.call(value) === "Uint8Array") return [ENCODING_BYTES, value];
-  if (value instanceof KvU64) return [ENCODING_LE64, le64(value.value)];
-  return [ENCODING_V8, serialize(value)];
+/**
+ * Appends `value` to `values` as Deno stores it (a top-level Uint8Array as
+ * raw bytes, a KvU64 as LE64, anything else in V8's format); returns the
+ * encoding.
+ */
+function appendValue(values, value) {
+  if (typedArrayTag.call(value) === "Uint8Array") {
+    values.appendBytes(value);
+    return ENCODING_BYTES;
+  }
+  if (value instanceof KvU64) {
+    values.appendBytes(le64(value.value));
+    return ENCODING_LE64;
+  }
+  values.append(value);
+  return ENCODING_V8;
 }
 
 // Mutation kinds as the bindings number them.
@@ -289,8 +300,9 @@ export class Kv {
     if (endsWithCommitVersionstamp(key)) {
       versionstamp = (await this.atomic().set(key, value, options).commit()).versionstamp ?? null;
     } else {
-      const [encoding, bytes] = rawValue(value);
-      versionstamp = await this.#db.set(key, encoding, bytes, options?.expireIn);
+      const values = new ValueWriter();
+      const encoding = appendValue(values, value);
+      versionstamp = await this.#db.set(key, encoding, values.bytes(), options?.expireIn);
     }
     if (versionstamp === null) throw new TypeError("Failed to set value");
     return { ok: true, versionstamp };
@@ -438,20 +450,8 @@ export class AtomicOperation {
 
   #push(key, kind, value, hasValue, expireIn) {
     let encoding = 0;
-    let end = this.#values?.length ?? 0;
-    if (hasValue) {
-      const values = (this.#values ??= new ValueWriter());
-      if (typedArrayTag.call(value) === "Uint8Array") {
-        encoding = ENCODING_BYTES;
-        end = values.appendBytes(value);
-      } else if (value instanceof KvU64) {
-        encoding = ENCODING_LE64;
-        end = values.appendBytes(le64(value.value));
-      } else {
-        encoding = ENCODING_V8;
-        end = values.append(value);
-      }
-    }
+    if (hasValue) encoding = appendValue((this.#values ??= new ValueWriter()), value);
+    const end = this.#values?.length ?? 0;
     this.#keys.push(key);
     this.#columns.push(kind, encoding, end, expireIn ?? NaN);
     return this;
