@@ -146,21 +146,8 @@ export async function startKvProxy({ target, token, port = 8787, host = "127.0.0
       else res.destroy();
     });
   };
-  // HTTP/1.1 and h2c on one port: the first bytes decide (the HTTP/2 preface starts "PRI ").
-  const h1 = http.createServer(onRequest);
-  const h2 = http2.createServer(onRequest);
   const sockets = new Set();
-  const server = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
-    socket.on("error", () => {});
-    socket.once("data", (chunk) => {
-      socket.pause();
-      socket.unshift(chunk);
-      (chunk.subarray(0, 4).toString("latin1") === "PRI " ? h2 : h1).emit("connection", socket);
-      process.nextTick(() => socket.resume());
-    });
-  });
+  const server = dualProtocolServer(onRequest, sockets);
   await new Promise((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, host, resolve);
@@ -175,6 +162,27 @@ export async function startKvProxy({ target, token, port = 8787, host = "127.0.0
         for (const s of sockets) s.destroy();
       }),
   };
+}
+
+/**
+ * HTTP/1.1 and h2c on one port: the first bytes decide (the HTTP/2 preface
+ * starts "PRI "). Deno's KV client speaks h2c to http:// URLs; fetch speaks
+ * HTTP/1.1. Open sockets are tracked in `sockets` so a stop can end them.
+ */
+export function dualProtocolServer(onRequest, sockets = new Set()) {
+  const h1 = http.createServer(onRequest);
+  const h2 = http2.createServer(onRequest);
+  return net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+    socket.on("error", () => {});
+    socket.once("data", (chunk) => {
+      socket.pause();
+      socket.unshift(chunk);
+      (chunk.subarray(0, 4).toString("latin1") === "PRI " ? h2 : h1).emit("connection", socket);
+      process.nextTick(() => socket.resume());
+    });
+  });
 }
 
 // Connection-level headers: never forwarded (and illegal in HTTP/2).

@@ -62,12 +62,11 @@
 // Binds only to 127.0.0.1.
 
 import http from "node:http";
-import http2 from "node:http2";
-import net from "node:net";
 import { randomBytes } from "node:crypto";
 import path from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
+import { dualProtocolServer } from "../../scripts/kv-proxy.mjs";
 
 const ADMIN = "/__fault/";
 
@@ -350,31 +349,6 @@ const HOP_BY_HOP = new Set(["connection", "keep-alive", "transfer-encoding", "up
 function dropConnection(req) {
   if (req.stream?.session) req.stream.session.destroy();
   else req.socket.destroy();
-}
-
-/**
- * One port for HTTP/1.1 and cleartext HTTP/2 with prior knowledge: real Deno's KV Connect
- * client speaks h2c to http:// URLs (a plain Node HTTP/1 server makes it fail with "http2
- * error: connection error detected: frame with invalid size"), while fetch()-based clients
- * (webkv, browsers) speak HTTP/1.1. The first bytes of each connection decide: the HTTP/2
- * preface starts with "PRI ".
- */
-export function dualProtocolServer(onRequest, sockets = new Set()) {
-  const h1 = http.createServer(onRequest);
-  const h2 = http2.createServer(onRequest);
-  const front = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
-    socket.on("error", () => {});
-    socket.once("data", (chunk) => {
-      socket.pause();
-      socket.unshift(chunk);
-      const isH2 = chunk.subarray(0, 4).toString("latin1") === "PRI ";
-      (isH2 ? h2 : h1).emit("connection", socket);
-      process.nextTick(() => socket.resume());
-    });
-  });
-  return front;
 }
 
 function readBody(stream) {
