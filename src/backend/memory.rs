@@ -8,7 +8,7 @@ use std::task::{Context, Poll, Waker};
 use denokv_proto::{AtomicWrite, Consistency, KvEntry, ReadRange};
 
 use super::{Backend, BackendFuture, WatchStream};
-use crate::core::engine::Engine;
+use crate::core::engine::{Engine, PreparedCommit, StoredEntry};
 use crate::core::queue::AfterFailure;
 use crate::core::selector::point_range;
 use crate::core::versionstamp::Versionstamp;
@@ -48,8 +48,12 @@ struct WatchSlot {
 
 impl Watchers {
     fn notify(&mut self, changed: &[Vec<u8>]) {
+        self.notify_where(|keys| keys.iter().any(|key| changed.contains(key)));
+    }
+
+    fn notify_where(&mut self, affected: impl Fn(&[Vec<u8>]) -> bool) {
         for slot in self.slots.values_mut() {
-            if slot.keys.iter().any(|key| changed.contains(key)) {
+            if affected(&slot.keys) {
                 slot.dirty = true;
                 if let Some(waker) = slot.waker.take() {
                     waker.wake();
@@ -83,6 +87,39 @@ impl MemoryBackend {
             timer,
             watchers: Rc::new(RefCell::new(Watchers::default())),
         }
+    }
+
+    pub fn now(&self) -> u64 {
+        (self.clock)()
+    }
+
+    pub fn version(&self) -> u64 {
+        self.engine.borrow().version()
+    }
+
+    pub fn engine(&self) -> std::cell::Ref<'_, Engine> {
+        self.engine.borrow()
+    }
+
+    /// Applies commits that are already durable elsewhere, and wakes the
+    /// watchers of the keys they changed.
+    pub fn apply(&self, commits: Vec<PreparedCommit>) {
+        let mut changed = Vec::new();
+        {
+            let mut engine = self.engine.borrow_mut();
+            for commit in commits {
+                changed.extend(commit.changes.keys().cloned());
+                engine.apply(commit);
+            }
+        }
+        self.watchers.borrow_mut().notify(&changed);
+    }
+
+    /// Replaces the whole state with a loaded snapshot; any watched key may
+    /// have changed.
+    pub fn replace(&self, version: u64, entries: Vec<(Vec<u8>, StoredEntry)>) {
+        self.engine.borrow_mut().load(version, entries);
+        self.watchers.borrow_mut().notify_where(|_| true);
     }
 }
 

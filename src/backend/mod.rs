@@ -11,6 +11,7 @@ use denokv_proto::{AtomicWrite, Consistency, KvEntry, ReadRange};
 use crate::core::error::KvResult;
 use crate::core::versionstamp::Versionstamp;
 
+pub mod durable;
 pub mod memory;
 pub mod remote;
 

@@ -126,14 +126,33 @@ impl Engine {
 
     /// Runs the checks and computes every change; `Ok(None)` when a check fails.
     pub fn prepare(&self, write: AtomicWrite, now_ms: u64) -> Result<Option<PreparedCommit>, KvError> {
+        self.prepare_after(&[], write, now_ms)
+    }
+
+    /// `prepare`, as if the `pending` commits (prepared earlier, not yet
+    /// applied because they are still being made durable) had been applied:
+    /// how a durable store groups several commits into one write.
+    pub fn prepare_after(
+        &self,
+        pending: &[PreparedCommit],
+        write: AtomicWrite,
+        now_ms: u64,
+    ) -> Result<Option<PreparedCommit>, KvError> {
+        let current_entry = |key: &[u8]| -> Option<&StoredEntry> {
+            for commit in pending.iter().rev() {
+                if let Some(change) = commit.changes.get(key) {
+                    return change.as_ref().filter(|e| e.is_live(now_ms));
+                }
+            }
+            self.live(key, now_ms)
+        };
         for check in &write.checks {
-            let current = self.live(&check.key, now_ms).map(|e| e.versionstamp);
-            if current != check.versionstamp {
+            if current_entry(&check.key).map(|e| e.versionstamp) != check.versionstamp {
                 return Ok(None);
             }
         }
 
-        let version = self.version + 1;
+        let version = pending.last().map_or(self.version, |commit| commit.version) + 1;
         let stamp = versionstamp::from_version(version);
         let mut changes: BTreeMap<Vec<u8>, Option<StoredEntry>> = BTreeMap::new();
         for mutation in write.mutations {
@@ -142,7 +161,7 @@ impl Engine {
                 .map(|at| u64::try_from(at.timestamp_millis()).unwrap_or(0));
             let current = match changes.get(&mutation.key) {
                 Some(staged) => staged.as_ref().map(|e| &e.value),
-                None => self.live(&mutation.key, now_ms).map(|e| &e.value),
+                None => current_entry(&mutation.key).map(|e| &e.value),
             };
             let (key, change) = match mutation.kind {
                 MutationKind::Set(value) => (mutation.key, Some((value, expires_at_ms))),
@@ -202,6 +221,21 @@ impl Engine {
             changes,
             enqueues,
         }))
+    }
+
+    /// Replaces everything with entries loaded from a snapshot, sorted by key.
+    pub fn load(&mut self, version: u64, entries: Vec<(Vec<u8>, StoredEntry)>) {
+        self.expiries = entries
+            .iter()
+            .filter_map(|(key, entry)| entry.expires_at_ms.map(|at| (at, key.clone())))
+            .collect();
+        self.entries = entries.into_iter().collect();
+        self.version = version;
+    }
+
+    /// Every entry, expired ones included (a reader filters them by time).
+    pub fn entries(&self) -> impl Iterator<Item = (&Vec<u8>, &StoredEntry)> {
+        self.entries.iter()
     }
 
     pub fn apply(&mut self, commit: PreparedCommit) {

@@ -6,6 +6,7 @@ pub mod key;
 pub mod limits;
 pub mod numeric;
 pub mod queue;
+pub mod record;
 pub mod selector;
 pub mod validate;
 pub mod versionstamp;

@@ -1,0 +1,85 @@
+//! What a durable database needs from its host: a transactional store (the
+//! browser's IndexedDB) and a way to coordinate with the other instances of
+//! the same database (other tabs and workers: Web Locks and a
+//! BroadcastChannel). Both are traits so that the protocol above them is
+//! plain Rust, tested natively with in-memory stand-ins.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use crate::core::error::KvResult;
+
+pub type HostFuture<T> = Pin<Box<dyn Future<Output = KvResult<T>>>>;
+
+/// Runs a task in the background, on the same thread.
+pub type Spawn = std::rc::Rc<dyn Fn(Pin<Box<dyn Future<Output = ()>>>)>;
+
+/// What was committed after a version the reader already has.
+#[derive(Debug, Default)]
+pub struct Since {
+    /// Set when the log no longer reaches back to that version: the
+    /// snapshot's version and its pages, to load instead of what the reader
+    /// holds. The log then continues from the snapshot.
+    pub snapshot: Option<(u64, Vec<Vec<u8>>)>,
+    /// Commit records, oldest first.
+    pub log: Vec<Vec<u8>>,
+}
+
+/// Runs inside a write transaction with what was committed since the
+/// writer's version; returns the records to append as `(version, bytes)`,
+/// whose versions continue the stored ones. An error aborts the transaction.
+pub type Prepare = Box<dyn FnOnce(Since) -> KvResult<Vec<(u64, Vec<u8>)>>>;
+
+pub trait Store {
+    /// One read-only transaction: what was committed after `after`.
+    fn read_since(&self, after: u64) -> HostFuture<Since>;
+
+    /// One read-write transaction that appends what `prepare` returns and
+    /// resolves once it is durable. Unless `blind`, the transaction first
+    /// reads what was committed after `after` and hands it to `prepare`;
+    /// with `blind` (the caller knows nobody else wrote) `prepare` gets
+    /// nothing. Either way, appending a version that already exists fails
+    /// the whole transaction.
+    fn write(&self, after: u64, blind: bool, prepare: Prepare) -> HostFuture<()>;
+
+    /// Replaces the snapshot with `pages`, the whole database at `version`,
+    /// and drops the log up to it; `Ok(false)` (and no change) if the store
+    /// has moved past `version` meanwhile.
+    fn compact(&self, version: u64, pages: Vec<Vec<u8>>) -> HostFuture<bool>;
+
+    fn close(&self);
+}
+
+#[derive(Debug)]
+pub enum PeerEvent {
+    /// Another instance committed these records.
+    Committed(Vec<Vec<u8>>),
+    /// Another instance waits to write.
+    WriterWaiting,
+    Closed,
+}
+
+/// The other instances of the same database. One instance at a time may own
+/// the database (a Web Lock): only the owner writes, so the owner alone can
+/// answer strong reads from memory.
+pub trait Peers {
+    /// False where there are no Web Locks: then nobody owns, every write
+    /// reads what it missed inside its transaction, and every strong read
+    /// asks the store first.
+    fn can_own(&self) -> bool;
+
+    /// Takes ownership if nobody has it; `Ok(false)` otherwise.
+    fn try_acquire(&self) -> HostFuture<bool>;
+
+    /// Waits for ownership, telling the owner that someone is waiting.
+    fn acquire(&self) -> HostFuture<()>;
+
+    fn release(&self);
+
+    /// Tells the others about records just made durable.
+    fn announce(&self, records: &[Vec<u8>]);
+
+    fn next_event(&self) -> HostFuture<PeerEvent>;
+
+    fn close(&self);
+}

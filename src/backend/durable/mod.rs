@@ -1,0 +1,184 @@
+//! A database held in memory and made durable by a transactional store
+//! (IndexedDB in a browser), shared with the other instances of the same
+//! database (tabs, workers). The protocol, and why it is correct, is in
+//! docs/storage.md. In short:
+//! - every commit is appended to the store's log, in one transaction per
+//!   group of commits, before it is applied in memory and acknowledged;
+//! - one instance at a time owns the database (a Web Lock) and only the
+//!   owner writes, so the owner's memory is never behind and it answers
+//!   strong reads from memory; anyone else reads what it missed from the
+//!   store before a strong read;
+//! - the log is a version-keyed append: a version written twice fails the
+//!   transaction, so even without locks no commit can be lost or doubled.
+
+pub mod host;
+mod sync;
+#[cfg(test)]
+mod tests;
+mod writer;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use denokv_proto::{AtomicWrite, Consistency, KvEntry, ReadRange};
+use futures::channel::oneshot;
+
+use self::host::{PeerEvent, Peers, Spawn, Store};
+use super::memory::MemoryBackend;
+use super::{Backend, BackendFuture, WatchStream};
+use crate::core::error::{KvError, KvResult};
+use crate::core::versionstamp::Versionstamp;
+
+/// Rewrite the snapshot once the log holds more than this many bytes and
+/// more than half the snapshot's size, so that opening reads at most about
+/// one and a half times the database.
+const MIN_LOG_BYTES_TO_COMPACT: usize = 256 * 1024;
+
+/// Snapshot pages of about this size: big enough that a database of
+/// 100,000 entries is a few dozen records, small enough to stay inline in
+/// Chromium's IndexedDB (larger values become separate blob files).
+pub const PAGE_BYTES: usize = 48 * 1024;
+
+pub struct DurableBackend {
+    shared: Rc<Shared>,
+}
+
+struct Shared {
+    memory: MemoryBackend,
+    store: Box<dyn Store>,
+    peers: Box<dyn Peers>,
+    spawn: Spawn,
+    state: RefCell<State>,
+}
+
+type Reply = oneshot::Sender<KvResult<Option<Versionstamp>>>;
+
+#[derive(Default)]
+struct State {
+    /// Commits waiting for the next write transaction.
+    queued: Vec<(AtomicWrite, Reply)>,
+    /// A write loop is running (it drains `queued`).
+    writing: bool,
+    /// This instance holds the ownership lock.
+    owns: bool,
+    /// It owns, and its memory has everything committed before it took
+    /// ownership: strong reads may be served from memory.
+    fresh: bool,
+    /// Another instance waits to write: release after the current batch.
+    release_requested: bool,
+    log_bytes: usize,
+    snapshot_bytes: usize,
+    closed: bool,
+}
+
+impl DurableBackend {
+    /// Loads the database and starts following the other instances.
+    pub async fn open(
+        memory: MemoryBackend,
+        store: Box<dyn Store>,
+        peers: Box<dyn Peers>,
+        spawn: Spawn,
+    ) -> KvResult<Self> {
+        let shared = Rc::new(Shared {
+            memory,
+            store,
+            peers,
+            spawn,
+            state: RefCell::new(State::default()),
+        });
+        // Take ownership first when it is free, so that the load below sees
+        // every commit and strong reads can be answered from memory at once.
+        let owns = shared.peers.can_own() && shared.peers.try_acquire().await?;
+        let loaded = shared.store.read_since(0).await.and_then(|since| shared.absorb(since));
+        if let Err(err) = loaded {
+            shared.close();
+            return Err(err);
+        }
+        {
+            let mut state = shared.state.borrow_mut();
+            state.owns = owns;
+            state.fresh = owns;
+        }
+        (shared.spawn)(Box::pin(follow_peers(Rc::clone(&shared))));
+        Ok(Self { shared })
+    }
+}
+
+/// Applies what the other instances announce, and gives up ownership when
+/// one of them waits to write.
+async fn follow_peers(shared: Rc<Shared>) {
+    loop {
+        match shared.peers.next_event().await {
+            Ok(PeerEvent::Committed(records)) => shared.absorb_announced(&records),
+            Ok(PeerEvent::WriterWaiting) => shared.writer_waiting(),
+            Ok(PeerEvent::Closed) | Err(_) => return,
+        }
+    }
+}
+
+impl Shared {
+    fn writer_waiting(&self) {
+        let mut state = self.state.borrow_mut();
+        if state.writing {
+            state.release_requested = true;
+        } else if state.owns {
+            self.release(&mut state);
+        }
+    }
+
+    fn release(&self, state: &mut State) {
+        state.owns = false;
+        state.fresh = false;
+        state.release_requested = false;
+        self.peers.release();
+    }
+
+    fn close(&self) {
+        let queued = {
+            let mut state = self.state.borrow_mut();
+            state.closed = true;
+            state.owns = false;
+            state.fresh = false;
+            std::mem::take(&mut state.queued)
+        };
+        for (_, reply) in queued {
+            let _ = reply.send(Err(crate::kv::closed_error()));
+        }
+        self.peers.close();
+        self.store.close();
+        self.memory.close();
+    }
+}
+
+impl Backend for DurableBackend {
+    fn snapshot_read(&self, ranges: Vec<ReadRange>, consistency: Consistency) -> BackendFuture<Vec<Vec<KvEntry>>> {
+        let served_from_memory = consistency == Consistency::Eventual || self.shared.state.borrow().fresh;
+        if served_from_memory {
+            return self.shared.memory.snapshot_read(ranges, consistency);
+        }
+        let shared = Rc::clone(&self.shared);
+        Box::pin(async move {
+            shared.catch_up().await?;
+            shared.memory.snapshot_read(ranges, consistency).await
+        })
+    }
+
+    fn atomic_write(&self, write: AtomicWrite) -> BackendFuture<Option<Versionstamp>> {
+        if !write.enqueues.is_empty() {
+            return Box::pin(std::future::ready(Err(KvError::type_error(
+                "Queues are not yet supported in databases stored in IndexedDB",
+            ))));
+        }
+        let (reply, result) = oneshot::channel();
+        Shared::queue_write(&self.shared, write, reply);
+        Box::pin(async move { result.await.unwrap_or_else(|_| Err(crate::kv::closed_error())) })
+    }
+
+    fn watch(&self, keys: Vec<Vec<u8>>) -> Box<dyn WatchStream> {
+        self.shared.memory.watch(keys)
+    }
+
+    fn close(&self) {
+        self.shared.close();
+    }
+}

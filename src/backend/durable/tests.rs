@@ -1,0 +1,399 @@
+//! The protocol against in-memory stand-ins for IndexedDB, Web Locks and a
+//! BroadcastChannel, with several instances on one "disk" playing tabs.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, VecDeque};
+use std::future::{ready, Future};
+use std::rc::Rc;
+
+use denokv_proto::{AtomicWrite, Check, Consistency, KvValue, Mutation, MutationKind};
+use futures::channel::oneshot;
+use futures::executor::LocalPool;
+use futures::task::LocalSpawnExt;
+
+use super::host::{HostFuture, PeerEvent, Peers, Prepare, Since, Spawn, Store};
+use super::DurableBackend;
+use crate::backend::memory::{MemoryBackend, Timer};
+use crate::backend::Backend;
+use crate::core::error::KvError;
+use crate::core::selector::point_range;
+use crate::core::versionstamp::Versionstamp;
+
+#[derive(Default)]
+struct Disk {
+    version: u64,
+    snapshot: (u64, Vec<Vec<u8>>),
+    log: BTreeMap<u64, Vec<u8>>,
+    transactions: usize,
+    fail_next_write: Option<KvError>,
+}
+
+impl Disk {
+    fn since(&self, after: u64) -> Since {
+        let snapshot = (after < self.snapshot.0).then(|| self.snapshot.clone());
+        let from = after.max(self.snapshot.0);
+        Since {
+            snapshot,
+            log: self.log.range(from + 1..).map(|(_, bytes)| bytes.clone()).collect(),
+        }
+    }
+}
+
+struct FakeStore(Rc<RefCell<Disk>>);
+
+impl Store for FakeStore {
+    fn read_since(&self, after: u64) -> HostFuture<Since> {
+        Box::pin(ready(Ok(self.0.borrow().since(after))))
+    }
+
+    fn write(&self, after: u64, blind: bool, prepare: Prepare) -> HostFuture<()> {
+        let since = if blind {
+            Since::default()
+        } else {
+            self.0.borrow().since(after)
+        };
+        let records = match prepare(since) {
+            Ok(records) => records,
+            Err(err) => return Box::pin(ready(Err(err))),
+        };
+        let mut disk = self.0.borrow_mut();
+        disk.transactions += 1;
+        if let Some(err) = disk.fail_next_write.take() {
+            return Box::pin(ready(Err(err)));
+        }
+        if records
+            .iter()
+            .any(|(version, _)| disk.log.contains_key(version) || *version <= disk.snapshot.0)
+        {
+            return Box::pin(ready(Err(KvError::error("ConstraintError"))));
+        }
+        for (version, bytes) in records {
+            disk.version = disk.version.max(version);
+            disk.log.insert(version, bytes);
+        }
+        Box::pin(ready(Ok(())))
+    }
+
+    fn compact(&self, version: u64, pages: Vec<Vec<u8>>) -> HostFuture<bool> {
+        let mut disk = self.0.borrow_mut();
+        if disk.version != version {
+            return Box::pin(ready(Ok(false)));
+        }
+        disk.snapshot = (version, pages);
+        disk.log.retain(|v, _| *v > version);
+        Box::pin(ready(Ok(true)))
+    }
+
+    fn close(&self) {}
+}
+
+/// One lock and one channel shared by every instance.
+#[derive(Default)]
+struct Hub {
+    holder: Option<usize>,
+    waiting: VecDeque<(usize, oneshot::Sender<()>)>,
+    inboxes: BTreeMap<usize, (VecDeque<PeerEvent>, Option<oneshot::Sender<()>>)>,
+    deliver_announcements: bool,
+}
+
+impl Hub {
+    fn post(&mut self, from: usize, event: impl Fn() -> PeerEvent) {
+        for (id, (inbox, wake)) in self.inboxes.iter_mut() {
+            if *id != from {
+                inbox.push_back(event());
+                if let Some(wake) = wake.take() {
+                    let _ = wake.send(());
+                }
+            }
+        }
+    }
+
+    fn release(&mut self, id: usize) {
+        if self.holder != Some(id) {
+            return;
+        }
+        self.holder = None;
+        while let Some((next, grant)) = self.waiting.pop_front() {
+            if grant.send(()).is_ok() {
+                self.holder = Some(next);
+                break;
+            }
+        }
+    }
+}
+
+struct FakePeers {
+    id: usize,
+    hub: Rc<RefCell<Hub>>,
+    locks: bool,
+}
+
+impl Peers for FakePeers {
+    fn can_own(&self) -> bool {
+        self.locks
+    }
+
+    fn try_acquire(&self) -> HostFuture<bool> {
+        let mut hub = self.hub.borrow_mut();
+        let free = hub.holder.is_none();
+        if free {
+            hub.holder = Some(self.id);
+        }
+        Box::pin(ready(Ok(free)))
+    }
+
+    fn acquire(&self) -> HostFuture<()> {
+        let mut hub = self.hub.borrow_mut();
+        if hub.holder.is_none() {
+            hub.holder = Some(self.id);
+            return Box::pin(ready(Ok(())));
+        }
+        let (grant, granted) = oneshot::channel();
+        hub.waiting.push_back((self.id, grant));
+        hub.post(self.id, || PeerEvent::WriterWaiting);
+        Box::pin(async move { granted.await.map_err(|_| KvError::error("lock request dropped")) })
+    }
+
+    fn release(&self) {
+        self.hub.borrow_mut().release(self.id);
+    }
+
+    fn announce(&self, records: &[Vec<u8>]) {
+        let mut hub = self.hub.borrow_mut();
+        if hub.deliver_announcements {
+            hub.post(self.id, || PeerEvent::Committed(records.to_vec()));
+        }
+    }
+
+    fn next_event(&self) -> HostFuture<PeerEvent> {
+        let hub = Rc::clone(&self.hub);
+        let id = self.id;
+        Box::pin(async move {
+            loop {
+                let wait = {
+                    let mut hub = hub.borrow_mut();
+                    let Some((inbox, wake)) = hub.inboxes.get_mut(&id) else {
+                        return Ok(PeerEvent::Closed);
+                    };
+                    if let Some(event) = inbox.pop_front() {
+                        return Ok(event);
+                    }
+                    let (sender, receiver) = oneshot::channel();
+                    *wake = Some(sender);
+                    receiver
+                };
+                if wait.await.is_err() {
+                    return Ok(PeerEvent::Closed);
+                }
+            }
+        })
+    }
+
+    fn close(&self) {
+        let mut hub = self.hub.borrow_mut();
+        hub.inboxes.remove(&self.id);
+        hub.release(self.id);
+    }
+}
+
+struct World {
+    pool: LocalPool,
+    disk: Rc<RefCell<Disk>>,
+    hub: Rc<RefCell<Hub>>,
+    next_id: usize,
+    locks: bool,
+}
+
+impl World {
+    fn new(locks: bool) -> Self {
+        let hub = Hub {
+            deliver_announcements: true,
+            ..Hub::default()
+        };
+        Self {
+            pool: LocalPool::new(),
+            disk: Rc::default(),
+            hub: Rc::new(RefCell::new(hub)),
+            next_id: 0,
+            locks,
+        }
+    }
+
+    fn open(&mut self) -> Rc<DurableBackend> {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.hub.borrow_mut().inboxes.insert(id, (VecDeque::new(), None));
+        let spawner = self.pool.spawner();
+        let spawn: Spawn = Rc::new(move |task| {
+            let _ = spawner.spawn_local(task);
+        });
+        let timer: Timer = Rc::new(|_| Box::pin(std::future::pending()));
+        let memory = MemoryBackend::new(Rc::new(|| 1_000), timer);
+        let store = Box::new(FakeStore(Rc::clone(&self.disk)));
+        let peers = Box::new(FakePeers {
+            id,
+            hub: Rc::clone(&self.hub),
+            locks: self.locks,
+        });
+        let backend = self
+            .run(DurableBackend::open(memory, store, peers, spawn))
+            .expect("opens");
+        Rc::new(backend)
+    }
+
+    fn run<T: 'static>(&mut self, future: impl Future<Output = T> + 'static) -> T {
+        let handle = self.pool.spawner().spawn_local_with_handle(future).expect("spawns");
+        self.pool.run_until(handle)
+    }
+}
+
+fn set(key: &str, value: u64) -> AtomicWrite {
+    AtomicWrite {
+        checks: vec![],
+        mutations: vec![Mutation {
+            key: key.as_bytes().to_vec(),
+            kind: MutationKind::Set(KvValue::U64(value)),
+            expire_at: None,
+        }],
+        enqueues: vec![],
+    }
+}
+
+async fn get(backend: &DurableBackend, key: &str) -> Option<(u64, Versionstamp)> {
+    let ranges = vec![point_range(key.as_bytes().to_vec())];
+    let mut read = backend.snapshot_read(ranges, Consistency::Strong).await.expect("reads");
+    read.pop()?.pop().map(|entry| match entry.value {
+        KvValue::U64(n) => (n, entry.versionstamp),
+        other => panic!("{other:?}"),
+    })
+}
+
+/// A check-guarded read-modify-write, retried until its check passes.
+async fn increment(backend: Rc<DurableBackend>, key: &'static str) -> Versionstamp {
+    loop {
+        let current = get(&backend, key).await;
+        let mut write = set(key, current.map_or(0, |(n, _)| n) + 1);
+        write.checks.push(Check {
+            key: key.as_bytes().to_vec(),
+            versionstamp: current.map(|(_, stamp)| stamp),
+        });
+        if let Some(stamp) = backend.atomic_write(write).await.expect("commits") {
+            return stamp;
+        }
+    }
+}
+
+#[test]
+fn commits_are_durable_and_reload_from_snapshot_and_log() {
+    let mut world = World::new(true);
+    let first = world.open();
+    let big = "x".repeat(4_000);
+    for i in 0..200u64 {
+        let db = Rc::clone(&first);
+        let key: &'static str = Box::leak(format!("{big}{i}").into_boxed_str());
+        world.run(async move { db.atomic_write(set(key, i)).await.expect("commits") });
+    }
+    assert!(
+        world.disk.borrow().snapshot.0 > 0,
+        "the log was compacted into a snapshot"
+    );
+    assert!(
+        !world.disk.borrow().log.is_empty(),
+        "commits after the snapshot stay in the log"
+    );
+    first.close();
+
+    let reopened = world.open();
+    for i in [0u64, 57, 199] {
+        let db = Rc::clone(&reopened);
+        let key: &'static str = Box::leak(format!("{big}{i}").into_boxed_str());
+        assert_eq!(world.run(async move { get(&db, key).await }).map(|(n, _)| n), Some(i));
+    }
+}
+
+#[test]
+fn concurrent_commits_share_one_transaction_and_keep_their_order() {
+    let mut world = World::new(true);
+    let db = world.open();
+    let before = world.disk.borrow().transactions;
+    let pending: Vec<_> = (0..100).map(|i| db.atomic_write(set("k", i))).collect();
+    let stamps = world.run(async move {
+        let mut stamps = Vec::new();
+        for commit in pending {
+            stamps.push(commit.await.expect("commits").expect("no checks"));
+        }
+        stamps
+    });
+    assert_eq!(world.disk.borrow().transactions - before, 1);
+    assert!(stamps.windows(2).all(|pair| pair[0] < pair[1]));
+    let read = Rc::clone(&db);
+    assert_eq!(
+        world.run(async move { get(&read, "k").await }).map(|(n, _)| n),
+        Some(99)
+    );
+}
+
+#[test]
+fn a_failed_transaction_changes_nothing_and_reports_the_error() {
+    let mut world = World::new(true);
+    let db = world.open();
+    let first = Rc::clone(&db);
+    world.run(async move { first.atomic_write(set("k", 1)).await.expect("commits") });
+    world.disk.borrow_mut().fail_next_write = Some(KvError::error("QuotaExceededError"));
+    let failing = Rc::clone(&db);
+    let result = world.run(async move { failing.atomic_write(set("k", 2)).await });
+    assert_eq!(result.map_err(|err| err.message), Err("QuotaExceededError".to_string()));
+    let read = Rc::clone(&db);
+    assert_eq!(world.run(async move { get(&read, "k").await }).map(|(n, _)| n), Some(1));
+    let again = Rc::clone(&db);
+    world.run(async move { again.atomic_write(set("k", 3)).await.expect("commits") });
+    assert_eq!(world.run(async move { get(&db, "k").await }).map(|(n, _)| n), Some(3));
+}
+
+fn race_increments(locks: bool, announcements: bool) {
+    let mut world = World::new(locks);
+    world.hub.borrow_mut().deliver_announcements = announcements;
+    let tabs = [world.open(), world.open(), world.open()];
+    let spawner = world.pool.spawner();
+    let mut handles = Vec::new();
+    for tab in &tabs {
+        for _ in 0..3 {
+            let tab = Rc::clone(tab);
+            let handle = spawner.spawn_local_with_handle(async move {
+                let mut stamps = Vec::new();
+                for _ in 0..40 {
+                    stamps.push(increment(Rc::clone(&tab), "counter").await);
+                }
+                stamps
+            });
+            handles.push(handle.expect("spawns"));
+        }
+    }
+    for handle in handles {
+        let stamps = world.pool.run_until(handle);
+        assert!(stamps.windows(2).all(|pair| pair[0] < pair[1]));
+    }
+    for tab in &tabs {
+        let tab = Rc::clone(tab);
+        assert_eq!(
+            world.run(async move { get(&tab, "counter").await }).map(|(n, _)| n),
+            Some(360)
+        );
+    }
+}
+
+#[test]
+fn guarded_increments_from_three_instances_never_lose_an_update() {
+    race_increments(true, true);
+}
+
+#[test]
+fn strong_reads_see_other_instances_commits_without_announcements() {
+    race_increments(true, false);
+}
+
+#[test]
+fn without_locks_writes_are_optimistic_and_still_exact() {
+    race_increments(false, true);
+    race_increments(false, false);
+}

@@ -1,0 +1,228 @@
+//! The write path: commits queue up while a transaction is in flight and go
+//! together in the next one (group commit), each prepared as if the ones
+//! before it in the group had been applied. Nothing reaches memory until the
+//! transaction is durable, so a failed one leaves memory as it was.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use denokv_proto::AtomicWrite;
+
+use super::host::Since;
+use super::{Reply, Shared, State, MIN_LOG_BYTES_TO_COMPACT, PAGE_BYTES};
+use crate::core::engine::PreparedCommit;
+use crate::core::error::{KvError, KvResult};
+use crate::core::record;
+
+/// What became of each commit of a group, in order.
+enum Outcome {
+    /// Its index among the prepared commits.
+    Prepared(usize),
+    CheckFailed,
+    Invalid(KvError),
+}
+
+struct Plan {
+    prepared: Vec<PreparedCommit>,
+    records: Vec<Vec<u8>>,
+    outcomes: Vec<Outcome>,
+}
+
+impl Shared {
+    pub(super) fn queue_write(self: &Rc<Self>, write: AtomicWrite, reply: Reply) {
+        let mut state = self.state.borrow_mut();
+        if state.closed {
+            let _ = reply.send(Err(crate::kv::closed_error()));
+            return;
+        }
+        state.queued.push((write, reply));
+        if !state.writing {
+            state.writing = true;
+            (self.spawn)(Box::pin(write_loop(Rc::clone(self))));
+        }
+    }
+
+    /// Takes ownership if this instance can own and does not.
+    async fn become_owner(&self) -> KvResult<()> {
+        if !self.peers.can_own() || self.state.borrow().owns {
+            return Ok(());
+        }
+        self.peers.acquire().await?;
+        let mut state = self.state.borrow_mut();
+        if state.closed {
+            self.peers.release();
+            return Err(crate::kv::closed_error());
+        }
+        // Fresh only after the next write transaction has read what the
+        // previous owner committed.
+        state.owns = true;
+        state.fresh = false;
+        Ok(())
+    }
+
+    async fn write_group(self: &Rc<Self>, group: Vec<(AtomicWrite, Reply)>) {
+        let (writes, replies): (Vec<_>, Vec<_>) = group.into_iter().unzip();
+        let plan: Rc<RefCell<Option<Plan>>> = Rc::default();
+        let prepare = {
+            let shared = Rc::clone(self);
+            let plan = Rc::clone(&plan);
+            Box::new(move |since: Since| {
+                shared.absorb(since)?;
+                let made = shared.plan(writes);
+                let records = made
+                    .prepared
+                    .iter()
+                    .zip(&made.records)
+                    .map(|(commit, bytes)| (commit.version, bytes.clone()))
+                    .collect();
+                *plan.borrow_mut() = Some(made);
+                Ok(records)
+            })
+        };
+        let blind = self.state.borrow().fresh;
+        let written = self.store.write(self.memory.version(), blind, prepare).await;
+        let Some(plan) = plan.borrow_mut().take() else {
+            let err = written
+                .err()
+                .unwrap_or_else(|| KvError::error("The write transaction did not run"));
+            for reply in replies {
+                let _ = reply.send(Err(err.clone()));
+            }
+            return;
+        };
+        match written {
+            Ok(()) => self.written(plan, replies),
+            Err(err) => {
+                // Whatever we believed about the store may be wrong now.
+                self.state.borrow_mut().fresh = false;
+                for (outcome, reply) in plan.outcomes.into_iter().zip(replies) {
+                    let _ = reply.send(match outcome {
+                        Outcome::Prepared(_) => Err(err.clone()),
+                        Outcome::CheckFailed => Ok(None),
+                        Outcome::Invalid(invalid) => Err(invalid),
+                    });
+                }
+            }
+        }
+    }
+
+    /// Prepares each commit of a group on top of the ones before it.
+    fn plan(&self, writes: Vec<AtomicWrite>) -> Plan {
+        let now = self.memory.now();
+        let engine = self.memory.engine();
+        let mut prepared = Vec::new();
+        let mut outcomes = Vec::with_capacity(writes.len());
+        for write in writes {
+            outcomes.push(match engine.prepare_after(&prepared, write, now) {
+                Ok(Some(commit)) => {
+                    prepared.push(commit);
+                    Outcome::Prepared(prepared.len() - 1)
+                }
+                Ok(None) => Outcome::CheckFailed,
+                Err(err) => Outcome::Invalid(err),
+            });
+        }
+        let records = prepared.iter().map(record::encode_commit).collect();
+        Plan {
+            prepared,
+            records,
+            outcomes,
+        }
+    }
+
+    /// The group is durable: apply it, tell the others, answer the callers.
+    fn written(self: &Rc<Self>, plan: Plan, replies: Vec<Reply>) {
+        let stamps: Vec<_> = plan.prepared.iter().map(PreparedCommit::versionstamp).collect();
+        if !plan.records.is_empty() {
+            {
+                let mut state = self.state.borrow_mut();
+                state.log_bytes += plan.records.iter().map(Vec::len).sum::<usize>();
+                state.fresh = state.owns;
+            }
+            let continues = plan
+                .prepared
+                .first()
+                .is_some_and(|first| first.version == self.memory.version() + 1);
+            if continues {
+                self.memory.apply(plan.prepared);
+            } else {
+                // Memory moved while the transaction ran (only possible
+                // without ownership): the durable log is the truth.
+                self.absorb_announced(&plan.records);
+            }
+            self.peers.announce(&plan.records);
+        } else {
+            let mut state = self.state.borrow_mut();
+            state.fresh = state.owns;
+        }
+        for (outcome, reply) in plan.outcomes.into_iter().zip(replies) {
+            let _ = reply.send(match outcome {
+                Outcome::Prepared(index) => Ok(stamps.get(index).copied()),
+                Outcome::CheckFailed => Ok(None),
+                Outcome::Invalid(invalid) => Err(invalid),
+            });
+        }
+    }
+
+    fn should_compact(state: &State) -> bool {
+        state.log_bytes > MIN_LOG_BYTES_TO_COMPACT && state.log_bytes > state.snapshot_bytes / 2
+    }
+
+    /// Rewrites the snapshot from memory, which is current right after a write.
+    async fn compact(&self) -> KvResult<()> {
+        let (version, pages) = {
+            let now = self.memory.now();
+            let engine = self.memory.engine();
+            let mut pages = record::PageWriter::new(PAGE_BYTES);
+            for (key, entry) in engine.entries() {
+                if entry.expires_at_ms.is_none_or(|at| at > now) {
+                    pages.push(key, entry);
+                }
+            }
+            (engine.version(), pages.finish())
+        };
+        let bytes = pages.iter().map(Vec::len).sum();
+        if self.store.compact(version, pages).await? {
+            let mut state = self.state.borrow_mut();
+            state.snapshot_bytes = bytes;
+            state.log_bytes = 0;
+        }
+        Ok(())
+    }
+}
+
+/// Drains the queue one group per transaction, then stops.
+async fn write_loop(shared: Rc<Shared>) {
+    loop {
+        {
+            let mut state = shared.state.borrow_mut();
+            if state.queued.is_empty() || state.closed {
+                state.writing = false;
+                if state.release_requested && state.owns {
+                    shared.release(&mut state);
+                }
+                return;
+            }
+        }
+        if let Err(err) = shared.become_owner().await {
+            let failed = std::mem::take(&mut shared.state.borrow_mut().queued);
+            for (_, reply) in failed {
+                let _ = reply.send(Err(err.clone()));
+            }
+            continue;
+        }
+        let group = std::mem::take(&mut shared.state.borrow_mut().queued);
+        shared.write_group(group).await;
+        let compact = {
+            let mut state = shared.state.borrow_mut();
+            if state.release_requested && state.owns {
+                shared.release(&mut state);
+            }
+            !state.closed && Shared::should_compact(&state)
+        };
+        if compact {
+            // A failed compaction leaves the log longer, nothing worse.
+            let _ = shared.compact().await;
+        }
+    }
+}

@@ -1,0 +1,376 @@
+//! The bytes a durable store keeps: one record per commit (its version and
+//! the changes it made) and snapshot pages (runs of sorted entries). The
+//! formats are compact and self-describing enough to reject corruption with
+//! an error instead of a panic, since disk contents are input like any other.
+//!
+//! Both start with a format byte so that a later layout can still read them.
+
+use std::collections::BTreeMap;
+
+use denokv_proto::KvValue;
+
+use super::engine::{PreparedCommit, StoredEntry};
+use super::error::{KvError, KvResult};
+use super::versionstamp;
+
+const COMMIT_FORMAT: u8 = 1;
+const PAGE_FORMAT: u8 = 1;
+
+const TAG_DELETE: u8 = 0;
+const TAG_V8: u8 = 1;
+const TAG_BYTES: u8 = 2;
+const TAG_U64: u8 = 3;
+
+fn corrupt(what: &str) -> KvError {
+    KvError::error(format!("The stored database is corrupt: {what}"))
+}
+
+struct Writer(Vec<u8>);
+
+impl Writer {
+    fn varint(&mut self, mut n: u64) {
+        while n >= 0x80 {
+            self.0.push((n as u8) | 0x80);
+            n >>= 7;
+        }
+        self.0.push(n as u8);
+    }
+
+    fn bytes(&mut self, bytes: &[u8]) {
+        self.varint(bytes.len() as u64);
+        self.0.extend_from_slice(bytes);
+    }
+
+    fn value(&mut self, value: &KvValue) {
+        match value {
+            KvValue::V8(bytes) => {
+                self.0.push(TAG_V8);
+                self.bytes(bytes);
+            }
+            KvValue::Bytes(bytes) => {
+                self.0.push(TAG_BYTES);
+                self.bytes(bytes);
+            }
+            KvValue::U64(n) => {
+                self.0.push(TAG_U64);
+                self.0.extend_from_slice(&n.to_le_bytes());
+            }
+        }
+    }
+
+    /// 0 for "never"; otherwise the millisecond plus one.
+    fn expiry(&mut self, expires_at_ms: Option<u64>) {
+        self.varint(expires_at_ms.map_or(0, |at| at.saturating_add(1)));
+    }
+}
+
+struct Reader<'a> {
+    input: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    fn byte(&mut self) -> KvResult<u8> {
+        let (&first, rest) = self.input.split_first().ok_or_else(|| corrupt("truncated"))?;
+        self.input = rest;
+        Ok(first)
+    }
+
+    fn take(&mut self, len: usize) -> KvResult<&'a [u8]> {
+        if len > self.input.len() {
+            return Err(corrupt("truncated"));
+        }
+        let (head, rest) = self.input.split_at(len);
+        self.input = rest;
+        Ok(head)
+    }
+
+    fn varint(&mut self) -> KvResult<u64> {
+        let mut n = 0u64;
+        for shift in (0..64).step_by(7) {
+            let byte = self.byte()?;
+            n |= u64::from(byte & 0x7f) << shift;
+            if byte & 0x80 == 0 {
+                return Ok(n);
+            }
+        }
+        Err(corrupt("overlong number"))
+    }
+
+    fn len(&mut self) -> KvResult<usize> {
+        let len = usize::try_from(self.varint()?).map_err(|_| corrupt("length"))?;
+        if len > self.input.len() {
+            return Err(corrupt("truncated"));
+        }
+        Ok(len)
+    }
+
+    fn bytes(&mut self) -> KvResult<Vec<u8>> {
+        let len = self.len()?;
+        Ok(self.take(len)?.to_vec())
+    }
+
+    /// A value, or `None` for a deletion.
+    fn value(&mut self) -> KvResult<Option<KvValue>> {
+        match self.byte()? {
+            TAG_DELETE => Ok(None),
+            TAG_V8 => Ok(Some(KvValue::V8(self.bytes()?))),
+            TAG_BYTES => Ok(Some(KvValue::Bytes(self.bytes()?))),
+            TAG_U64 => {
+                let raw = self.take(8)?;
+                let mut le = [0u8; 8];
+                le.copy_from_slice(raw);
+                Ok(Some(KvValue::U64(u64::from_le_bytes(le))))
+            }
+            _ => Err(corrupt("unknown value tag")),
+        }
+    }
+
+    fn expiry(&mut self) -> KvResult<Option<u64>> {
+        Ok(self.varint()?.checked_sub(1))
+    }
+
+    fn count(&mut self) -> KvResult<usize> {
+        // Each item takes at least two bytes, which bounds what a corrupt
+        // count can make us allocate.
+        let count = usize::try_from(self.varint()?).map_err(|_| corrupt("count"))?;
+        if count > self.input.len() / 2 + 1 {
+            return Err(corrupt("count"));
+        }
+        Ok(count)
+    }
+
+    fn finish(self) -> KvResult<()> {
+        if self.input.is_empty() {
+            Ok(())
+        } else {
+            Err(corrupt("trailing bytes"))
+        }
+    }
+}
+
+/// A commit's durable form. Queue messages are kept apart (in the queue
+/// store), so they are not part of the record.
+pub fn encode_commit(commit: &PreparedCommit) -> Vec<u8> {
+    let mut out = Writer(Vec::with_capacity(64));
+    out.0.push(COMMIT_FORMAT);
+    out.varint(commit.version);
+    out.varint(commit.changes.len() as u64);
+    for (key, change) in &commit.changes {
+        out.bytes(key);
+        match change {
+            Some(entry) => {
+                out.value(&entry.value);
+                out.expiry(entry.expires_at_ms);
+            }
+            None => out.0.push(TAG_DELETE),
+        }
+    }
+    out.0
+}
+
+pub fn decode_commit(input: &[u8]) -> KvResult<PreparedCommit> {
+    let mut reader = Reader { input };
+    if reader.byte()? != COMMIT_FORMAT {
+        return Err(corrupt("unknown commit format"));
+    }
+    let version = reader.varint()?;
+    let stamp = versionstamp::from_version(version);
+    let mut changes = BTreeMap::new();
+    for _ in 0..reader.count()? {
+        let key = reader.bytes()?;
+        let change = match reader.value()? {
+            Some(value) => Some(StoredEntry {
+                value,
+                versionstamp: stamp,
+                expires_at_ms: reader.expiry()?,
+            }),
+            None => None,
+        };
+        changes.insert(key, change);
+    }
+    reader.finish()?;
+    Ok(PreparedCommit {
+        version,
+        changes,
+        enqueues: Vec::new(),
+    })
+}
+
+/// Cuts sorted entries into pages of roughly `page_bytes` each.
+pub struct PageWriter {
+    page_bytes: usize,
+    pages: Vec<Vec<u8>>,
+    current: Writer,
+    count: u64,
+}
+
+impl PageWriter {
+    pub fn new(page_bytes: usize) -> Self {
+        Self {
+            page_bytes,
+            pages: Vec::new(),
+            current: Writer(Vec::new()),
+            count: 0,
+        }
+    }
+
+    pub fn push(&mut self, key: &[u8], entry: &StoredEntry) {
+        self.current.bytes(key);
+        self.current.value(&entry.value);
+        self.current.varint(version_of(&entry.versionstamp));
+        self.current.expiry(entry.expires_at_ms);
+        self.count += 1;
+        if self.current.0.len() >= self.page_bytes {
+            self.cut();
+        }
+    }
+
+    fn cut(&mut self) {
+        let body = std::mem::take(&mut self.current.0);
+        let mut page = Writer(Vec::with_capacity(body.len() + 10));
+        page.0.push(PAGE_FORMAT);
+        page.varint(self.count);
+        page.0.extend_from_slice(&body);
+        self.pages.push(page.0);
+        self.count = 0;
+    }
+
+    pub fn finish(mut self) -> Vec<Vec<u8>> {
+        if self.count > 0 {
+            self.cut();
+        }
+        self.pages
+    }
+}
+
+/// The engine only makes versionstamps from versions (the last two bytes
+/// are zero), so a page stores the version alone.
+fn version_of(stamp: &versionstamp::Versionstamp) -> u64 {
+    let mut be = [0u8; 8];
+    be.copy_from_slice(&stamp[..8]);
+    u64::from_be_bytes(be)
+}
+
+/// Appends one page's entries to `out`, in their stored (sorted) order.
+pub fn decode_page(input: &[u8], out: &mut Vec<(Vec<u8>, StoredEntry)>) -> KvResult<()> {
+    let mut reader = Reader { input };
+    if reader.byte()? != PAGE_FORMAT {
+        return Err(corrupt("unknown page format"));
+    }
+    let count = reader.count()?;
+    out.reserve(count);
+    for _ in 0..count {
+        let key = reader.bytes()?;
+        let value = reader.value()?.ok_or_else(|| corrupt("deletion in a page"))?;
+        let versionstamp = versionstamp::from_version(reader.varint()?);
+        let expires_at_ms = reader.expiry()?;
+        out.push((
+            key,
+            StoredEntry {
+                value,
+                versionstamp,
+                expires_at_ms,
+            },
+        ));
+    }
+    reader.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(value: KvValue, version: u64, expires_at_ms: Option<u64>) -> StoredEntry {
+        StoredEntry {
+            value,
+            versionstamp: versionstamp::from_version(version),
+            expires_at_ms,
+        }
+    }
+
+    fn same_entry(a: &StoredEntry, b: &StoredEntry) -> bool {
+        a.versionstamp == b.versionstamp
+            && a.expires_at_ms == b.expires_at_ms
+            && format!("{:?}", a.value) == format!("{:?}", b.value)
+    }
+
+    #[test]
+    fn a_commit_round_trips() {
+        let mut changes = BTreeMap::new();
+        changes.insert(
+            b"a".to_vec(),
+            Some(entry(KvValue::V8(vec![0xff, 0x0f, 0x22]), 300, None)),
+        );
+        changes.insert(b"b".to_vec(), Some(entry(KvValue::Bytes(vec![1, 2]), 300, Some(0))));
+        changes.insert(
+            b"c".to_vec(),
+            Some(entry(KvValue::U64(u64::MAX), 300, Some(1_700_000_000_000))),
+        );
+        changes.insert(b"d".to_vec(), None);
+        let commit = PreparedCommit {
+            version: 300,
+            changes,
+            enqueues: Vec::new(),
+        };
+        let decoded = decode_commit(&encode_commit(&commit)).expect("decodes");
+        assert_eq!(decoded.version, 300);
+        assert_eq!(decoded.changes.len(), 4);
+        for (key, change) in &commit.changes {
+            match (change, &decoded.changes[key]) {
+                (Some(a), Some(b)) => assert!(same_entry(a, b), "{key:?}"),
+                (None, None) => {}
+                other => panic!("{key:?}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn pages_split_by_size_and_keep_order() {
+        let mut writer = PageWriter::new(100);
+        let entries: Vec<(Vec<u8>, StoredEntry)> = (0u32..50)
+            .map(|i| {
+                let value = KvValue::V8(vec![7; (i % 5) as usize]);
+                (
+                    i.to_be_bytes().to_vec(),
+                    entry(value, u64::from(i) + 1, (i % 3 == 0).then_some(99)),
+                )
+            })
+            .collect();
+        for (key, stored) in &entries {
+            writer.push(key, stored);
+        }
+        let pages = writer.finish();
+        assert!(pages.len() > 5, "{} pages", pages.len());
+        let mut decoded = Vec::new();
+        for page in &pages {
+            decode_page(page, &mut decoded).expect("decodes");
+        }
+        assert_eq!(decoded.len(), entries.len());
+        for ((key_a, a), (key_b, b)) in entries.iter().zip(&decoded) {
+            assert_eq!(key_a, key_b);
+            assert!(same_entry(a, b));
+        }
+    }
+
+    #[test]
+    fn corrupt_bytes_are_errors() {
+        let mut changes = BTreeMap::new();
+        changes.insert(b"key".to_vec(), Some(entry(KvValue::V8(vec![1, 2, 3]), 5, None)));
+        let good = encode_commit(&PreparedCommit {
+            version: 5,
+            changes,
+            enqueues: Vec::new(),
+        });
+        for cut in 0..good.len() {
+            assert!(decode_commit(&good[..cut]).is_err(), "truncated at {cut}");
+        }
+        let mut trailing = good.clone();
+        trailing.push(0);
+        assert!(decode_commit(&trailing).is_err());
+        assert!(decode_commit(&[9]).is_err(), "unknown format");
+        assert!(
+            decode_page(&[1, 0xff, 0xff, 0xff, 0xff, 0x0f], &mut Vec::new()).is_err(),
+            "huge count"
+        );
+    }
+}
