@@ -59,12 +59,23 @@ export async function openKv(path = undefined, options = undefined) {
     }
     return new Kv(db, constructToken, { remote: true });
   }
-  return new Kv(wasm.openMemory(), constructToken);
+  if (path === ":memory:" || !wasm.hasIndexedDb()) {
+    return new Kv(wasm.openMemory(), constructToken);
+  }
+  return new Kv(await wasm.openIndexedDb(path ?? DEFAULT_NAME), constructToken);
 }
+
+/** The database `openKv()` opens when given no path. */
+const DEFAULT_NAME = "default";
 
 /** Deletes a named browser database; a no-op where databases are in memory. */
 export async function deleteKv(name = undefined) {
-  void name;
+  if (name !== undefined && typeof name !== "string") {
+    throw new TypeError("name must be a string");
+  }
+  await ensureWasm();
+  if (name === ":memory:" || !wasm.hasIndexedDb()) return;
+  await wasm.deleteIndexedDb(name ?? DEFAULT_NAME);
 }
 
 /** Bytes of WebAssembly memory in use (0 before the first `openKv`). */

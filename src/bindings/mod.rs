@@ -4,6 +4,7 @@
 
 mod batch;
 mod errors;
+mod indexeddb;
 mod js;
 mod key;
 mod transport;
@@ -18,8 +19,10 @@ use denokv_proto::{
 };
 use js_sys::{Array, Uint8Array};
 use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
 
 use self::batch::BatchWriter;
+use crate::backend::durable::DurableBackend;
 use crate::backend::memory::MemoryBackend;
 use crate::backend::remote::RemoteBackend;
 use crate::backend::BackendFuture;
@@ -151,6 +154,38 @@ pub fn open_memory() -> Database {
     Database {
         kv: Rc::new(Kv::new(Box::new(backend), Limits::default())),
     }
+}
+
+/// A database held in memory and persisted to IndexedDB as `name`, shared
+/// with every tab and worker that opens the same name.
+#[wasm_bindgen(js_name = openIndexedDb)]
+pub async fn open_indexed_db(name: String) -> Result<Database, JsValue> {
+    let host = Rc::new(
+        JsFuture::from(indexeddb::open_idb_host(&name))
+            .await?
+            .unchecked_into::<indexeddb::IdbHost>(),
+    );
+    let memory = MemoryBackend::new(Rc::new(now_ms), Rc::new(sleep_ms));
+    let store = Box::new(indexeddb::IdbStore(Rc::clone(&host)));
+    let peers = Box::new(indexeddb::IdbPeers(host));
+    let backend = DurableBackend::open(memory, store, peers, indexeddb::spawner())
+        .await
+        .map_err(errors::to_js)?;
+    Ok(Database {
+        kv: Rc::new(Kv::new(Box::new(backend), Limits::default())),
+    })
+}
+
+/// Whether this runtime has IndexedDB (browsers) or not (Deno, Node, workerd).
+#[wasm_bindgen(js_name = hasIndexedDb)]
+pub fn has_indexed_db() -> bool {
+    indexeddb::has_indexed_db()
+}
+
+/// Deletes the IndexedDB database behind `name`; open instances of it close.
+#[wasm_bindgen(js_name = deleteIndexedDb)]
+pub async fn delete_indexed_db(name: String) -> Result<(), JsValue> {
+    JsFuture::from(indexeddb::delete_idb(&name)).await.map(drop)
 }
 
 /// A database served by a KV Connect server (a `denokv`) at `url`.

@@ -1,0 +1,312 @@
+// The browser side of a durable database: IndexedDB transactions, the Web
+// Lock that makes one instance the owner, and the BroadcastChannel the
+// instances announce their commits on. The protocol above these primitives
+// is Rust (src/backend/durable); docs/storage.md describes both.
+//
+// Layout (IndexedDB database "webkv:<name>", version = layout):
+//   meta  "head"     -> { version }   the newest committed version
+//         "snapshot" -> version       the version the pages hold
+//   log   version    -> Uint8Array    one commit record per version
+//   pages index      -> Uint8Array    the snapshot: sorted entries, in order
+// Layout 1 had no snapshot (meta and log only); it is upgraded in place.
+
+export const LAYOUT = 2;
+const STORES = ["meta", "log", "pages"];
+const PREFIX = "webkv:";
+
+export function hasIndexedDb() {
+  return typeof indexedDB !== "undefined" && indexedDB !== null;
+}
+
+function idbError(error, gone) {
+  if (gone) {
+    return new Error("The database was closed by IndexedDB: it was deleted, upgraded or cleared by another page");
+  }
+  if (error instanceof Error || error instanceof DOMException) {
+    const wrapped = new Error(`IndexedDB failed: ${error.name}: ${error.message}`);
+    wrapped.name = error.name === "QuotaExceededError" ? "QuotaExceededError" : "Error";
+    wrapped.cause = error;
+    return wrapped;
+  }
+  return new Error(`IndexedDB failed: ${String(error)}`);
+}
+
+function upgrade(db, tx, oldVersion) {
+  if (oldVersion < 1) {
+    db.createObjectStore("meta");
+    db.createObjectStore("log");
+  }
+  if (oldVersion < 2) {
+    db.createObjectStore("pages");
+    tx.objectStore("meta").put(0, "snapshot");
+  }
+}
+
+function openDatabase(name) {
+  return new Promise((resolve, reject) => {
+    let request;
+    try {
+      request = indexedDB.open(PREFIX + name, LAYOUT);
+    } catch (error) {
+      reject(idbError(error));
+      return;
+    }
+    request.onupgradeneeded = (event) => upgrade(request.result, request.transaction, event.oldVersion);
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => {
+      const error = request.error;
+      if (error?.name === "VersionError") {
+        reject(new Error(`The database "${name}" was written by a newer webkv (its layout is newer than ${LAYOUT})`));
+      } else {
+        reject(idbError(error));
+      }
+    };
+  });
+}
+
+export async function openIdbHost(name) {
+  return new IdbHost(name, await openDatabase(name));
+}
+
+export function deleteIdb(name) {
+  return new Promise((resolve, reject) => {
+    const request = indexedDB.deleteDatabase(PREFIX + name);
+    request.onsuccess = () => resolve();
+    request.onerror = () => reject(idbError(request.error));
+  });
+}
+
+// Reads, inside `tx`, what was committed after `after`; calls `done` with
+// { snapshotVersion, pages (null if the log reaches back), log }.
+function readSince(tx, after, done) {
+  const meta = tx.objectStore("meta");
+  const result = { snapshotVersion: 0, pages: null, log: [] };
+  let head;
+  let snapshot;
+  const read = () => {
+    if (head === undefined || snapshot === undefined) return;
+    const version = head?.version ?? 0;
+    if (version <= after) {
+      done(result);
+      return;
+    }
+    let waiting = 1;
+    const finish = () => --waiting === 0 && done(result);
+    if (after < snapshot) {
+      waiting++;
+      result.snapshotVersion = snapshot;
+      tx.objectStore("pages").getAll().onsuccess = (event) => {
+        result.pages = event.target.result;
+        finish();
+      };
+    }
+    const from = Math.max(after, snapshot);
+    tx.objectStore("log").getAll(IDBKeyRange.lowerBound(from, true)).onsuccess = (event) => {
+      result.log = event.target.result;
+      finish();
+    };
+  };
+  meta.get("head").onsuccess = (event) => {
+    head = event.target.result ?? null;
+    read();
+  };
+  meta.get("snapshot").onsuccess = (event) => {
+    snapshot = event.target.result ?? 0;
+    read();
+  };
+}
+
+const NOTHING = { snapshotVersion: 0, pages: null, log: [] };
+
+class IdbHost {
+  #db;
+  #lockName;
+  #channel = null;
+  #events = [];
+  #waiter = null;
+  #hold = null;
+  #abort = new AbortController();
+  #closed = false;
+  #gone = false;
+
+  constructor(name, db) {
+    this.#db = db;
+    this.#lockName = PREFIX + name;
+    // A newer page wants to upgrade, or the database is being deleted: let
+    // it, and fail from now on instead of blocking it.
+    db.onversionchange = () => {
+      this.#gone = true;
+      db.close();
+    };
+    db.onclose = () => {
+      this.#gone = true;
+    };
+    if (typeof BroadcastChannel === "function") {
+      this.#channel = new BroadcastChannel(PREFIX + name);
+      this.#channel.onmessage = (event) => this.#push(event.data);
+    }
+  }
+
+  #transaction(mode) {
+    if (this.#gone) throw idbError(null, true);
+    return this.#db.transaction(STORES, mode);
+  }
+
+  // Runs `body(tx, fail)` in a transaction; resolves with what `settle`
+  // returns once the transaction completes, rejects if it aborts.
+  #run(mode, body) {
+    return new Promise((resolve, reject) => {
+      let tx;
+      try {
+        tx = this.#transaction(mode);
+      } catch (error) {
+        reject(error.message?.startsWith("The database was closed") ? error : idbError(error, this.#gone));
+        return;
+      }
+      let failure = null;
+      let value;
+      const fail = (error) => {
+        failure = error;
+        try {
+          tx.abort();
+        } catch {
+          // Already finished.
+        }
+      };
+      tx.oncomplete = () => resolve(value);
+      tx.onabort = () => reject(failure ?? idbError(tx.error ?? new DOMException("The transaction was aborted", "AbortError"), this.#gone));
+      try {
+        body(tx, fail, (result) => (value = result));
+      } catch (error) {
+        fail(error);
+      }
+    });
+  }
+
+  readSince(after) {
+    return this.#run("readonly", (tx, fail, settle) => readSince(tx, after, settle));
+  }
+
+  // Appends the records `prepare` returns, as [version, bytes] pairs. A
+  // version that exists already makes `add` fail, which aborts everything.
+  write(after, blind, prepare) {
+    return this.#run("readwrite", (tx, fail) => {
+      const append = (since) => {
+        let records;
+        try {
+          records = prepare(since);
+        } catch (error) {
+          fail(error);
+          return;
+        }
+        if (records.length === 0) return;
+        const log = tx.objectStore("log");
+        for (const [version, bytes] of records) {
+          log.add(bytes, version).onerror = (event) => {
+            event.preventDefault();
+            fail(new Error(`IndexedDB failed: version ${version} was written twice (${event.target.error?.name})`));
+          };
+        }
+        tx.objectStore("meta").put({ version: records[records.length - 1][0] }, "head");
+      };
+      if (blind) {
+        append(NOTHING);
+      } else {
+        readSince(tx, after, append);
+      }
+    });
+  }
+
+  compact(version, pages) {
+    return this.#run("readwrite", (tx, fail, settle) => {
+      settle(false);
+      tx.objectStore("meta").get("head").onsuccess = (event) => {
+        if ((event.target.result?.version ?? 0) !== version) return;
+        const store = tx.objectStore("pages");
+        store.clear();
+        pages.forEach((page, index) => store.put(page, index));
+        tx.objectStore("log").delete(IDBKeyRange.upperBound(version));
+        tx.objectStore("meta").put(version, "snapshot");
+        settle(true);
+      };
+    });
+  }
+
+  canOwn() {
+    return typeof navigator !== "undefined" && typeof navigator.locks?.request === "function";
+  }
+
+  #holdLock() {
+    return new Promise((release) => {
+      this.#hold = release;
+      if (this.#closed) this.release();
+    });
+  }
+
+  tryAcquire() {
+    return new Promise((resolve, reject) => {
+      navigator.locks
+        .request(this.#lockName, { ifAvailable: true }, (lock) => {
+          resolve(lock !== null);
+          return lock === null ? undefined : this.#holdLock();
+        })
+        .catch(reject);
+    });
+  }
+
+  acquire() {
+    return new Promise((resolve, reject) => {
+      // The owner gives the lock up when it hears this; repeat it in case
+      // the owner took the lock after the first one.
+      const want = () => this.#channel?.postMessage({ type: "want" });
+      want();
+      const repeat = setInterval(want, 50);
+      navigator.locks
+        .request(this.#lockName, { signal: this.#abort.signal }, () => {
+          clearInterval(repeat);
+          resolve();
+          return this.#holdLock();
+        })
+        .catch((error) => {
+          clearInterval(repeat);
+          reject(this.#closed ? new Error("The database was closed") : idbError(error));
+        });
+    });
+  }
+
+  release() {
+    const release = this.#hold;
+    this.#hold = null;
+    release?.();
+  }
+
+  announce(records) {
+    this.#channel?.postMessage({ type: "commit", records });
+  }
+
+  #push(event) {
+    if (this.#waiter !== null) {
+      const waiter = this.#waiter;
+      this.#waiter = null;
+      waiter(event);
+    } else {
+      this.#events.push(event);
+    }
+  }
+
+  nextEvent() {
+    if (this.#events.length > 0) return Promise.resolve(this.#events.shift());
+    if (this.#closed) return Promise.resolve({ type: "closed" });
+    return new Promise((resolve) => (this.#waiter = resolve));
+  }
+
+  close() {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#abort.abort();
+    this.release();
+    this.#channel?.close();
+    this.#db.close();
+    this.#push({ type: "closed" });
+  }
+}
