@@ -4,6 +4,9 @@
 //   deno-remote:     real Deno's KV Connect client, Deno.openKv(KV_CONNECT_URL), token via
 //                    DENO_KV_ACCESS_TOKEN (set here from KV_CONNECT_TOKEN)
 //   webkv-remote:    webkv's KV Connect client, openKv(KV_CONNECT_URL, { accessToken })
+//   webkv-idb:       the package's browser build (pkg/browser.js) in a real Chromium page
+//                    (tests/conformance/chromium/run.mjs); every openKv() opens a named,
+//                    IndexedDB-backed database of its own (see openBrowserKv below)
 // Every test file imports openKv/KvU64/TARGET from here and nothing else from
 // the implementation, so the very same tests run against every target.
 //
@@ -32,9 +35,12 @@ if (TARGET === "deno" || TARGET === "deno-remote") {
   // Dynamic import so the deno target works while pkg/ does not exist yet.
   const mod = await import(new URL("../../pkg/deno.js", import.meta.url).href);
   impl = { openKv: mod.openKv, KvU64: mod.KvU64 };
+} else if (TARGET === "webkv-idb") {
+  const mod = await import(new URL("../../pkg/browser.js", import.meta.url).href);
+  impl = { openKv: mod.openKv, KvU64: mod.KvU64, deleteKv: mod.deleteKv };
 } else {
   throw new Error(
-    `Unknown KV_TARGET ${JSON.stringify(TARGET)} (expected "deno", "webkv", "deno-remote" or "webkv-remote")`,
+    `Unknown KV_TARGET ${JSON.stringify(TARGET)} (expected "deno", "webkv", "deno-remote", "webkv-remote" or "webkv-idb")`,
   );
 }
 
@@ -108,7 +114,8 @@ async function wipeUndeletable(n) {
  * Opens a database; defaults to ":memory:", like the tests' Deno code. For remote targets it
  * opens the server's database and empties it first (see above).
  */
-export const openKv = (path = ":memory:") => (REMOTE ? openFreshRemote() : impl.openKv(path));
+export const openKv = (path = ":memory:") =>
+  REMOTE ? openFreshRemote() : TARGET === "webkv-idb" ? openBrowserKv(path) : impl.openKv(path);
 
 async function openFreshRemote() {
   const kv = await openRemote();
@@ -116,6 +123,49 @@ async function openFreshRemote() {
   return kv;
 }
 export const KvU64 = impl.KvU64;
+
+// webkv-idb: in a browser the package's openKv(name) opens a durable, IndexedDB-backed database,
+// so the tests' databases get names of their own: every ":memory:" open gets a fresh unique name
+// (like Deno's ":memory:", a new empty database each time), and any other path keeps one name for
+// the rest of the test (reopening it reaches the same database). The runner calls
+// cleanupBrowserKvs() after each test: it closes whatever the test left open and deletes the
+// databases with the package's deleteKv, so the browser profile stays clean.
+let browserKvCount = 0;
+const browserKvNames = new Map(); // path -> name, for the current test
+const browserKvsOpened = []; // { name, kv } opened by the current test
+
+async function openBrowserKv(path) {
+  let name = path === ":memory:" ? undefined : browserKvNames.get(path);
+  if (name === undefined) {
+    name = `conformance-${++browserKvCount}-${Math.random().toString(36).slice(2, 10)}`;
+    if (path !== ":memory:") browserKvNames.set(path, name);
+  }
+  const kv = await impl.openKv(name);
+  browserKvsOpened.push({ name, kv });
+  return kv;
+}
+
+/**
+ * webkv-idb only: closes the databases the finished test left open (close() of an already closed
+ * one throws BadResource, which is expected) and deletes every database it opened (if the package
+ * exports deleteKv). Returns the names the test used.
+ */
+export async function cleanupBrowserKvs() {
+  const opened = browserKvsOpened.splice(0);
+  browserKvNames.clear();
+  for (const { kv } of opened) {
+    try {
+      kv.close();
+    } catch (e) {
+      if (e?.name !== "BadResource") throw e;
+    }
+  }
+  const names = [...new Set(opened.map((o) => o.name))];
+  if (typeof impl.deleteKv === "function") {
+    for (const name of names) await impl.deleteKv(name);
+  }
+  return names;
+}
 
 /**
  * The [errorClass, message] a commit rejected by the server gives, where `text` is the server's
