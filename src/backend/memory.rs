@@ -105,14 +105,38 @@ impl MemoryBackend {
     /// watchers of the keys they changed.
     pub fn apply(&self, commits: Vec<PreparedCommit>) {
         let mut changed = Vec::new();
+        let mut enqueued = false;
         {
             let mut engine = self.engine.borrow_mut();
             for commit in commits {
                 changed.extend(commit.changes.keys().cloned());
+                enqueued |= !commit.enqueues.is_empty();
                 engine.apply(commit);
             }
         }
-        self.watchers.borrow_mut().notify(&changed);
+        let mut watchers = self.watchers.borrow_mut();
+        watchers.notify(&changed);
+        if enqueued {
+            watchers.wake_listeners();
+        }
+    }
+
+    /// Records how a delivery went; returns the payload and its
+    /// `keysIfUndelivered` when the message has run out of retries.
+    pub fn record_delivery(&self, id: u64, delivered: bool) -> Option<(Vec<u8>, Vec<Vec<u8>>)> {
+        let now = (self.clock)();
+        let mut engine = self.engine.borrow_mut();
+        if delivered {
+            engine.queue().delivered(id);
+            return None;
+        }
+        match engine.queue().failed(id, now)? {
+            AfterFailure::Retried => {
+                self.watchers.borrow_mut().wake_listeners();
+                None
+            }
+            AfterFailure::Undelivered { payload, keys } => Some((payload, keys)),
+        }
     }
 
     /// Replaces the whole state with a loaded snapshot; any watched key may
@@ -160,20 +184,12 @@ impl Backend for MemoryBackend {
     }
 
     fn finish_message(&self, id: u64, delivered: bool) {
-        let now = (self.clock)();
-        let mut engine = self.engine.borrow_mut();
-        if delivered {
-            engine.queue().delivered(id);
-            return;
-        }
-        match engine.queue().failed(id, now) {
-            Some(AfterFailure::Retried) => self.watchers.borrow_mut().wake_listeners(),
-            Some(AfterFailure::Undelivered { payload, keys }) => {
-                if let Ok(Some(committed)) = engine.write_undelivered(payload, keys, now) {
-                    self.watchers.borrow_mut().notify(&committed.changed_keys);
-                }
+        if let Some((payload, keys)) = self.record_delivery(id, delivered) {
+            let now = (self.clock)();
+            let committed = self.engine.borrow_mut().write_undelivered(payload, keys, now);
+            if let Ok(Some(committed)) = committed {
+                self.watchers.borrow_mut().notify(&committed.changed_keys);
             }
-            None => {}
         }
     }
 

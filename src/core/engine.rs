@@ -308,23 +308,10 @@ impl Engine {
         keys: Vec<Vec<u8>>,
         now_ms: u64,
     ) -> Result<Option<Committed>, KvError> {
-        if keys.is_empty() {
-            return Ok(None);
+        match super::queue::undelivered_write(payload, keys) {
+            Some(write) => self.commit_changes(write, now_ms),
+            None => Ok(None),
         }
-        let mutations = keys
-            .into_iter()
-            .map(|key| denokv_proto::Mutation {
-                key,
-                kind: MutationKind::Set(KvValue::V8(payload.clone())),
-                expire_at: None,
-            })
-            .collect();
-        let write = AtomicWrite {
-            checks: vec![],
-            mutations,
-            enqueues: vec![],
-        };
-        self.commit_changes(write, now_ms)
     }
 
     /// When a live entry expires, if it does.

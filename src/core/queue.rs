@@ -5,6 +5,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use denokv_proto::{AtomicWrite, KvValue, Mutation, MutationKind};
+
 /// Deno's default: retry after 0.1 s, 1 s, 5 s, 30 s and 60 s.
 pub const DEFAULT_BACKOFF_SCHEDULE: [u32; 5] = [100, 1_000, 5_000, 30_000, 60_000];
 
@@ -16,6 +18,27 @@ pub struct QueuedMessage {
     pub keys_if_undelivered: Vec<Vec<u8>>,
     pub backoff_schedule: Vec<u32>,
     pub failed_attempts: usize,
+}
+
+/// The commit that stores a message's payload under its
+/// `keysIfUndelivered`; `None` when there are no such keys.
+pub fn undelivered_write(payload: Vec<u8>, keys: Vec<Vec<u8>>) -> Option<AtomicWrite> {
+    if keys.is_empty() {
+        return None;
+    }
+    let mutations = keys
+        .into_iter()
+        .map(|key| Mutation {
+            key,
+            kind: MutationKind::Set(KvValue::V8(payload.clone())),
+            expire_at: None,
+        })
+        .collect();
+    Some(AtomicWrite {
+        checks: vec![],
+        mutations,
+        enqueues: vec![],
+    })
 }
 
 #[derive(Debug, Default)]

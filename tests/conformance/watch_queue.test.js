@@ -1,6 +1,4 @@
 // watch(), enqueue() and listenQueue(), written for Deno's semantics.
-// webkv does not implement these yet, so every test here is skipped (ignored) for the
-// webkv and webkv-remote targets for now: drop the `ignore` once webkv has them.
 // Over KV Connect (remote targets) queues do not exist: enqueue is refused and listenQueue
 // never delivers, so the queue tests are local-only and one remote test checks that instead.
 import { KvU64, openKv, REMOTE, TARGET } from "./target.js";
@@ -12,6 +10,9 @@ import {
   assertThrows,
   delay,
 } from "./assert.js";
+
+// A reader result with its fields in one order: browsers create { done, value }, Deno { value, done }.
+const readResult = ({ value, done }) => ({ value, done });
 
 // webkv has watch (local and KV Connect) and in-memory queues.
 const ignoreQueues = false;
@@ -91,7 +92,7 @@ test("watch: an empty key list ends without emitting; an empty key is watchable"
       assertStrictEquals(settled, false, "watch([]) is still open");
       await r1.cancel();
     } else {
-      assertEquals(await withTimeout(r1.read(), 2000, "end of empty watch"), { value: undefined, done: true });
+      assertEquals(readResult(await withTimeout(r1.read(), 2000, "end of empty watch")), { value: undefined, done: true });
     }
     const r2 = kv.watch([[]]).getReader();
     assertEquals((await withTimeout(r2.read(), 2000, "empty-key watch")).value, [{ key: [], value: null, versionstamp: null }]);
@@ -124,8 +125,8 @@ test("watch: close() ends every stream; watch after close throws", async () => {
   const p1 = r1.read();
   const p2 = r2.read();
   kv.close();
-  assertEquals(await withTimeout(p1, 2000, "stream end"), { value: undefined, done: true });
-  assertEquals(await withTimeout(p2, 2000, "stream end"), { value: undefined, done: true });
+  assertEquals(readResult(await withTimeout(p1, 2000, "stream end")), { value: undefined, done: true });
+  assertEquals(readResult(await withTimeout(p2, 2000, "stream end")), { value: undefined, done: true });
   assertThrows(() => kv.watch([["a"]]), "BadResource", "Bad resource ID");
 });
 

@@ -26,7 +26,8 @@ use futures::channel::oneshot;
 use self::host::{PeerEvent, Peers, Spawn, Store};
 use super::memory::MemoryBackend;
 use super::{Backend, BackendFuture, WatchStream};
-use crate::core::error::{KvError, KvResult};
+use crate::core::error::KvResult;
+use crate::core::queue::undelivered_write;
 use crate::core::versionstamp::Versionstamp;
 
 /// Rewrite the snapshot once the log holds more than this many bytes and
@@ -37,7 +38,7 @@ const MIN_LOG_BYTES_TO_COMPACT: usize = 256 * 1024;
 /// Snapshot pages of about this size: big enough that a database of
 /// 100,000 entries is a few dozen records, small enough to stay inline in
 /// Chromium's IndexedDB (larger values become separate blob files).
-pub const PAGE_BYTES: usize = 48 * 1024;
+pub const PAGE_BYTES: usize = 512 * 1024;
 
 pub struct DurableBackend {
     shared: Rc<Shared>,
@@ -164,11 +165,6 @@ impl Backend for DurableBackend {
     }
 
     fn atomic_write(&self, write: AtomicWrite) -> BackendFuture<Option<Versionstamp>> {
-        if !write.enqueues.is_empty() {
-            return Box::pin(std::future::ready(Err(KvError::type_error(
-                "Queues are not yet supported in databases stored in IndexedDB",
-            ))));
-        }
         let (reply, result) = oneshot::channel();
         Shared::queue_write(&self.shared, write, reply);
         Box::pin(async move { result.await.unwrap_or_else(|_| Err(crate::kv::closed_error())) })
@@ -176,6 +172,21 @@ impl Backend for DurableBackend {
 
     fn watch(&self, keys: Vec<Vec<u8>>) -> Box<dyn WatchStream> {
         self.shared.memory.watch(keys)
+    }
+
+    // Queue messages live in the memory of the instance that committed
+    // them, like an in-memory database's (durable queues are not built yet).
+    fn dequeue(&self) -> BackendFuture<Option<(u64, Vec<u8>)>> {
+        self.shared.memory.dequeue()
+    }
+
+    fn finish_message(&self, id: u64, delivered: bool) {
+        let undelivered = self.shared.memory.record_delivery(id, delivered);
+        if let Some(write) = undelivered.and_then(|(payload, keys)| undelivered_write(payload, keys)) {
+            // Like any commit, so that it is durable; its outcome has no caller.
+            let (reply, _) = oneshot::channel();
+            Shared::queue_write(&self.shared, write, reply);
+        }
     }
 
     fn close(&self) {

@@ -19,14 +19,8 @@ const conformanceDir = join(root, "tests", "conformance");
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 
 // Tests a browser page can never pass, by name without the "[target] " prefix: name -> reason.
-// Chromium's native ReadableStream resolves reader.read() with { done, value } (a Web IDL
-// dictionary, members in lexicographic order) where Deno gives { value, done }, and assertEquals
-// compares key order; the rest of both tests passes in Chromium (checked with the comparison
-// made field by field).
-const STREAM_ORDER = "Chromium's ReadableStream read() result is { done, value } (Web IDL order), Deno's { value, done }; assertEquals checks key order";
+// None today; a stale entry fails the run.
 const SKIPS = {
-  "watch: an empty key list ends without emitting; an empty key is watchable": STREAM_ORDER,
-  "watch: close() ends every stream; watch after close throws": STREAM_ORDER,
 };
 
 function parseArgs(argv) {
