@@ -23,10 +23,8 @@ function idbError(error, gone) {
     return new Error("The database was closed by IndexedDB: it was deleted, upgraded or cleared by another page");
   }
   if (error instanceof Error || error instanceof DOMException) {
-    const wrapped = new Error(`IndexedDB failed: ${error.name}: ${error.message}`);
-    wrapped.name = error.name === "QuotaExceededError" ? "QuotaExceededError" : "Error";
-    wrapped.cause = error;
-    return wrapped;
+    const detail = error.message || (error.name === "QuotaExceededError" ? "the origin's storage quota is used up" : "no details");
+    return new Error(`IndexedDB failed: ${error.name}: ${detail}`);
   }
   return new Error(`IndexedDB failed: ${String(error)}`);
 }
