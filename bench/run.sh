@@ -4,6 +4,7 @@
 #   BENCH_RUNS=3    timed runs per workload and implementation (median reported)
 #   BENCH_CORE=0    the core every benchmark process is pinned to (taskset)
 #   BENCH_ONLY=set,get   only these workloads
+#   CHROMIUM=/usr/bin/chromium   the browser of the IndexedDB benchmark (bench/idb/run.mjs)
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -95,6 +96,15 @@ else
 fi
 echo "== memory" >&2
 "${pin[@]}" node bench/memory.mjs >> "$tmp"
+echo "== chromium: webkv's IndexedDB database vs raw IndexedDB, idb-keyval, Dexie (~3 min)" >&2
+# Not pinned: Chromium's IndexedDB work runs in other processes than the page.
+chromium="${CHROMIUM:-/usr/bin/chromium}"
+if [[ -x "$chromium" && -f "$WEBKV_PKG/browser.js" && -d node_modules/dexie && -d node_modules/idb-keyval ]]; then
+  CHROMIUM="$chromium" node bench/idb/run.mjs --runs "${BENCH_RUNS:-5}" "${only[@]}" >> "$tmp"
+else
+  echo "Chromium, pkg/browser.js, dexie or idb-keyval missing: IndexedDB benchmark skipped" >&2
+  printf '## In Chromium\n\nskipped: needs %s, pkg/browser.js and npm install (dexie, idb-keyval)\n\n' "$chromium" >> "$tmp"
+fi
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$tmp"
 
 cp "$tmp" "$out"
