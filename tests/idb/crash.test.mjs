@@ -1,0 +1,77 @@
+// Test 3: crash safety. A page runs a loop of atomic commits, each setting
+// ["log", i] = i and ["pair", i] = i and summing 1 into ["count"] (KvU64),
+// and reports each acknowledged i to Node at once (console "ack:<i>"). At a
+// random moment 200-1500 ms into the loop the browser's whole process group
+// is SIGKILLed. Relaunched on the same profile, the database must hold every
+// acknowledged commit fully, no commit partly (both keys or neither), a count
+// equal to the number of commits present, the commits of each round as a
+// prefix of what the loop attempted, and it must commit again. ROUNDS kills on
+// one profile and database, numbering continued (round r uses i from
+// r * 10_000_000), then a last relaunch and check.
+import { after, test } from "node:test";
+import assert from "node:assert/strict";
+import { checkCrashState, ROUND_SPAN } from "./checks.mjs";
+import { closeAll, IMPL, launch, makeProfile, pageUrl, startServer, within } from "./harness.mjs";
+
+after(closeAll);
+
+const ROUNDS = Number(process.env.WEBKV_IDB_CRASH_ROUNDS ?? 10);
+const NAME = "crash";
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+test(`crash safety (${IMPL}): SIGKILL at a random moment during a commit loop, ${ROUNDS} times`, { timeout: 115_000 }, async (t) => {
+  const server = await startServer();
+  const profile = makeProfile("crash");
+  const url = pageUrl(server.origin);
+  const acked = new Set();
+  const rounds = [];
+  const began = Date.now();
+
+  for (let r = 0; r <= ROUNDS; r++) {
+    const session = await launch(profile);
+    const page = await session.openPage(url);
+    const where = `round ${r} (${rounds.map((x) => `${x.delayMs}ms:${x.acks} acks`).join(", ")})`;
+    try {
+      // Relaunched: open the database and check it.
+      const state = await within(20_000, `${where}: open and read`, page.evaluate(async (name) => {
+        window.kv = await window.lib.openKv(name);
+        return window.helpers.crashState(window.kv);
+      }, NAME));
+      const present = checkCrashState(state, acked, r);
+      if (r > 0) rounds.at(-1).present = present;
+
+      // It keeps working: one more commit (round r's first, i = r * ROUND_SPAN).
+      const probe = r * ROUND_SPAN;
+      const res = await within(20_000, `${where}: probe commit`, page.evaluate((i) => window.helpers.crashCommit(window.kv, i), probe));
+      assert.equal(res?.ok, true, `${where}: the commit after relaunch: ${JSON.stringify(res)}`);
+      acked.add(probe);
+
+      if (r === ROUNDS) {
+        const last = await within(20_000, `${where}: final read`, page.evaluate(() => window.helpers.crashState(window.kv)));
+        checkCrashState(last, acked, r + 1);
+        break;
+      }
+
+      // The loop, and the watchdog.
+      const before = acked.size;
+      page.on("console", (m) => {
+        const text = m.text();
+        if (text.startsWith("ack:")) acked.add(Number(text.slice(4)));
+      });
+      const delayMs = 200 + Math.floor(Math.random() * 1301);
+      await page.evaluate((start) => window.helpers.startCrashLoop(window.kv, start), probe + 1);
+      await sleep(delayMs);
+      await session.kill();
+      rounds.push({ delayMs, acks: acked.size - before });
+    } catch (error) {
+      throw new Error(`${error.message}\n${where}, page log:\n${page.log.join("\n")}`, { cause: error });
+    } finally {
+      await session.kill();
+    }
+  }
+
+  t.diagnostic(`${ROUNDS} kills in ${Date.now() - began} ms; per round: ${rounds.map((x) => `${x.delayMs}ms ${x.acks} acked ${x.present} present`).join("; ")}`);
+  const loopAcks = rounds.reduce((sum, x) => sum + x.acks, 0);
+  assert.ok(loopAcks >= ROUNDS, `only ${loopAcks} commits acknowledged in the loops: the kills hit nothing`);
+  await server.close();
+});
