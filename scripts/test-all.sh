@@ -35,6 +35,7 @@ run "conformance: real Deno" bash tests/conformance/run.sh deno
 run "conformance: webkv in Deno" bash tests/conformance/run.sh webkv
 run "conformance: webkv in Chromium (IndexedDB)" node tests/conformance/chromium/run.mjs
 run "IndexedDB failures and layouts in Chromium" node --test tests/storage/
+run "IndexedDB durability across reloads, tabs, workers and crashes in Chromium" node --test tests/idb/
 run "smoke: Node, Deno, Bun, workerd, Chromium page and worker" bash tests/smoke/run.sh
 run "www playground in Chromium" node --test tests/www/
 run "KV Connect: conformance, interop and faults against denokv" bash tests/kvconnect/run.sh

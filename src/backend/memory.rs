@@ -93,6 +93,10 @@ impl MemoryBackend {
         (self.clock)()
     }
 
+    pub fn sleep(&self, ms: u64) -> Sleep {
+        (self.timer)(u32::try_from(ms).unwrap_or(u32::MAX))
+    }
+
     pub fn version(&self) -> u64 {
         self.engine.borrow().version()
     }

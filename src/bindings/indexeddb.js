@@ -8,10 +8,13 @@
 //         "snapshot" -> version       the version the pages hold
 //   log   version    -> Uint8Array    one commit record per version
 //   pages index      -> Uint8Array    the snapshot: sorted entries, in order
-// Layout 1 had no snapshot (meta and log only); it is upgraded in place.
+//   queue [due, version, n] -> { bytes, owner, until }  a queue message and
+//                      the lease on it (the instance delivering it, until when)
+// Layout 1 had no snapshot and no queue (meta and log only); it is upgraded
+// in place.
 
 export const LAYOUT = 2;
-const STORES = ["meta", "log", "pages"];
+const STORES = ["meta", "log", "pages", "queue"];
 const PREFIX = "webkv:";
 
 export function hasIndexedDb() {
@@ -36,6 +39,7 @@ function upgrade(db, tx, oldVersion) {
   }
   if (oldVersion < 2) {
     db.createObjectStore("pages");
+    db.createObjectStore("queue");
     tx.objectStore("meta").put(0, "snapshot");
   }
 }
@@ -126,6 +130,8 @@ class IdbHost {
   #abort = new AbortController();
   #closed = false;
   #gone = false;
+  // Who holds a queue lease: this instance, among every tab and worker.
+  #id = typeof crypto?.randomUUID === "function" ? crypto.randomUUID() : `${Date.now()}-${Math.random()}`;
 
   constructor(name, db) {
     this.#db = db;
@@ -185,18 +191,22 @@ class IdbHost {
     return this.#run("readonly", (tx, fail, settle) => readSince(tx, after, settle));
   }
 
-  // Appends the records `prepare` returns, as [version, bytes] pairs. A
-  // version that exists already makes `add` fail, which aborts everything.
+  // Appends what `prepare` returns: { records: [version, bytes][],
+  // messages: [key, bytes][] }. A version that exists already makes `add`
+  // fail, which aborts everything.
   write(after, blind, prepare) {
     return this.#run("readwrite", (tx, fail) => {
       const append = (since) => {
         let records;
+        let messages;
         try {
-          records = prepare(since);
+          ({ records, messages } = prepare(since));
         } catch (error) {
           fail(error);
           return;
         }
+        const queue = tx.objectStore("queue");
+        for (const [key, bytes] of messages) queue.add({ bytes, owner: null, until: 0 }, key);
         if (records.length === 0) return;
         const log = tx.objectStore("log");
         for (const [version, bytes] of records) {
@@ -230,6 +240,59 @@ class IdbHost {
     });
   }
 
+  // Leases the first due message nobody else holds a live lease on; or
+  // answers when the next one is due (a delivery time or a lease's end).
+  takeMessage(now, until) {
+    return this.#run("readwrite", (tx, fail, settle) => {
+      let next = Infinity;
+      settle({ nextDue: null });
+      tx.objectStore("queue").openCursor().onsuccess = (event) => {
+        const cursor = event.target.result;
+        if (cursor === null) {
+          settle({ nextDue: next === Infinity ? null : next });
+          return;
+        }
+        const due = cursor.key[0];
+        const row = cursor.value;
+        if (due > now) {
+          settle({ nextDue: Math.min(next, due) });
+          return;
+        }
+        if (row.owner !== null && row.owner !== this.#id && row.until > now) {
+          next = Math.min(next, row.until);
+          cursor.continue();
+          return;
+        }
+        if (row.owner === this.#id && row.until > now) {
+          // This instance is delivering it already.
+          cursor.continue();
+          return;
+        }
+        cursor.update({ bytes: row.bytes, owner: this.#id, until });
+        settle({ key: cursor.key, bytes: row.bytes });
+      };
+    });
+  }
+
+  renewLease(key, until) {
+    return this.#run("readwrite", (tx) => {
+      const queue = tx.objectStore("queue");
+      queue.get(key).onsuccess = (event) => {
+        const row = event.target.result;
+        if (row?.owner === this.#id) queue.put({ ...row, until }, key);
+      };
+    });
+  }
+
+  // Removes a message, or moves it to `due` with new bytes and no lease.
+  settleMessage(key, due, bytes) {
+    return this.#run("readwrite", (tx) => {
+      const queue = tx.objectStore("queue");
+      queue.delete(key);
+      if (bytes !== undefined) queue.put({ bytes, owner: null, until: 0 }, [due, key[1], key[2]]);
+    });
+  }
+
   canOwn() {
     return typeof navigator !== "undefined" && typeof navigator.locks?.request === "function";
   }
@@ -256,7 +319,7 @@ class IdbHost {
     return new Promise((resolve, reject) => {
       // The owner gives the lock up when it hears this; repeat it in case
       // the owner took the lock after the first one.
-      const want = () => this.#channel?.postMessage({ type: "want" });
+      const want = () => this.#post({ type: "want" });
       want();
       const repeat = setInterval(want, 50);
       navigator.locks
@@ -278,8 +341,17 @@ class IdbHost {
     release?.();
   }
 
+  // After close there is nobody to tell; a closed channel would throw.
+  #post(message) {
+    if (!this.#closed) this.#channel?.postMessage(message);
+  }
+
   announce(records) {
-    this.#channel?.postMessage({ type: "commit", records });
+    this.#post({ type: "commit", records });
+  }
+
+  announceQueued() {
+    this.#post({ type: "queued" });
   }
 
   #push(event) {

@@ -9,7 +9,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 use super::js;
-use crate::backend::durable::host::{HostFuture, PeerEvent, Peers, Prepare, Since, Spawn, Store};
+use crate::backend::durable::host::{HostFuture, MessageKey, PeerEvent, Peers, Prepare, Since, Spawn, Store, Taken};
 use crate::core::error::{KvError, KvResult};
 
 #[wasm_bindgen(module = "/src/bindings/indexeddb.js")]
@@ -29,6 +29,14 @@ extern "C" {
     fn write(this: &IdbHost, after: f64, blind: bool, prepare: &Function) -> Promise;
     #[wasm_bindgen(method)]
     fn compact(this: &IdbHost, version: f64, pages: &Array) -> Promise;
+    #[wasm_bindgen(method, js_name = takeMessage)]
+    fn take_message(this: &IdbHost, now: f64, until: f64) -> Promise;
+    #[wasm_bindgen(method, js_name = renewLease)]
+    fn renew_lease(this: &IdbHost, key: &Array, until: f64) -> Promise;
+    #[wasm_bindgen(method, js_name = settleMessage)]
+    fn settle_message(this: &IdbHost, key: &Array, due: f64, bytes: &JsValue) -> Promise;
+    #[wasm_bindgen(method, js_name = announceQueued)]
+    fn announce_queued(this: &IdbHost);
     #[wasm_bindgen(method, js_name = canOwn)]
     fn can_own(this: &IdbHost) -> bool;
     #[wasm_bindgen(method, js_name = tryAcquire)]
@@ -80,6 +88,20 @@ fn since_from_js(value: &JsValue) -> Since {
     }
 }
 
+fn key_to_js((due, version, index): MessageKey) -> Array {
+    Array::of3(
+        &JsValue::from_f64(due as f64),
+        &JsValue::from_f64(version as f64),
+        &JsValue::from_f64(f64::from(index)),
+    )
+}
+
+fn key_from_js(value: &JsValue) -> MessageKey {
+    let key = Array::from(value);
+    let number = |i: u32| key.get(i).as_f64().unwrap_or(0.0);
+    (number(0) as u64, number(1) as u64, number(2) as u32)
+}
+
 /// One shared handle: the same JS object is both the store and the peers.
 pub struct IdbStore(pub Rc<IdbHost>);
 pub struct IdbPeers(pub Rc<IdbHost>);
@@ -95,14 +117,26 @@ impl Store for IdbStore {
         let prepare_error: Rc<RefCell<Option<KvError>>> = Rc::default();
         let closure = {
             let prepare_error = Rc::clone(&prepare_error);
-            Closure::once(move |since: JsValue| -> Result<Array, JsValue> {
+            Closure::once(move |since: JsValue| -> Result<JsValue, JsValue> {
                 match prepare(since_from_js(&since)) {
-                    Ok(records) => Ok(records
-                        .into_iter()
-                        .map(|(version, bytes)| {
-                            Array::of2(&JsValue::from_f64(version as f64), &Uint8Array::from(bytes.as_slice()))
-                        })
-                        .collect()),
+                    Ok(appended) => {
+                        let records: Array = appended
+                            .records
+                            .into_iter()
+                            .map(|(version, bytes)| {
+                                Array::of2(&JsValue::from_f64(version as f64), &Uint8Array::from(bytes.as_slice()))
+                            })
+                            .collect();
+                        let messages: Array = appended
+                            .messages
+                            .into_iter()
+                            .map(|(key, bytes)| Array::of2(&key_to_js(key), &Uint8Array::from(bytes.as_slice())))
+                            .collect();
+                        let result = js_sys::Object::new();
+                        let _ = Reflect::set(&result, &JsValue::from_str("records"), &records);
+                        let _ = Reflect::set(&result, &JsValue::from_str("messages"), &messages);
+                        Ok(result.into())
+                    }
                     Err(err) => {
                         let thrown = JsValue::from_str(&err.message);
                         *prepare_error.borrow_mut() = Some(err);
@@ -125,6 +159,36 @@ impl Store for IdbStore {
     fn compact(&self, version: u64, pages: Vec<Vec<u8>>) -> HostFuture<bool> {
         let promise = self.0.compact(version as f64, &to_byte_arrays(&pages));
         Box::pin(async move { Ok(settle(promise).await?.as_bool().unwrap_or(false)) })
+    }
+
+    fn take_message(&self, now: u64, lease_until: u64) -> HostFuture<Taken> {
+        let promise = self.0.take_message(now as f64, lease_until as f64);
+        Box::pin(async move {
+            let taken = settle(promise).await?;
+            let key = field(&taken, "key");
+            if key.is_undefined() {
+                let next_due = field(&taken, "nextDue").as_f64().map(|due| due as u64);
+                return Ok(Taken::NextDue(next_due));
+            }
+            let bytes = Uint8Array::new(&field(&taken, "bytes")).to_vec();
+            Ok(Taken::Message(key_from_js(&key), bytes))
+        })
+    }
+
+    fn renew_lease(&self, key: MessageKey, lease_until: u64) -> HostFuture<()> {
+        let promise = self.0.renew_lease(&key_to_js(key), lease_until as f64);
+        Box::pin(async move { settle(promise).await.map(drop) })
+    }
+
+    fn settle_message(&self, key: MessageKey, retry: Option<(u64, Vec<u8>)>) -> HostFuture<()> {
+        let promise = match retry {
+            Some((due, bytes)) => {
+                self.0
+                    .settle_message(&key_to_js(key), due as f64, &Uint8Array::from(bytes.as_slice()))
+            }
+            None => self.0.settle_message(&key_to_js(key), 0.0, &JsValue::UNDEFINED),
+        };
+        Box::pin(async move { settle(promise).await.map(drop) })
     }
 
     fn close(&self) {
@@ -155,6 +219,10 @@ impl Peers for IdbPeers {
         self.0.announce(&to_byte_arrays(records));
     }
 
+    fn announce_queued(&self) {
+        self.0.announce_queued();
+    }
+
     fn next_event(&self) -> HostFuture<PeerEvent> {
         let host = Rc::clone(&self.0);
         Box::pin(async move {
@@ -163,6 +231,7 @@ impl Peers for IdbPeers {
                 match field(&event, "type").as_string().as_deref() {
                     Some("commit") => return Ok(PeerEvent::Committed(byte_arrays(&field(&event, "records")))),
                     Some("want") => return Ok(PeerEvent::WriterWaiting),
+                    Some("queued") => return Ok(PeerEvent::Queued),
                     Some("closed") => return Ok(PeerEvent::Closed),
                     // From a newer webkv on the same channel: not for us.
                     _ => continue,

@@ -41,6 +41,31 @@ pub fn undelivered_write(payload: Vec<u8>, keys: Vec<Vec<u8>>) -> Option<AtomicW
     })
 }
 
+/// What a failed delivery leads to.
+#[derive(Debug)]
+pub enum Retry {
+    /// Deliver again at the message's new `deliver_at_ms`.
+    Again(QueuedMessage),
+    /// The schedule is spent: write `payload` to these keys.
+    GiveUp { payload: Vec<u8>, keys: Vec<Vec<u8>> },
+}
+
+impl QueuedMessage {
+    pub fn fail(mut self, now_ms: u64) -> Retry {
+        match self.backoff_schedule.get(self.failed_attempts).copied() {
+            Some(interval) => {
+                self.failed_attempts += 1;
+                self.deliver_at_ms = now_ms.saturating_add(u64::from(interval));
+                Retry::Again(self)
+            }
+            None => Retry::GiveUp {
+                payload: self.payload,
+                keys: self.keys_if_undelivered,
+            },
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct Queue {
     next_id: u64,
@@ -88,19 +113,14 @@ impl Queue {
     }
 
     pub fn failed(&mut self, id: u64, now_ms: u64) -> Option<AfterFailure> {
-        let mut message = self.in_flight.remove(&id)?;
-        match message.backoff_schedule.get(message.failed_attempts).copied() {
-            Some(interval) => {
-                message.failed_attempts += 1;
-                message.deliver_at_ms = now_ms.saturating_add(u64::from(interval));
+        let message = self.in_flight.remove(&id)?;
+        Some(match message.fail(now_ms) {
+            Retry::Again(message) => {
                 self.waiting.insert((message.deliver_at_ms, id), message);
-                Some(AfterFailure::Retried)
+                AfterFailure::Retried
             }
-            None => Some(AfterFailure::Undelivered {
-                payload: message.payload,
-                keys: message.keys_if_undelivered,
-            }),
-        }
+            Retry::GiveUp { payload, keys } => AfterFailure::Undelivered { payload, keys },
+        })
     }
 
     pub fn clear(&mut self) {

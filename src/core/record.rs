@@ -11,10 +11,12 @@ use denokv_proto::KvValue;
 
 use super::engine::{PreparedCommit, StoredEntry};
 use super::error::{KvError, KvResult};
+use super::queue::QueuedMessage;
 use super::versionstamp;
 
 const COMMIT_FORMAT: u8 = 1;
 const PAGE_FORMAT: u8 = 1;
+const MESSAGE_FORMAT: u8 = 1;
 
 const TAG_DELETE: u8 = 0;
 const TAG_V8: u8 = 1;
@@ -196,6 +198,47 @@ pub fn decode_commit(input: &[u8]) -> KvResult<PreparedCommit> {
     })
 }
 
+/// A queue message's durable form (its delivery time is kept beside it, as
+/// the store's ordering key).
+pub fn encode_message(message: &QueuedMessage) -> Vec<u8> {
+    let mut out = Writer(Vec::with_capacity(message.payload.len() + 16));
+    out.0.push(MESSAGE_FORMAT);
+    out.bytes(&message.payload);
+    out.varint(message.deliver_at_ms);
+    out.varint(message.keys_if_undelivered.len() as u64);
+    for key in &message.keys_if_undelivered {
+        out.bytes(key);
+    }
+    out.varint(message.backoff_schedule.len() as u64);
+    for interval in &message.backoff_schedule {
+        out.varint(u64::from(*interval));
+    }
+    out.varint(message.failed_attempts as u64);
+    out.0
+}
+
+pub fn decode_message(input: &[u8]) -> KvResult<QueuedMessage> {
+    let mut reader = Reader { input };
+    if reader.byte()? != MESSAGE_FORMAT {
+        return Err(corrupt("unknown message format"));
+    }
+    let payload = reader.bytes()?;
+    let deliver_at_ms = reader.varint()?;
+    let keys_if_undelivered = (0..reader.count()?).map(|_| reader.bytes()).collect::<KvResult<_>>()?;
+    let backoff_schedule = (0..reader.count()?)
+        .map(|_| u32::try_from(reader.varint()?).map_err(|_| corrupt("backoff interval")))
+        .collect::<KvResult<_>>()?;
+    let failed_attempts = usize::try_from(reader.varint()?).map_err(|_| corrupt("attempts"))?;
+    reader.finish()?;
+    Ok(QueuedMessage {
+        payload,
+        deliver_at_ms,
+        keys_if_undelivered,
+        backoff_schedule,
+        failed_attempts,
+    })
+}
+
 /// Cuts sorted entries into pages of roughly `page_bytes` each.
 pub struct PageWriter {
     page_bytes: usize,
@@ -349,6 +392,23 @@ mod tests {
         for ((key_a, a), (key_b, b)) in entries.iter().zip(&decoded) {
             assert_eq!(key_a, key_b);
             assert!(same_entry(a, b));
+        }
+    }
+
+    #[test]
+    fn a_message_round_trips_and_truncation_is_an_error() {
+        let message = QueuedMessage {
+            payload: vec![0xff, 0x0f, 0x49, 0x02],
+            deliver_at_ms: 1_700_000_000_123,
+            keys_if_undelivered: vec![b"a".to_vec(), b"bc".to_vec()],
+            backoff_schedule: vec![100, 60_000],
+            failed_attempts: 1,
+        };
+        let bytes = encode_message(&message);
+        let decoded = decode_message(&bytes).expect("decodes");
+        assert_eq!(format!("{decoded:?}"), format!("{message:?}"));
+        for cut in 0..bytes.len() {
+            assert!(decode_message(&bytes[..cut]).is_err(), "truncated at {cut}");
         }
     }
 

@@ -193,7 +193,7 @@ test("a database written with layout 1 (log only) opens, upgrades and keeps work
   assert.deepEqual(result.n, ["5", "00000000000000020000"]);
   assert.equal(result.next, "00000000000000030000");
   assert.equal(result.after, "6");
-  assert.deepEqual(result.version, [2, ["log", "meta", "pages"]]);
+  assert.deepEqual(result.version, [2, ["log", "meta", "pages", "queue"]]);
   assert.deepEqual(page.errors, []);
   await context.close();
 });

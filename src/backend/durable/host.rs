@@ -25,10 +25,34 @@ pub struct Since {
     pub log: Vec<Vec<u8>>,
 }
 
+/// A queue message's place in the store: when it is due, then the version
+/// and position of the commit that enqueued it (which makes it unique).
+pub type MessageKey = (u64, u64, u32);
+
+/// What one write transaction appends.
+#[derive(Debug, Default)]
+pub struct Appended {
+    /// Commit records as `(version, bytes)`; the versions continue the
+    /// stored ones.
+    pub records: Vec<(u64, Vec<u8>)>,
+    /// Queue messages the commits enqueued.
+    pub messages: Vec<(MessageKey, Vec<u8>)>,
+}
+
 /// Runs inside a write transaction with what was committed since the
-/// writer's version; returns the records to append as `(version, bytes)`,
-/// whose versions continue the stored ones. An error aborts the transaction.
-pub type Prepare = Box<dyn FnOnce(Since) -> KvResult<Vec<(u64, Vec<u8>)>>>;
+/// writer's version, and returns what to append. An error aborts the
+/// transaction.
+pub type Prepare = Box<dyn FnOnce(Since) -> KvResult<Appended>>;
+
+/// The answer to "give me a due message".
+#[derive(Debug)]
+pub enum Taken {
+    /// Leased to this instance until the lease it asked for.
+    Message(MessageKey, Vec<u8>),
+    /// None is due and free: when the next one is (a delivery time or a
+    /// lease running out), if any.
+    NextDue(Option<u64>),
+}
 
 pub trait Store {
     /// One read-only transaction: what was committed after `after`.
@@ -47,6 +71,18 @@ pub trait Store {
     /// has moved past `version` meanwhile.
     fn compact(&self, version: u64, pages: Vec<Vec<u8>>) -> HostFuture<bool>;
 
+    /// One read-write transaction: the first message due at `now` that no
+    /// other instance holds a live lease on, leased to this instance until
+    /// `lease_until`.
+    fn take_message(&self, now: u64, lease_until: u64) -> HostFuture<Taken>;
+
+    /// Extends this instance's lease on a message it is delivering.
+    fn renew_lease(&self, key: MessageKey, lease_until: u64) -> HostFuture<()>;
+
+    /// Removes a message (`None`), or moves it to a new delivery time with
+    /// new bytes and no lease.
+    fn settle_message(&self, key: MessageKey, retry: Option<(u64, Vec<u8>)>) -> HostFuture<()>;
+
     fn close(&self);
 }
 
@@ -56,6 +92,8 @@ pub enum PeerEvent {
     Committed(Vec<Vec<u8>>),
     /// Another instance waits to write.
     WriterWaiting,
+    /// Another instance enqueued or rescheduled queue messages.
+    Queued,
     Closed,
 }
 
@@ -78,6 +116,9 @@ pub trait Peers {
 
     /// Tells the others about records just made durable.
     fn announce(&self, records: &[Vec<u8>]);
+
+    /// Tells the others' queue listeners to look for messages.
+    fn announce_queued(&self);
 
     fn next_event(&self) -> HostFuture<PeerEvent>;
 

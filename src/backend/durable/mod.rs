@@ -12,22 +12,25 @@
 //!   transaction, so even without locks no commit can be lost or doubled.
 
 pub mod host;
+mod queue;
 mod sync;
 #[cfg(test)]
 mod tests;
 mod writer;
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use denokv_proto::{AtomicWrite, Consistency, KvEntry, ReadRange};
 use futures::channel::oneshot;
 
-use self::host::{PeerEvent, Peers, Spawn, Store};
+use self::host::{MessageKey, PeerEvent, Peers, Spawn, Store};
+use self::queue::Signal;
 use super::memory::MemoryBackend;
 use super::{Backend, BackendFuture, WatchStream};
 use crate::core::error::KvResult;
-use crate::core::queue::undelivered_write;
+use crate::core::queue::QueuedMessage;
 use crate::core::versionstamp::Versionstamp;
 
 /// Rewrite the snapshot once the log holds more than this many bytes and
@@ -50,6 +53,10 @@ struct Shared {
     peers: Box<dyn Peers>,
     spawn: Spawn,
     state: RefCell<State>,
+    /// Wakes queue listeners.
+    queue_signal: Rc<Signal>,
+    /// Fires once, on close.
+    queue_closed: Rc<Signal>,
 }
 
 type Reply = oneshot::Sender<KvResult<Option<Versionstamp>>>;
@@ -70,6 +77,9 @@ struct State {
     log_bytes: usize,
     snapshot_bytes: usize,
     closed: bool,
+    /// Queue messages this instance is delivering, by local id.
+    deliveries: HashMap<u64, (MessageKey, QueuedMessage)>,
+    next_delivery: u64,
 }
 
 impl DurableBackend {
@@ -86,6 +96,8 @@ impl DurableBackend {
             peers,
             spawn,
             state: RefCell::new(State::default()),
+            queue_signal: Rc::default(),
+            queue_closed: Rc::default(),
         });
         // Take ownership first when it is free, so that the load below sees
         // every commit and strong reads can be answered from memory at once.
@@ -112,6 +124,7 @@ async fn follow_peers(shared: Rc<Shared>) {
         match shared.peers.next_event().await {
             Ok(PeerEvent::Committed(records)) => shared.absorb_announced(&records),
             Ok(PeerEvent::WriterWaiting) => shared.writer_waiting(),
+            Ok(PeerEvent::Queued) => shared.queue_signal.notify(),
             Ok(PeerEvent::Closed) | Err(_) => return,
         }
     }
@@ -145,6 +158,8 @@ impl Shared {
         for (_, reply) in queued {
             let _ = reply.send(Err(crate::kv::closed_error()));
         }
+        self.queue_signal.notify();
+        self.queue_closed.notify();
         self.peers.close();
         self.store.close();
         self.memory.close();
@@ -174,19 +189,13 @@ impl Backend for DurableBackend {
         self.shared.memory.watch(keys)
     }
 
-    // Queue messages live in the memory of the instance that committed
-    // them, like an in-memory database's (durable queues are not built yet).
     fn dequeue(&self) -> BackendFuture<Option<(u64, Vec<u8>)>> {
-        self.shared.memory.dequeue()
+        let shared = Rc::clone(&self.shared);
+        Box::pin(async move { shared.next_message().await })
     }
 
     fn finish_message(&self, id: u64, delivered: bool) {
-        let undelivered = self.shared.memory.record_delivery(id, delivered);
-        if let Some(write) = undelivered.and_then(|(payload, keys)| undelivered_write(payload, keys)) {
-            // Like any commit, so that it is durable; its outcome has no caller.
-            let (reply, _) = oneshot::channel();
-            Shared::queue_write(&self.shared, write, reply);
-        }
+        self.shared.finish_delivery(id, delivered);
     }
 
     fn close(&self) {

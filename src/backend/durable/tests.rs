@@ -1,7 +1,7 @@
 //! The protocol against in-memory stand-ins for IndexedDB, Web Locks and a
 //! BroadcastChannel, with several instances on one "disk" playing tabs.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, VecDeque};
 use std::future::{ready, Future};
 use std::rc::Rc;
@@ -11,7 +11,7 @@ use futures::channel::oneshot;
 use futures::executor::LocalPool;
 use futures::task::LocalSpawnExt;
 
-use super::host::{HostFuture, PeerEvent, Peers, Prepare, Since, Spawn, Store};
+use super::host::{HostFuture, MessageKey, PeerEvent, Peers, Prepare, Since, Spawn, Store, Taken};
 use super::DurableBackend;
 use crate::backend::memory::{MemoryBackend, Timer};
 use crate::backend::Backend;
@@ -26,7 +26,11 @@ struct Disk {
     log: BTreeMap<u64, Vec<u8>>,
     transactions: usize,
     fail_next_write: Option<KvError>,
+    queue: BTreeMap<MessageKey, (Vec<u8>, Option<Lease>)>,
 }
+
+/// Which instance delivers a queue message, and until when.
+type Lease = (usize, u64);
 
 impl Disk {
     fn since(&self, after: u64) -> Since {
@@ -39,24 +43,28 @@ impl Disk {
     }
 }
 
-struct FakeStore(Rc<RefCell<Disk>>);
+struct FakeStore {
+    disk: Rc<RefCell<Disk>>,
+    id: usize,
+}
 
 impl Store for FakeStore {
     fn read_since(&self, after: u64) -> HostFuture<Since> {
-        Box::pin(ready(Ok(self.0.borrow().since(after))))
+        Box::pin(ready(Ok(self.disk.borrow().since(after))))
     }
 
     fn write(&self, after: u64, blind: bool, prepare: Prepare) -> HostFuture<()> {
         let since = if blind {
             Since::default()
         } else {
-            self.0.borrow().since(after)
+            self.disk.borrow().since(after)
         };
-        let records = match prepare(since) {
-            Ok(records) => records,
+        let appended = match prepare(since) {
+            Ok(appended) => appended,
             Err(err) => return Box::pin(ready(Err(err))),
         };
-        let mut disk = self.0.borrow_mut();
+        let records = appended.records;
+        let mut disk = self.disk.borrow_mut();
         disk.transactions += 1;
         if let Some(err) = disk.fail_next_write.take() {
             return Box::pin(ready(Err(err)));
@@ -71,11 +79,51 @@ impl Store for FakeStore {
             disk.version = disk.version.max(version);
             disk.log.insert(version, bytes);
         }
+        for (key, bytes) in appended.messages {
+            disk.queue.insert(key, (bytes, None));
+        }
+        Box::pin(ready(Ok(())))
+    }
+
+    fn take_message(&self, now: u64, lease_until: u64) -> HostFuture<Taken> {
+        let mut disk = self.disk.borrow_mut();
+        let mut next_due = None::<u64>;
+        for (key, (bytes, lease)) in disk.queue.iter_mut() {
+            if key.0 > now {
+                next_due = Some(next_due.map_or(key.0, |due| due.min(key.0)));
+                break;
+            }
+            match lease {
+                Some((_, until)) if *until > now => next_due = Some(next_due.map_or(*until, |due| due.min(*until))),
+                _ => {
+                    *lease = Some((self.id, lease_until));
+                    return Box::pin(ready(Ok(Taken::Message(*key, bytes.clone()))));
+                }
+            }
+        }
+        Box::pin(ready(Ok(Taken::NextDue(next_due))))
+    }
+
+    fn renew_lease(&self, key: MessageKey, lease_until: u64) -> HostFuture<()> {
+        if let Some((_, Some((holder, until)))) = self.disk.borrow_mut().queue.get_mut(&key) {
+            if *holder == self.id {
+                *until = lease_until;
+            }
+        }
+        Box::pin(ready(Ok(())))
+    }
+
+    fn settle_message(&self, key: MessageKey, retry: Option<(u64, Vec<u8>)>) -> HostFuture<()> {
+        let mut disk = self.disk.borrow_mut();
+        disk.queue.remove(&key);
+        if let Some((due, bytes)) = retry {
+            disk.queue.insert((due, key.1, key.2), (bytes, None));
+        }
         Box::pin(ready(Ok(())))
     }
 
     fn compact(&self, version: u64, pages: Vec<Vec<u8>>) -> HostFuture<bool> {
-        let mut disk = self.0.borrow_mut();
+        let mut disk = self.disk.borrow_mut();
         if disk.version != version {
             return Box::pin(ready(Ok(false)));
         }
@@ -165,6 +213,10 @@ impl Peers for FakePeers {
         }
     }
 
+    fn announce_queued(&self) {
+        self.hub.borrow_mut().post(self.id, || PeerEvent::Queued);
+    }
+
     fn next_event(&self) -> HostFuture<PeerEvent> {
         let hub = Rc::clone(&self.hub);
         let id = self.id;
@@ -202,6 +254,8 @@ struct World {
     hub: Rc<RefCell<Hub>>,
     next_id: usize,
     locks: bool,
+    now: Rc<Cell<u64>>,
+    sleepers: Rc<RefCell<Vec<std::task::Waker>>>,
 }
 
 impl World {
@@ -216,6 +270,8 @@ impl World {
             hub: Rc::new(RefCell::new(hub)),
             next_id: 0,
             locks,
+            now: Rc::new(Cell::new(1_000)),
+            sleepers: Rc::default(),
         }
     }
 
@@ -227,9 +283,26 @@ impl World {
         let spawn: Spawn = Rc::new(move |task| {
             let _ = spawner.spawn_local(task);
         });
-        let timer: Timer = Rc::new(|_| Box::pin(std::future::pending()));
-        let memory = MemoryBackend::new(Rc::new(|| 1_000), timer);
-        let store = Box::new(FakeStore(Rc::clone(&self.disk)));
+        let timer: Timer = {
+            let (now, sleepers) = (Rc::clone(&self.now), Rc::clone(&self.sleepers));
+            Rc::new(move |ms| {
+                let deadline = now.get() + u64::from(ms);
+                let (now, sleepers) = (Rc::clone(&now), Rc::clone(&sleepers));
+                Box::pin(std::future::poll_fn(move |cx| {
+                    if now.get() >= deadline {
+                        return std::task::Poll::Ready(());
+                    }
+                    sleepers.borrow_mut().push(cx.waker().clone());
+                    std::task::Poll::Pending
+                }))
+            })
+        };
+        let now = Rc::clone(&self.now);
+        let memory = MemoryBackend::new(Rc::new(move || now.get()), timer);
+        let store = Box::new(FakeStore {
+            disk: Rc::clone(&self.disk),
+            id,
+        });
         let peers = Box::new(FakePeers {
             id,
             hub: Rc::clone(&self.hub),
@@ -239,6 +312,15 @@ impl World {
             .run(DurableBackend::open(memory, store, peers, spawn))
             .expect("opens");
         Rc::new(backend)
+    }
+
+    /// Moves the clock and wakes the sleeps that are over.
+    fn advance(&mut self, ms: u64) {
+        self.now.set(self.now.get() + ms);
+        for waker in self.sleepers.borrow_mut().drain(..) {
+            waker.wake();
+        }
+        self.pool.run_until_stalled();
     }
 
     fn run<T: 'static>(&mut self, future: impl Future<Output = T> + 'static) -> T {
@@ -396,4 +478,81 @@ fn strong_reads_see_other_instances_commits_without_announcements() {
 fn without_locks_writes_are_optimistic_and_still_exact() {
     race_increments(false, true);
     race_increments(false, false);
+}
+
+fn enqueue(payload: u8, keys_if_undelivered: Vec<Vec<u8>>, backoff: Vec<u32>) -> AtomicWrite {
+    AtomicWrite {
+        checks: vec![],
+        mutations: vec![],
+        enqueues: vec![denokv_proto::Enqueue {
+            payload: vec![payload],
+            deadline: chrono::DateTime::from_timestamp_millis(1_000).expect("a time"),
+            keys_if_undelivered,
+            backoff_schedule: Some(backoff),
+        }],
+    }
+}
+
+#[test]
+fn a_queued_message_survives_its_page_and_goes_to_one_instance_at_a_time() {
+    let mut world = World::new(true);
+    let writer = world.open();
+    let enqueuing = Rc::clone(&writer);
+    world.run(async move {
+        enqueuing
+            .atomic_write(enqueue(7, vec![b"dead".to_vec()], vec![10]))
+            .await
+            .expect("commits")
+    });
+    writer.close();
+
+    // Reopened (a reload): the message is still there; one instance takes it.
+    let first = world.open();
+    let second = world.open();
+    let taker = Rc::clone(&first);
+    let (id, payload) = world
+        .run(async move { taker.dequeue().await })
+        .expect("dequeues")
+        .expect("a message");
+    assert_eq!(payload, vec![7]);
+    let waiting = Rc::clone(&second);
+    let other = world
+        .pool
+        .spawner()
+        .spawn_local_with_handle(async move { waiting.dequeue().await });
+    let other = other.expect("spawns");
+    world.advance(super::queue::LEASE_MS / 2);
+    let renewed = world.disk.borrow().queue.values().next().and_then(|(_, lease)| *lease);
+    assert!(
+        matches!(renewed, Some((holder, until)) if holder == 1 && until > 1_000 + super::queue::LEASE_MS),
+        "the first instance holds the lease and renews it while delivering: {renewed:?}"
+    );
+
+    // The first instance dies mid-delivery; once its lease runs out the
+    // message goes to the other one.
+    first.close();
+    let _ = id;
+    world.advance(super::queue::LEASE_MS + 1);
+    let (second_id, payload) = world.pool.run_until(other).expect("dequeues").expect("redelivered");
+    assert_eq!(payload, vec![7]);
+
+    // It fails once (retried after 10 ms), then again: the schedule is spent
+    // and the payload lands in keysIfUndelivered.
+    second.finish_message(second_id, false);
+    world.pool.run_until_stalled();
+    world.advance(10);
+    let retry = Rc::clone(&second);
+    let (retry_id, _) = world
+        .run(async move { retry.dequeue().await })
+        .expect("dequeues")
+        .expect("retried");
+    second.finish_message(retry_id, false);
+    world.pool.run_until_stalled();
+    let read = Rc::clone(&second);
+    let dead = world.run(async move {
+        let ranges = vec![point_range(b"dead".to_vec())];
+        read.snapshot_read(ranges, Consistency::Strong).await.expect("reads")
+    });
+    assert!(matches!(&dead[0][..], [entry] if matches!(&entry.value, KvValue::V8(bytes) if bytes == &vec![7])));
+    assert!(world.disk.borrow().queue.is_empty(), "settled messages leave the store");
 }

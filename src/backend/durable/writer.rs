@@ -8,7 +8,7 @@ use std::rc::Rc;
 
 use denokv_proto::AtomicWrite;
 
-use super::host::Since;
+use super::host::{Appended, MessageKey, Since};
 use super::{Reply, Shared, State, MIN_LOG_BYTES_TO_COMPACT, PAGE_BYTES};
 use crate::core::engine::PreparedCommit;
 use crate::core::error::{KvError, KvResult};
@@ -25,6 +25,7 @@ enum Outcome {
 struct Plan {
     prepared: Vec<PreparedCommit>,
     records: Vec<Vec<u8>>,
+    messages: Vec<(MessageKey, Vec<u8>)>,
     outcomes: Vec<Outcome>,
 }
 
@@ -75,8 +76,9 @@ impl Shared {
                     .zip(&made.records)
                     .map(|(commit, bytes)| (commit.version, bytes.clone()))
                     .collect();
+                let messages = made.messages.clone();
                 *plan.borrow_mut() = Some(made);
-                Ok(records)
+                Ok(Appended { records, messages })
             })
         };
         let blind = self.state.borrow().fresh;
@@ -122,10 +124,20 @@ impl Shared {
                 Err(err) => Outcome::Invalid(err),
             });
         }
+        // Queue messages go to the store's queue, not to this instance's
+        // memory: any instance may deliver them, after a reload too.
+        let mut messages = Vec::new();
+        for commit in &mut prepared {
+            for (index, message) in std::mem::take(&mut commit.enqueues).into_iter().enumerate() {
+                let key = (message.deliver_at_ms, commit.version, index as u32);
+                messages.push((key, record::encode_message(&message)));
+            }
+        }
         let records = prepared.iter().map(record::encode_commit).collect();
         Plan {
             prepared,
             records,
+            messages,
             outcomes,
         }
     }
@@ -133,6 +145,10 @@ impl Shared {
     /// The group is durable: apply it, tell the others, answer the callers.
     fn written(self: &Rc<Self>, plan: Plan, replies: Vec<Reply>) {
         let stamps: Vec<_> = plan.prepared.iter().map(PreparedCommit::versionstamp).collect();
+        if !plan.messages.is_empty() {
+            self.queue_signal.notify();
+            self.peers.announce_queued();
+        }
         if !plan.records.is_empty() {
             {
                 let mut state = self.state.borrow_mut();
