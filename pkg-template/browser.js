@@ -1,7 +1,10 @@
 // Browsers fetch the .wasm beside this file.
 import init from "./webkv_wasm.js";
-import { setWasmLoader } from "./kv.js";
+import { preloadWasm, setWasmLoader } from "./kv.js";
 
 setWasmLoader(() => init({ module_or_path: new URL("./webkv_wasm_bg.wasm", import.meta.url) }));
+// Fetching and compiling the wasm overlaps whatever the page does before its
+// first openKv, instead of adding to it.
+preloadWasm();
 
 export { AtomicOperation, deleteKv, Kv, KvListIterator, KvU64, openKv, wasmMemoryBytes } from "./kv.js";

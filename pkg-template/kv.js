@@ -13,6 +13,14 @@ export function setWasmLoader(loader) {
   loadWasm = loader;
 }
 
+/**
+ * Starts loading the wasm now, so that the first `openKv` does not wait for
+ * the download and compilation; a failure surfaces there.
+ */
+export function preloadWasm() {
+  ensureWasm().catch(() => {});
+}
+
 function ensureWasm() {
   wasmReady ??= Promise.resolve()
     .then(() => loadWasm());
