@@ -27,7 +27,13 @@ async function resolve(pathname) {
 
 export function startServer(port = 0) {
   const server = createServer(async (req, res) => {
-    const file = await resolve(decodeURIComponent(new URL(req.url, "http://localhost").pathname));
+    const { pathname } = new URL(req.url, "http://localhost");
+    const file = await resolve(decodeURIComponent(pathname));
+    if (file?.endsWith(`${sep}index.html`) && !pathname.endsWith("/") && !pathname.endsWith(".html")) {
+      // /demo -> /demo/, so the page's relative URLs resolve inside its folder.
+      res.writeHead(301, { location: `${pathname}/` }).end();
+      return;
+    }
     if (file === null) {
       res.writeHead(404, { "content-type": "text/plain" }).end("not found");
       return;
@@ -40,5 +46,5 @@ export function startServer(port = 0) {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const server = await startServer(Number(process.argv[2] ?? 8000));
-  console.log(`webkv playground: http://127.0.0.1:${server.address().port}/`);
+  console.log(`webkv www (demo, bundled demo, explorer, playground): http://127.0.0.1:${server.address().port}/`);
 }

@@ -26,7 +26,7 @@ test("adds, completes and counts todos", async () => {
   const errors = [];
   page.on("pageerror", (err) => errors.push(err.message));
   page.on("console", (msg) => msg.type() === "error" && errors.push(msg.text()));
-  await page.goto(`http://127.0.0.1:${server.address().port}/`);
+  await page.goto(`http://127.0.0.1:${server.address().port}/playground/`);
   await page.locator("#status", { hasText: "Ready" }).waitFor();
 
   for (const title of ["write the core", "ship the package"]) {
