@@ -4,7 +4,6 @@
 // is Rust (src/backend/durable); docs/storage.md describes both.
 //
 // Layout (IndexedDB database "webkv:<name>", version = layout):
-//   meta  "head"     -> { version }   the newest committed version
 //         "snapshot" -> version       the version the pages hold
 //   log   version    -> Uint8Array[]  the commit records of one write
 //                                     transaction, keyed by the first one's
@@ -83,17 +82,9 @@ export function deleteIdb(name) {
 // Reads, inside `tx`, what was committed after `after`; calls `done` with
 // { snapshotVersion, pages (null if the log reaches back), log }.
 function readSince(tx, after, done) {
-  const meta = tx.objectStore("meta");
   const result = { snapshotVersion: 0, pages: null, log: [] };
-  let head;
-  let snapshot;
-  const read = () => {
-    if (head === undefined || snapshot === undefined) return;
-    const version = head?.version ?? 0;
-    if (version <= after) {
-      done(result);
-      return;
-    }
+  tx.objectStore("meta").get("snapshot").onsuccess = (event) => {
+    const snapshot = event.target.result ?? 0;
     let waiting = 1;
     const finish = () => --waiting === 0 && done(result);
     if (after < snapshot) {
@@ -106,23 +97,35 @@ function readSince(tx, after, done) {
     }
     const from = Math.max(after, snapshot);
     tx.objectStore("log").getAll(IDBKeyRange.lowerBound(from, true)).onsuccess = (event) => {
-      // Layout 2 keeps one array of records per transaction; layout 1 kept
-      // one record per version.
-      result.log = event.target.result.flatMap((group) => (Array.isArray(group) ? group : [group]));
+      result.log = event.target.result.flatMap(records);
       finish();
     };
   };
-  meta.get("head").onsuccess = (event) => {
-    head = event.target.result ?? null;
-    read();
-  };
-  meta.get("snapshot").onsuccess = (event) => {
-    snapshot = event.target.result ?? 0;
-    read();
+}
+
+// A log value is the records of one write transaction: an array, or a lone
+// record (as layout 1 stored every record).
+function records(value) {
+  return Array.isArray(value) ? value : [value];
+}
+
+// Calls `done` with the newest committed version: the last log value's
+// last record (a value's records have consecutive versions from its key),
+// or the snapshot's version when the log is empty.
+function newestVersion(tx, done) {
+  tx.objectStore("log").openCursor(null, "prev").onsuccess = (event) => {
+    const cursor = event.target.result;
+    if (cursor !== null) {
+      done(cursor.key + records(cursor.value).length - 1);
+      return;
+    }
+    tx.objectStore("meta").get("snapshot").onsuccess = (event) => done(event.target.result ?? 0);
   };
 }
 
-const NOTHING = { snapshotVersion: 0, pages: null, log: [] };
+// How long commits wait to be announced together.
+const ANNOUNCE_MS = 8;
+
 
 class IdbHost {
   #db;
@@ -156,18 +159,18 @@ class IdbHost {
     }
   }
 
-  #transaction(mode) {
+  #transaction(mode, stores) {
     if (this.#gone) throw idbError(null, true);
-    return this.#db.transaction(STORES, mode);
+    return this.#db.transaction(stores, mode);
   }
 
   // Runs `body(tx, fail)` in a transaction; resolves with what `settle`
   // returns once the transaction completes, rejects if it aborts.
-  #run(mode, body) {
+  #run(mode, body, stores = STORES) {
     return new Promise((resolve, reject) => {
       let tx;
       try {
-        tx = this.#transaction(mode);
+        tx = this.#transaction(mode, stores);
       } catch (error) {
         reject(error.message?.startsWith("The database was closed") ? error : idbError(error, this.#gone));
         return;
@@ -196,52 +199,58 @@ class IdbHost {
     return this.#run("readonly", (tx, fail, settle) => readSince(tx, after, settle));
   }
 
-  // Appends what `prepare` returns: { records: [version, bytes][],
-  // messages: [key, bytes][] }. A version that exists already makes `add`
-  // fail, which aborts everything.
-  write(after, blind, prepare) {
+  // Appends what `prepare` returns: [records: [version, bytes][],
+  // messages: [key, bytes][]]; `prepare` gets what readSince found, or null
+  // for a blind write. A version that exists already makes `add`
+  // fail, which aborts everything. A blind write locks only the stores it
+  // writes (`queued`: whether it enqueues), which IndexedDB starts faster.
+  write(after, blind, queued, prepare) {
+    const stores = blind ? (queued ? ["log", "queue"] : ["log"]) : STORES;
     return this.#run("readwrite", (tx, fail) => {
       const append = (since) => {
         let records;
         let messages;
         try {
-          ({ records, messages } = prepare(since));
+          [records, messages] = prepare(since);
         } catch (error) {
           fail(error);
           return;
         }
-        const queue = tx.objectStore("queue");
-        for (const [key, bytes] of messages) queue.add({ bytes, owner: null, until: 0 }, key);
+        if (messages.length > 0) {
+          const queue = tx.objectStore("queue");
+          for (const [key, bytes] of messages) queue.add({ bytes, owner: null, until: 0 }, key);
+        }
         if (records.length === 0) return;
         // One log value for the whole group, keyed by its first version:
-        // IndexedDB's cost is per request, not per byte.
+        // IndexedDB's cost is per request, not per byte. A lone record is
+        // stored bare, which clones faster.
         const first = records[0][0];
-        tx.objectStore("log").add(records.map(([, bytes]) => bytes), first).onerror = (event) => {
+        const value = records.length === 1 ? records[0][1] : records.map(([, bytes]) => bytes);
+        tx.objectStore("log").add(value, first).onerror = (event) => {
           event.preventDefault();
           fail(new Error(`IndexedDB failed: version ${first} was written twice (${event.target.error?.name})`));
         };
-        tx.objectStore("meta").put({ version: records[records.length - 1][0] }, "head");
       };
       if (blind) {
-        append(NOTHING);
+        append(null);
       } else {
         readSince(tx, after, append);
       }
-    });
+    }, stores);
   }
 
   compact(version, pages) {
     return this.#run("readwrite", (tx, fail, settle) => {
       settle(false);
-      tx.objectStore("meta").get("head").onsuccess = (event) => {
-        if ((event.target.result?.version ?? 0) !== version) return;
+      newestVersion(tx, (newest) => {
+        if (newest !== version) return;
         const store = tx.objectStore("pages");
         store.clear();
         pages.forEach((page, index) => store.put(page, index));
         tx.objectStore("log").delete(IDBKeyRange.upperBound(version));
         tx.objectStore("meta").put(version, "snapshot");
         settle(true);
-      };
+      });
     });
   }
 
@@ -351,9 +360,9 @@ class IdbHost {
     if (!this.#closed) this.#channel?.postMessage(message);
   }
 
-  // Posting costs the page ~0.1 ms; done after the commit has answered,
-  // and once for all the commits of one task, it overlaps the next
-  // transaction's wait instead of delaying the caller.
+  // Posting costs the page ~0.1 ms, as much as a tenth of a commit: the
+  // commits of a few milliseconds go out together, after they answered.
+  // Watchers in other tabs still hear within ANNOUNCE_MS plus delivery.
   announce(records) {
     if (this.#announcing === null) {
       this.#announcing = [];
@@ -361,7 +370,7 @@ class IdbHost {
         const records = this.#announcing;
         this.#announcing = null;
         this.#post({ type: "commit", records });
-      }, 0);
+      }, ANNOUNCE_MS);
     }
     this.#announcing.push(...records);
   }

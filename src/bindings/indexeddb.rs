@@ -26,7 +26,7 @@ extern "C" {
     #[wasm_bindgen(method, js_name = readSince)]
     fn read_since(this: &IdbHost, after: f64) -> Promise;
     #[wasm_bindgen(method)]
-    fn write(this: &IdbHost, after: f64, blind: bool, prepare: &Function) -> Promise;
+    fn write(this: &IdbHost, after: f64, blind: bool, enqueues: bool, prepare: &Function) -> Promise;
     #[wasm_bindgen(method)]
     fn compact(this: &IdbHost, version: f64, pages: &Array) -> Promise;
     #[wasm_bindgen(method, js_name = takeMessage)]
@@ -77,6 +77,9 @@ fn field(object: &JsValue, name: &str) -> JsValue {
 }
 
 fn since_from_js(value: &JsValue) -> Since {
+    if value.is_null() {
+        return Since::default();
+    }
     let pages = field(value, "pages");
     let snapshot = (!pages.is_null() && !pages.is_undefined()).then(|| {
         let version = field(value, "snapshotVersion").as_f64().unwrap_or(0.0) as u64;
@@ -112,7 +115,7 @@ impl Store for IdbStore {
         Box::pin(async move { Ok(since_from_js(&settle(promise).await?)) })
     }
 
-    fn write(&self, after: u64, blind: bool, prepare: Prepare) -> HostFuture<()> {
+    fn write(&self, after: u64, blind: bool, enqueues: bool, prepare: Prepare) -> HostFuture<()> {
         // A failure inside `prepare` keeps its own class and message.
         let prepare_error: Rc<RefCell<Option<KvError>>> = Rc::default();
         let closure = {
@@ -132,10 +135,7 @@ impl Store for IdbStore {
                             .into_iter()
                             .map(|(key, bytes)| Array::of2(&key_to_js(key), &Uint8Array::from(bytes.as_slice())))
                             .collect();
-                        let result = js_sys::Object::new();
-                        let _ = Reflect::set(&result, &JsValue::from_str("records"), &records);
-                        let _ = Reflect::set(&result, &JsValue::from_str("messages"), &messages);
-                        Ok(result.into())
+                        Ok(Array::of2(&records, &messages).into())
                     }
                     Err(err) => {
                         let thrown = JsValue::from_str(&err.message);
@@ -145,7 +145,9 @@ impl Store for IdbStore {
                 }
             })
         };
-        let promise = self.0.write(after as f64, blind, closure.as_ref().unchecked_ref());
+        let promise = self
+            .0
+            .write(after as f64, blind, enqueues, closure.as_ref().unchecked_ref());
         Box::pin(async move {
             let result = JsFuture::from(promise).await;
             drop(closure);

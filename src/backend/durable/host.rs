@@ -63,8 +63,8 @@ pub trait Store {
     /// reads what was committed after `after` and hands it to `prepare`;
     /// with `blind` (the caller knows nobody else wrote) `prepare` gets
     /// nothing. Either way, appending a version that already exists fails
-    /// the whole transaction.
-    fn write(&self, after: u64, blind: bool, prepare: Prepare) -> HostFuture<()>;
+    /// the whole transaction. `enqueues`: whether it may add queue messages.
+    fn write(&self, after: u64, blind: bool, enqueues: bool, prepare: Prepare) -> HostFuture<()>;
 
     /// Replaces the snapshot with `pages`, the whole database at `version`,
     /// and drops the log up to it; `Ok(false)` (and no change) if the store

@@ -52,6 +52,8 @@ struct Shared {
     store: Box<dyn Store>,
     peers: Box<dyn Peers>,
     spawn: Spawn,
+    /// Whether this host has locks at all (it does not change).
+    can_own: bool,
     state: RefCell<State>,
     /// Wakes queue listeners.
     queue_signal: Rc<Signal>,
@@ -90,7 +92,9 @@ impl DurableBackend {
         peers: Box<dyn Peers>,
         spawn: Spawn,
     ) -> KvResult<Self> {
+        let can_own = peers.can_own();
         let shared = Rc::new(Shared {
+            can_own,
             memory,
             store,
             peers,
@@ -101,7 +105,7 @@ impl DurableBackend {
         });
         // Take ownership first when it is free, so that the load below sees
         // every commit and strong reads can be answered from memory at once.
-        let owns = shared.peers.can_own() && shared.peers.try_acquire().await?;
+        let owns = shared.can_own && shared.peers.try_acquire().await?;
         let loaded = shared.store.read_since(0).await.and_then(|since| shared.absorb(since));
         if let Err(err) = loaded {
             shared.close();

@@ -53,7 +53,7 @@ impl Store for FakeStore {
         Box::pin(ready(Ok(self.disk.borrow().since(after))))
     }
 
-    fn write(&self, after: u64, blind: bool, prepare: Prepare) -> HostFuture<()> {
+    fn write(&self, after: u64, blind: bool, enqueues: bool, prepare: Prepare) -> HostFuture<()> {
         let since = if blind {
             Since::default()
         } else {
@@ -64,6 +64,10 @@ impl Store for FakeStore {
             Err(err) => return Box::pin(ready(Err(err))),
         };
         let records = appended.records;
+        assert!(
+            enqueues || appended.messages.is_empty(),
+            "messages need the queue in the transaction"
+        );
         let mut disk = self.disk.borrow_mut();
         disk.transactions += 1;
         if let Some(err) = disk.fail_next_write.take() {

@@ -45,7 +45,7 @@ impl Shared {
 
     /// Takes ownership if this instance can own and does not.
     async fn become_owner(&self) -> KvResult<()> {
-        if !self.peers.can_own() || self.state.borrow().owns {
+        if !self.can_own || self.state.borrow().owns {
             return Ok(());
         }
         self.peers.acquire().await?;
@@ -62,6 +62,7 @@ impl Shared {
     }
 
     async fn write_group(self: &Rc<Self>, group: Vec<(AtomicWrite, Reply)>) {
+        let enqueues = group.iter().any(|(write, _)| !write.enqueues.is_empty());
         let (writes, replies): (Vec<_>, Vec<_>) = group.into_iter().unzip();
         let plan: Rc<RefCell<Option<Plan>>> = Rc::default();
         let prepare = {
@@ -82,7 +83,7 @@ impl Shared {
             })
         };
         let blind = self.state.borrow().fresh;
-        let written = self.store.write(self.memory.version(), blind, prepare).await;
+        let written = self.store.write(self.memory.version(), blind, enqueues, prepare).await;
         let Some(plan) = plan.borrow_mut().take() else {
             let err = written
                 .err()
