@@ -31,7 +31,7 @@ export async function buildWww({ quiet = false } = {}) {
     target: "es2022",
     sourcemap: true,
     metafile: true,
-    logLevel: quiet ? "warning" : "info",
+    logLevel: quiet ? "silent" : "info",
   });
   // The package exports "./package.json", so this finds its directory the
   // way a user's build script would.
@@ -42,7 +42,11 @@ export async function buildWww({ quiet = false } = {}) {
     throw new Error(`the bundle did not pick webkv's browser entry: ${inputs.join(", ")}`);
   }
   if (!quiet) console.log(`copied ${relative(root, join(pkgDir, "webkv_wasm_bg.wasm"))} -> ${relative(root, outdir)}/`);
-  return { outdir, inputs };
+  // Known: wasm-bindgen's generated webkv_wasm.js lists the same snippet
+  // module several times in one object literal, and esbuild warns
+  // "Duplicate key ... [duplicate-object-key]" (harmless: every duplicate is
+  // the same module namespace). Returned so callers can check for others.
+  return { outdir, inputs, warnings: result.warnings };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await buildWww();

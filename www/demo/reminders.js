@@ -31,7 +31,8 @@ export function listenForReminders(kv) {
     const { todo } = await updateTodo(
       kv,
       message.id,
-      ({ remindAt, ...todo }) => todo, // the reminder is no longer pending
+      // Clear the "pending" mark, unless a later reminder is still due.
+      ({ remindAt, ...todo }) => (remindAt > Date.now() + 100 ? { ...todo, remindAt } : todo),
       (op, todo) => op.set(notification, { text: `Reminder: ${todo.title}`, todoId: message.id, at: new Date() }),
     );
     if (todo === null) {
