@@ -22,7 +22,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node
 import { createServer } from "node:http";
 import { readFile, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { extname, join, normalize } from "node:path";
+import { extname, join, normalize, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 
@@ -129,9 +129,19 @@ const MIME = {
   ".css": "text/css; charset=utf-8",
 };
 
+// WEBKV_IDB_PKG=<dir> serves /pkg/ from <dir> instead of the repository's
+// pkg/ (say, a copy of a finished build, while pkg/ is being rebuilt).
+const PKG_DIR = process.env.WEBKV_IDB_PKG ? resolve(process.env.WEBKV_IDB_PKG) + sep : null;
+
 async function resolveFile(pathname) {
-  let file = normalize(join(ROOT, pathname));
-  if (!file.startsWith(ROOT)) return null; // join() resolved any ".." already
+  let file;
+  if (PKG_DIR !== null && pathname.startsWith("/pkg/")) {
+    file = normalize(join(PKG_DIR, pathname.slice("/pkg/".length)));
+    if (!file.startsWith(PKG_DIR)) return null;
+  } else {
+    file = normalize(join(ROOT, pathname));
+    if (!file.startsWith(ROOT)) return null; // join() resolved any ".." already
+  }
   if ((await stat(file).catch(() => null))?.isDirectory()) file = join(file, "index.html");
   return (await stat(file).catch(() => null))?.isFile() ? file : null;
 }
