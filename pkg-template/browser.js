@@ -1,10 +1,24 @@
 // Browsers fetch the .wasm beside this file.
 import init from "./webkv_wasm.js";
-import { preloadWasm, setWasmLoader } from "./kv.js";
+import { preloadWasm, setWasmLoader, setWasmSourceHandler } from "./kv.js";
 
 setWasmLoader(() => init({ module_or_path: new URL("./webkv_wasm_bg.wasm", import.meta.url) }));
 // Fetching and compiling the wasm overlaps whatever the page does before its
 // first openKv, instead of adding to it.
 preloadWasm();
 
-export { AtomicOperation, deleteKv, Kv, KvListIterator, KvU64, openKv, wasmMemoryBytes } from "./kv.js";
+setWasmSourceHandler((source) => {
+  setWasmLoader(() => init({ module_or_path: source }));
+  preloadWasm();
+});
+
+export {
+  AtomicOperation,
+  deleteKv,
+  Kv,
+  KvListIterator,
+  KvU64,
+  openKv,
+  setWasmSource,
+  wasmMemoryBytes,
+} from "./kv.js";

@@ -66,8 +66,9 @@ export function openKv(path?: string, options?: OpenKvOptions): Promise<Kv>;
  * together with all its data. Without a name, the default database (the one
  * opened by `openKv()` with no path) is deleted.
  *
- * Close every {@linkcode Kv} opened on the database before deleting it:
- * IndexedDB does not delete a database while connections to it are open.
+ * A {@linkcode Kv} still open on the database, in any tab or worker, lets
+ * go of it: its later operations fail with an error saying the database was
+ * deleted. Close yours first.
  *
  * Where named databases are not persisted (no IndexedDB: Deno, Node, workerd)
  * there is nothing to delete and the returned promise simply resolves.
@@ -82,6 +83,15 @@ export function openKv(path?: string, options?: OpenKvOptions): Promise<Kv>;
  * ```
  */
 export function deleteKv(name?: string): Promise<void>;
+
+/**
+ * In a browser, where to fetch webkv's `.wasm` from, for bundles that move or
+ * rename it (by default: `webkv_wasm_bg.wasm` beside the package's
+ * `browser.js`, also exported as `webkv/webkv_wasm_bg.wasm`). Call it before
+ * the first {@linkcode openKv}. Other runtimes load the wasm themselves and
+ * throw a `TypeError`.
+ */
+export function setWasmSource(source: string | URL | Response | WebAssembly.Module): void;
 
 /**
  * Diagnostic: the number of bytes of WebAssembly linear memory currently in

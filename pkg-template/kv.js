@@ -8,9 +8,33 @@ import { deserialize, serialize, ValueWriter } from "./v8.js";
 let loadWasm = null;
 let wasmReady = null;
 
-/** Called once by each runtime's entry file with how to load the .wasm. */
+/**
+ * Called by each runtime's entry file with how to load the .wasm; a later
+ * call (before the first database opens) replaces the loader, and a load
+ * already started with the old one is forgotten.
+ */
 export function setWasmLoader(loader) {
   loadWasm = loader;
+  wasmReady = null;
+}
+
+let wasmSourceHandler = null;
+
+/** Called by the browser entry: how `setWasmSource` takes effect there. */
+export function setWasmSourceHandler(handler) {
+  wasmSourceHandler = handler;
+}
+
+/**
+ * Where a browser fetches the .wasm from, for bundles that move or rename
+ * it (by default: the file beside the package's browser.js). Call it before
+ * the first `openKv`; `source` is a URL, a Response or a WebAssembly.Module.
+ */
+export function setWasmSource(source) {
+  if (wasmSourceHandler === null) {
+    throw new TypeError("setWasmSource is for browsers: this runtime loads the wasm itself");
+  }
+  wasmSourceHandler(source);
 }
 
 /**

@@ -8,4 +8,13 @@ setWasmLoader(async () => {
   await init({ module_or_path: bytes });
 });
 
-export { AtomicOperation, deleteKv, Kv, KvListIterator, KvU64, openKv, wasmMemoryBytes } from "./kv.js";
+export {
+  AtomicOperation,
+  deleteKv,
+  Kv,
+  KvListIterator,
+  KvU64,
+  openKv,
+  setWasmSource,
+  wasmMemoryBytes,
+} from "./kv.js";

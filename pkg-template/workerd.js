@@ -6,4 +6,13 @@ import { setWasmLoader } from "./kv.js";
 
 setWasmLoader(() => initSync({ module: wasmModule }));
 
-export { AtomicOperation, deleteKv, Kv, KvListIterator, KvU64, openKv, wasmMemoryBytes } from "./kv.js";
+export {
+  AtomicOperation,
+  deleteKv,
+  Kv,
+  KvListIterator,
+  KvU64,
+  openKv,
+  setWasmSource,
+  wasmMemoryBytes,
+} from "./kv.js";

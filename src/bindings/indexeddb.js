@@ -298,12 +298,17 @@ class IdbHost {
     });
   }
 
-  // Removes a message, or moves it to `due` with new bytes and no lease.
+  // Removes a message, or moves it to `due` with new bytes and no lease;
+  // only while this instance still holds its lease (a late answer after the
+  // lease lapsed and another instance took the message changes nothing).
   settleMessage(key, due, bytes) {
     return this.#run("readwrite", (tx) => {
       const queue = tx.objectStore("queue");
-      queue.delete(key);
-      if (bytes !== undefined) queue.put({ bytes, owner: null, until: 0 }, [due, key[1], key[2]]);
+      queue.get(key).onsuccess = (event) => {
+        if (event.target.result?.owner !== this.#id) return;
+        queue.delete(key);
+        if (bytes !== undefined) queue.put({ bytes, owner: null, until: 0 }, [due, key[1], key[2]]);
+      };
     });
   }
 

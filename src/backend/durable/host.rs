@@ -80,7 +80,8 @@ pub trait Store {
     fn renew_lease(&self, key: MessageKey, lease_until: u64) -> HostFuture<()>;
 
     /// Removes a message (`None`), or moves it to a new delivery time with
-    /// new bytes and no lease.
+    /// new bytes and no lease; nothing if this instance no longer holds its
+    /// lease (it lapsed and another instance took the message).
     fn settle_message(&self, key: MessageKey, retry: Option<(u64, Vec<u8>)>) -> HostFuture<()>;
 
     fn close(&self);

@@ -119,6 +119,10 @@ impl Store for FakeStore {
 
     fn settle_message(&self, key: MessageKey, retry: Option<(u64, Vec<u8>)>) -> HostFuture<()> {
         let mut disk = self.disk.borrow_mut();
+        let leased_here = matches!(disk.queue.get(&key), Some((_, Some((holder, _)))) if *holder == self.id);
+        if !leased_here {
+            return Box::pin(ready(Ok(())));
+        }
         disk.queue.remove(&key);
         if let Some((due, bytes)) = retry {
             disk.queue.insert((due, key.1, key.2), (bytes, None));
