@@ -34,7 +34,8 @@ const state = {
   self: null, // the entry whose key is the prefix itself
   children: [],
   childrenMore: false,
-  watches: new Map(), // keyId -> { key, entry, reader }
+  watches: new Map(), // keyId -> { key, entry }: the watched keys and their latest entries
+  watchReaders: [], // the readers of the watch streams
   load: 0, // generation of the page being loaded (stale answers are dropped)
   childrenLoad: 0,
   transfer: null, // { abort: AbortController }
@@ -135,7 +136,6 @@ function syncForm(db) {
 }
 
 async function openDatabase(db, { prefix = [], token } = {}) {
-  closeDatabase({ quiet: true });
   syncForm(db);
   setStatus(`Opening the ${dbLabel(db)}…`, "busy");
   $("#open-button").disabled = true;
@@ -150,6 +150,8 @@ async function openDatabase(db, { prefix = [], token } = {}) {
   } finally {
     $("#open-button").disabled = false;
   }
+  // The database on screen (if any) is closed only once the new one is open.
+  closeDatabase({ quiet: true });
   state.kv = kv;
   state.db = db;
   $("#db-label").textContent = dbLabel(db);
@@ -162,7 +164,9 @@ async function openDatabase(db, { prefix = [], token } = {}) {
 
 function closeDatabase({ quiet = false } = {}) {
   state.transfer?.abort.abort();
-  for (const id of [...state.watches.keys()]) stopWatch(id);
+  stopWatches();
+  state.watches.clear();
+  renderWatched();
   state.kv?.close();
   state.kv = null;
   state.db = null;
@@ -463,58 +467,74 @@ async function afterWrite() {
 
 // ------------------------------------------------------------------ watch
 
+// Watched keys share streams: one kv.watch per 10 keys (Deno's limit per
+// call). Over KV Connect each stream holds an HTTP connection, and a browser
+// opens only 6 per server over HTTP/1.1, so fewer keys may be watched there.
+const WATCH_KEYS_PER_STREAM = 10;
+const MAX_WATCHED = { remote: 30, local: 200 };
+
 function toggleWatch(key) {
   const id = keyId(key);
   if (state.watches.has(id)) {
-    stopWatch(id);
+    state.watches.delete(id);
     setStatus(`Stopped watching ${formatKey(key)}.`);
   } else {
-    startWatch(key);
-    setStatus(`Watching ${formatKey(key)}: changes from any tab show up here.`, "ok");
+    const max = state.db.kind === "remote" ? MAX_WATCHED.remote : MAX_WATCHED.local;
+    if (state.watches.size >= max) {
+      setStatus(`At most ${max} keys can be watched at once here; stop watching one first.`, "error");
+      return;
+    }
+    state.watches.set(id, { key, entry: state.entries.get(id) ?? null });
+    setStatus(`Watching ${formatKey(key)}: changes from any tab or client show up here.`, "ok");
   }
-  const entry = currentEntry(key);
-  showEntry(entry);
+  restartWatches();
+  showEntry(currentEntry(key));
 }
 
-function startWatch(key) {
-  const id = keyId(key);
+function stopWatches() {
+  for (const reader of state.watchReaders) reader.cancel().catch(() => {});
+  state.watchReaders = [];
+}
+
+function restartWatches() {
+  stopWatches();
   const kv = state.kv;
-  let reader;
-  try {
-    reader = kv.watch([key]).getReader();
-  } catch (err) {
-    setStatus(`Could not watch ${formatKey(key)}: ${describeError(err)}`, "error");
-    return;
-  }
-  const watch = { key, entry: state.entries.get(id) ?? null, reader };
-  state.watches.set(id, watch);
-  (async () => {
-    let first = true;
+  const all = [...state.watches.values()];
+  for (let i = 0; i < all.length; i += WATCH_KEYS_PER_STREAM) {
+    const group = all.slice(i, i + WATCH_KEYS_PER_STREAM);
+    let reader;
     try {
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done || state.watches.get(id) !== watch) break;
-        const [entry] = value;
-        const changed = !first || (watch.entry && watch.entry.versionstamp !== entry.versionstamp);
-        first = false;
+      reader = kv.watch(group.map((watch) => watch.key)).getReader();
+    } catch (err) {
+      setStatus(`Could not watch: ${describeError(err)}`, "error");
+      return;
+    }
+    state.watchReaders.push(reader);
+    follow(kv, reader, group);
+  }
+}
+
+async function follow(kv, reader, group) {
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done || !state.watchReaders.includes(reader)) return;
+      value.forEach((entry, i) => {
+        const watch = group[i];
+        if (state.watches.get(keyId(watch.key)) !== watch) return;
+        const changed = watch.entry !== null && watch.entry.versionstamp !== entry.versionstamp;
         watch.entry = entry;
         showEntry(entry, { flash: changed });
-      }
-    } catch (err) {
-      if (state.watches.get(id) === watch && state.kv === kv) {
-        setStatus(`Stopped watching ${formatKey(key)}: ${describeError(err)}`, "error");
-        state.watches.delete(id);
-        showEntry(currentEntry(key));
-      }
+      });
     }
-  })();
-}
-
-function stopWatch(id) {
-  const watch = state.watches.get(id);
-  if (!watch) return;
-  state.watches.delete(id);
-  watch.reader.cancel().catch(() => {});
+  } catch (err) {
+    if (state.watchReaders.includes(reader) && state.kv === kv) {
+      setStatus(`Watching stopped: ${describeError(err)}`, "error");
+      for (const watch of group) state.watches.delete(keyId(watch.key));
+      state.watchReaders = state.watchReaders.filter((other) => other !== reader);
+      for (const watch of group) showEntry(currentEntry(watch.key));
+    }
+  }
 }
 
 function renderWatched(flashId = null) {
