@@ -149,6 +149,10 @@ async function setForm(page, { key, type, text }) {
   if (text !== undefined) await page.fill("#ed-value", text);
 }
 
+function escapeRegExp(text) {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
 function noErrors(...pages) {
   for (const page of pages) assert.deepEqual(page.errors, [], "no errors in the page");
 }
@@ -251,7 +255,7 @@ test("creates entries through the typed form, rejects bad input, never overwrite
     assert.equal(await page.inputValue("#ed-key"), "", "a new entry at the root starts with an empty key");
     await setForm(page, { key, type, text: type === "null" ? undefined : text });
     await page.click("#ed-save");
-    await waitStatus(page, /^Saved \[/);
+    await waitStatus(page, new RegExp(`^Saved ${escapeRegExp(`[${key}]`)} at`));
     assert.ok(!(await page.locator("#editor").isVisible()), "the editor closed");
   }
   for (const [key, , , want] of cases.slice(0, -1)) {
@@ -359,7 +363,7 @@ test("a save or delete after another tab changed the entry shows the conflict an
   await openEditorFor(pageB, '"doc"');
   await pageB.fill("#ed-value", '{"title": "from B"}');
   await pageB.click("#ed-save");
-  await waitStatus(pageB, /^Saved/);
+  await waitStatus(pageB, /^Saved \["doc"\]/);
   const afterB = await read(pageB, "shared", ["doc"]);
   assert.deepEqual(afterB.value, { title: "from B" });
 
@@ -379,7 +383,7 @@ test("a save or delete after another tab changed the entry shows the conflict an
   assert.equal(await pageA.inputValue("#ed-value"), '{"title": "from B"}');
   await pageA.fill("#ed-value", '{"title": "from B, then A"}');
   await pageA.click("#ed-save");
-  await waitStatus(pageA, /^Saved/);
+  await waitStatus(pageA, /^Saved \["doc"\]/);
   assert.deepEqual((await read(pageA, "shared", ["doc"])).value, { title: "from B, then A" });
 
   // A stale delete: B changes ["other"] after A listed it; A's delete is refused.
@@ -388,7 +392,7 @@ test("a save or delete after another tab changed the entry shows the conflict an
   await openEditorFor(pageB, '"other"');
   await pageB.fill("#ed-value", "changed by B");
   await pageB.click("#ed-save");
-  await waitStatus(pageB, /^Saved/);
+  await waitStatus(pageB, /^Saved \["other"\]/);
   await pageA.bringToFront();
   await row(pageA, '"other"').locator("button.delete").click();
   await row(pageA, '"other"').locator("button.delete", { hasText: "Confirm" }).click();
@@ -537,15 +541,20 @@ test("a watched entry updates live when another tab changes or deletes it", asyn
   await assertOnScreen(row(pageA, '"score"').locator("button.watch[aria-pressed=true]", { hasText: "Watching" }), "the watch toggle");
   await assertOnScreen(pageA.locator("#watched-panel"), "the watched keys panel");
 
-  // Another tab changes it through its own explorer (A stays in the background).
+  // A has the entry open in its editor while another tab changes it through
+  // its own explorer (A stays in the background).
+  await openEditorFor(pageA, '"score"');
   const pageB = await openExplorer(context, `db=watch&prefix=${encodeURIComponent('["w"]')}`);
   await openEditorFor(pageB, '"score"');
   await pageB.fill("#ed-value", "2");
   await pageB.click("#ed-save");
-  const saved = await waitStatus(pageB, /^Saved/);
+  const saved = await waitStatus(pageB, /^Saved \["w", "score"\]/);
   const stamp = saved.match(/([0-9a-f]{20})/)[1];
   await row(pageA, '"score"').locator(".c-stamp", { hasText: stamp }).waitFor({ timeout: 5000 });
   await pageA.bringToFront();
+  await assertOnScreen(pageA.locator("#ed-stale", { hasText: `This entry changed since you opened it (now versionstamp ${stamp})` }), "the editor's warning");
+  await shot(pageA, "watch-editor-warning");
+  await pageA.click("#ed-cancel");
   await assertOnScreen(row(pageA, '"score"').locator(".c-value", { hasText: /^2$/ }), "the new value in A's row");
   await assertOnScreen(pageA.locator("#watched li .stamp", { hasText: stamp }), "the new versionstamp in the watched panel");
   await shot(pageA, "watch-updated");

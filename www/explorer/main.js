@@ -425,6 +425,18 @@ function showEntry(entry, { flash = false } = {}) {
     }
   }
   renderWatched(flash ? id : null);
+  if (editor.open && editorState.key && keyId(editorState.key) === id) warnIfStale(entry);
+}
+
+/** Tells the editor's user, as soon as a watch shows it, that the entry moved on. */
+function warnIfStale(entry) {
+  const stale = entry.versionstamp !== editorState.base;
+  $("#ed-stale").hidden = !stale;
+  if (stale) {
+    $("#ed-stale").textContent = entry.versionstamp === null
+      ? "This entry has been deleted since you opened it; saving will show the conflict."
+      : `This entry changed since you opened it (now versionstamp ${entry.versionstamp}); saving will show the conflict.`;
+  }
 }
 
 $("#prev").addEventListener("click", () => {
@@ -580,6 +592,7 @@ function fillForm(entry) {
 
 function openEditor(entry = null) {
   $("#ed-error").textContent = "";
+  $("#ed-stale").hidden = true;
   $("#conflict").hidden = true;
   editorState.mine = null;
   if (entry === null) {
@@ -623,6 +636,7 @@ function showConflict({ title, current, mine, base }) {
     : `${typeName(current.value)}\n${inspect(current.value, { pretty: true, limit: 20000 })}`;
   $("#conflict-mine").textContent = mine.deleting ? "(delete the entry)" : `${typeName(mine.value)}\n${inspect(mine.value, { pretty: true, limit: 20000 })}`;
   $("#conflict").hidden = false;
+  $("#ed-stale").hidden = true;
   editorState.current = current;
 }
 
@@ -634,6 +648,7 @@ $("#conflict-load").addEventListener("click", () => {
   $("#editor-title").textContent = current.versionstamp === null ? "Re-create entry" : "Edit entry";
   $("#ed-delete").hidden = current.versionstamp === null;
   fillForm(current);
+  $("#ed-stale").hidden = true;
   $("#conflict-title").textContent = "Loaded the current version; your value (right) was not written";
   $("#conflict-load").hidden = true;
 });
@@ -668,6 +683,7 @@ $("#editor-form").addEventListener("submit", async (event) => {
       return;
     }
     const current = await kv.get(key);
+    showEntry(current);
     showConflict({
       title: base === null ? "Not saved: an entry with this key exists already" : "Not saved: the entry changed since you loaded it",
       current,
@@ -676,7 +692,6 @@ $("#editor-form").addEventListener("submit", async (event) => {
     });
     $("#conflict-load").hidden = false;
     setStatus(`Conflict on ${formatKey(key)}: it changed since it was loaded, so nothing was written.`, "error");
-    showEntry(current);
   } catch (err) {
     $("#ed-error").textContent = `Not saved: ${describeError(err)}`;
   } finally {
@@ -703,6 +718,7 @@ async function deleteEntry(entry, { fromEditor = false } = {}) {
     }
     const current = await kv.get(entry.key);
     if (!fromEditor) openEditor(entry);
+    showEntry(current);
     showConflict({
       title: "Not deleted: the entry changed since you loaded it",
       current,
@@ -710,7 +726,6 @@ async function deleteEntry(entry, { fromEditor = false } = {}) {
       base: entry.versionstamp,
     });
     setStatus(`Conflict on ${formatKey(entry.key)}: it changed since it was loaded, so it was not deleted.`, "error");
-    showEntry(current);
   } catch (err) {
     setStatus(`Could not delete ${formatKey(entry.key)}: ${describeError(err)}`, "error");
   }
