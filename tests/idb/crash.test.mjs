@@ -37,7 +37,13 @@ test(`crash safety (${IMPL}): SIGKILL at a random moment during a commit loop, $
         window.kv = await window.lib.openKv(name);
         return window.helpers.crashState(window.kv);
       }, NAME));
-      const present = checkCrashState(state, acked, r);
+      let present;
+      try {
+        present = checkCrashState(state, acked, r);
+      } catch (error) {
+        error.message += `\nIndexedDB holds: ${JSON.stringify(state.stored)}; webkv read ${state.log.length} log entries`;
+        throw error;
+      }
       if (r > 0) rounds.at(-1).present = present;
 
       // It keeps working: one more commit (round r's first, i = r * ROUND_SPAN).

@@ -99,7 +99,35 @@ export async function crashState(kv) {
   const pair = [];
   for await (const e of kv.list({ prefix: ["pair"] })) pair.push([e.key[1], e.value]);
   const count = await kv.get(["count"]);
-  return { log, pair, count: describe(count.value) };
+  return { log, pair, count: describe(count.value), stored: await storedShape("crash") };
+}
+
+/** What IndexedDB itself holds for a database: for failure reports. */
+async function storedShape(name) {
+  const db = await new Promise((resolve, reject) => {
+    const open = indexedDB.open(`webkv:${name}`);
+    open.onsuccess = () => resolve(open.result);
+    open.onerror = () => reject(open.error);
+  });
+  try {
+    const stores = [...db.objectStoreNames];
+    if (stores.length === 0) return { version: db.version, stores };
+    const tx = db.transaction(stores, "readonly");
+    const shape = { version: db.version, stores };
+    const done = new Promise((resolve) => (tx.oncomplete = resolve));
+    if (stores.includes("meta")) tx.objectStore("meta").get("snapshot").onsuccess = (e) => (shape.snapshot = e.target.result);
+    for (const store of stores) tx.objectStore(store).count().onsuccess = (e) => (shape[`${store}Count`] = e.target.result);
+    if (stores.includes("log")) {
+      tx.objectStore("log").getAllKeys().onsuccess = (e) => {
+        const keys = e.target.result;
+        shape.logKeys = keys.length > 6 ? [...keys.slice(0, 3), "…", ...keys.slice(-3)] : keys;
+      };
+    }
+    await done;
+    return shape;
+  } finally {
+    db.close();
+  }
 }
 
 /** Yields one macrotask (no timer clamping), so the page stays responsive under a fast loop. */
