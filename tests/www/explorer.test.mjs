@@ -216,6 +216,13 @@ test("shows every value type with its versionstamp, and data survives a reload",
   await assertOnScreen(page.locator("#rows tr .c-value", { hasText: '"hello world"' }), "a value after the reload");
   assert.equal(await page.locator("#crumbs .current").textContent(), '"t"');
 
+  // On a phone-sized screen each entry becomes a card, still readable.
+  await page.setViewportSize({ width: 400, height: 800 });
+  await assertOnScreen(row(page, '"bytes"').locator(".c-value", { hasText: "Uint8Array(3) [00 0f ff]" }), "a value on a narrow screen");
+  await assertOnScreen(row(page, '"bytes"').locator(".c-stamp"), "a versionstamp on a narrow screen");
+  await shot(page, "narrow");
+  await page.setViewportSize({ width: 1280, height: 900 });
+
   // Deleting the database asks for a second click; opened again, it is empty.
   await page.click("#delete-db");
   await assertOnScreen(page.locator("#delete-db", { hasText: "Really delete it?" }), "the delete confirmation");

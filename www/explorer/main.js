@@ -578,6 +578,8 @@ function setFormType(type) {
   $("#ed-type").value = type;
   $("#ed-hint").textContent = FORM_TYPES[type] ?? "";
   const noText = type === "null" || type === "undefined";
+  const long = ["string", "json", "Map", "Set", "Uint8Array", "typed"].includes(type);
+  $("#ed-value").rows = noText ? 1 : long ? 10 : 2;
   $("#ed-value").disabled = noText;
   if (noText) $("#ed-value").value = "";
 }
