@@ -752,6 +752,14 @@ test("a database of 100,000 entries opens, pages and exports fast, reading only 
   // (The CPU is slowed down 4x, like a slow phone, while the test looks at the progress.)
   const cdp = await context.newCDPSession(tab);
   await cdp.send("Emulation.setCPUThrottlingRate", { rate: 4 });
+  let downloads = 0;
+  tab.on("download", () => downloads++);
+  await tab.click("#export");
+  await tab.locator("#transfer-label", { hasText: /Exporting: [\d,]+ entries/ }).waitFor();
+  await tab.click("#transfer-cancel");
+  await waitStatus(tab, /^Export cancelled\.$/);
+  assert.ok(await tab.locator("#transfer").isHidden());
+  assert.equal(downloads, 0, "a cancelled export downloads nothing");
   const downloadPromise = tab.waitForEvent("download", { timeout: 60_000 });
   await tab.click("#export");
   await assertOnScreen(tab.locator("#transfer-progress"), "the export progress bar");
