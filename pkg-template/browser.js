@@ -12,13 +12,4 @@ setWasmSourceHandler((source) => {
   preloadWasm();
 });
 
-export {
-  AtomicOperation,
-  deleteKv,
-  Kv,
-  KvListIterator,
-  KvU64,
-  openKv,
-  setWasmSource,
-  wasmMemoryBytes,
-} from "./kv.js";
+export * from "./api.js";

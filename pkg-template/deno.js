@@ -6,13 +6,4 @@ import { setWasmLoader } from "./kv.js";
 
 setWasmLoader(() => initSync({ module: wasmModule }));
 
-export {
-  AtomicOperation,
-  deleteKv,
-  Kv,
-  KvListIterator,
-  KvU64,
-  openKv,
-  setWasmSource,
-  wasmMemoryBytes,
-} from "./kv.js";
+export * from "./api.js";

@@ -8,13 +8,4 @@ setWasmLoader(async () => {
   await init({ module_or_path: bytes });
 });
 
-export {
-  AtomicOperation,
-  deleteKv,
-  Kv,
-  KvListIterator,
-  KvU64,
-  openKv,
-  setWasmSource,
-  wasmMemoryBytes,
-} from "./kv.js";
+export * from "./api.js";
