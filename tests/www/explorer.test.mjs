@@ -719,7 +719,10 @@ test("a database of 100,000 entries opens, pages and exports fast, reading only 
   tab.on("pageerror", (err) => tab.errors.push(err.message));
   const started = Date.now();
   await tab.goto(`${base}/explorer/#db=big`);
-  await tab.locator("#rows tr").nth(49).waitFor();
+  await tab.locator("#rows tr").nth(49).waitFor().catch(async (err) => {
+    const status = await tab.textContent("#status").catch(() => "?");
+    throw new Error(`${err.message}\nstatus: ${status}\npage errors: ${tab.errors.join("; ")}`);
+  });
   const openMs = Date.now() - started;
   await assertOnScreen(tab.locator("#rows tr .c-value", { hasText: '"item 0"' }).first(), "the first entry");
   assert.ok(openMs < 2000, `first page rendered in ${openMs} ms (bound 2000 ms)`);
