@@ -44,7 +44,7 @@ after(async () => {
 // ---------------------------------------------------------------- helpers
 
 /** A fresh browser profile (its own IndexedDB); its pages are tabs of one origin. */
-async function newContext() {
+function newContext() {
   return browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
 }
 
@@ -74,7 +74,7 @@ async function seed(page, name, fn, arg) {
 }
 
 /** Reads one key of a named database from a page, described independently of the explorer's own code. */
-async function read(page, name, key) {
+function read(page, name, key) {
   return page.evaluate(async ({ name, key }) => {
     const webkv = await import("/pkg/browser.js");
     const kv = await webkv.openKv(name);
@@ -134,7 +134,7 @@ function row(page, keyText) {
   return page.locator("#rows tr", { has: page.locator(".c-key", { hasText: keyText }) });
 }
 
-async function rowKeys(page) {
+function rowKeys(page) {
   return page.locator("#rows tr .c-key").allTextContents();
 }
 
@@ -420,8 +420,8 @@ test("pages through 250 entries with cursors, forward, back and reversed", async
     await op.commit();
   });
   await page.goto(`${base}/explorer/#db=paging&prefix=${encodeURIComponent('["p"]')}`);
-  const firstKey = async () => page.locator("#rows tr .c-key").first().textContent();
-  const lastKey = async () => page.locator("#rows tr .c-key").last().textContent();
+  const firstKey = () => page.locator("#rows tr .c-key").first().textContent();
+  const lastKey = () => page.locator("#rows tr .c-key").last().textContent();
   const waitPage = async (info) => {
     await page.locator("#page-info", { hasText: info }).waitFor();
     await assertOnScreen(page.locator("#page-info"), `"${info}"`);
@@ -604,11 +604,11 @@ test("a watched entry updates live when another tab changes or deletes it", asyn
 });
 
 /** Every entry of a named database, each value described by an independent checker. */
-async function dump(page, open) {
+function dump(page, open) {
   return page.evaluate(async (open) => {
     const webkv = await import("/pkg/browser.js");
     const kv = await webkv.openKv(open);
-    const describe = (v, seen = new Set()) => {
+    const describe = (v) => {
       if (v === undefined) return ["undefined"];
       if (typeof v === "number") return ["number", Object.is(v, -0) ? "-0" : String(v)];
       if (typeof v === "bigint") return ["bigint", String(v)];

@@ -257,7 +257,7 @@ async function navigate(prefix, { push = true } = {}) {
   await Promise.all([loadPage(), loadChildren()]);
 }
 
-window.addEventListener("popstate", async () => {
+globalThis.addEventListener("popstate", async () => {
   const { db, prefix } = readHash();
   if (db && sameDb(db, state.db)) await navigate(prefix, { push: false });
   else if (db && db.kind !== "remote") await openDatabase(db, { prefix });
