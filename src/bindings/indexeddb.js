@@ -138,6 +138,7 @@ class IdbHost {
   #closed = false;
   #gone = false;
   #announcing = null;
+  #announceTimer;
   // Who holds a queue lease: this instance, among every tab and worker.
   #id = typeof crypto?.randomUUID === "function" ? crypto.randomUUID() : `${Date.now()}-${Math.random()}`;
 
@@ -371,13 +372,16 @@ class IdbHost {
   announce(records) {
     if (this.#announcing === null) {
       this.#announcing = [];
-      setTimeout(() => {
-        const records = this.#announcing;
-        this.#announcing = null;
-        this.#post({ type: "commit", records });
-      }, ANNOUNCE_MS);
+      this.#announceTimer = setTimeout(() => this.#flushAnnouncements(), ANNOUNCE_MS);
     }
     this.#announcing.push(...records);
+  }
+
+  #flushAnnouncements() {
+    clearTimeout(this.#announceTimer);
+    const records = this.#announcing;
+    this.#announcing = null;
+    if (records !== null) this.#post({ type: "commit", records });
   }
 
   announceQueued() {
@@ -402,6 +406,8 @@ class IdbHost {
 
   close() {
     if (this.#closed) return;
+    // Commits that answered before close are still news to the others.
+    this.#flushAnnouncements();
     this.#closed = true;
     this.#abort.abort();
     this.release();

@@ -220,3 +220,31 @@ test("a database from a newer layout is refused with a clear error, not damaged"
   assert.match(message, /written by a newer webkv/);
   await context.close();
 });
+
+test("a commit made just before close still reaches other tabs' watchers", async () => {
+  const context = await browser.newContext();
+  const watcher = await newPage(context);
+  const writer = await newPage(context);
+  await watcher.evaluate(async () => {
+    const { openKv } = await import("/pkg/browser.js");
+    const kv = await openKv("closing");
+    const reader = kv.watch([["k"]]).getReader();
+    await reader.read();
+    globalThis.seen = (async () => {
+      for (;;) {
+        const { value } = await reader.read();
+        if (value[0].value === "last words") return value[0].versionstamp;
+      }
+    })();
+  });
+  const stamp = await writer.evaluate(async () => {
+    const { openKv } = await import("/pkg/browser.js");
+    const kv = await openKv("closing");
+    const { versionstamp } = await kv.set(["k"], "last words");
+    kv.close();
+    return versionstamp;
+  });
+  const seen = await watcher.evaluate(() => Promise.race([globalThis.seen, new Promise((r) => setTimeout(() => r("not seen"), 3000))]));
+  assert.equal(seen, stamp);
+  await context.close();
+});
