@@ -68,7 +68,17 @@ function openDatabase(name) {
 }
 
 export async function openIdbHost(name) {
-  return new IdbHost(name, await openDatabase(name));
+  const host = new IdbHost(name);
+  // Ask for the lock (if it is free) while the database opens: the first
+  // read, which must come after the lock, then waits for both at once.
+  host.prefetchLock();
+  try {
+    host.attach(await openDatabase(name));
+  } catch (error) {
+    host.close();
+    throw error;
+  }
+  return host;
 }
 
 export function deleteIdb(name) {
@@ -142,9 +152,18 @@ class IdbHost {
   // Who holds a queue lease: this instance, among every tab and worker.
   #id = typeof crypto?.randomUUID === "function" ? crypto.randomUUID() : `${Date.now()}-${Math.random()}`;
 
-  constructor(name, db) {
-    this.#db = db;
+  #prefetchedLock = null;
+
+  constructor(name) {
     this.#lockName = PREFIX + name;
+    if (typeof BroadcastChannel === "function") {
+      this.#channel = new BroadcastChannel(PREFIX + name);
+      this.#channel.onmessage = (event) => this.#push(event.data);
+    }
+  }
+
+  attach(db) {
+    this.#db = db;
     // A newer page wants to upgrade, or the database is being deleted: let
     // it, and fail from now on instead of blocking it.
     db.onversionchange = () => {
@@ -154,10 +173,10 @@ class IdbHost {
     db.onclose = () => {
       this.#gone = true;
     };
-    if (typeof BroadcastChannel === "function") {
-      this.#channel = new BroadcastChannel(PREFIX + name);
-      this.#channel.onmessage = (event) => this.#push(event.data);
-    }
+  }
+
+  prefetchLock() {
+    if (this.canOwn()) this.#prefetchedLock = this.#requestIfAvailable();
   }
 
   #transaction(mode, stores) {
@@ -325,6 +344,12 @@ class IdbHost {
   }
 
   tryAcquire() {
+    const prefetched = this.#prefetchedLock;
+    this.#prefetchedLock = null;
+    return prefetched ?? this.#requestIfAvailable();
+  }
+
+  #requestIfAvailable() {
     return new Promise((resolve, reject) => {
       navigator.locks
         .request(this.#lockName, { ifAvailable: true }, (lock) => {
@@ -412,7 +437,7 @@ class IdbHost {
     this.#abort.abort();
     this.release();
     this.#channel?.close();
-    this.#db.close();
+    this.#db?.close();
     this.#push({ type: "closed" });
   }
 }
