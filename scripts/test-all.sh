@@ -2,7 +2,8 @@
 # Runs every webkv test: lint, native core tests, wasm-bindgen-test in Node
 # and headless Chromium, the package build, the V8 codec, type checks, the
 # conformance suite against real Deno and against webkv, the runtime smoke
-# tests, the www playground, and KV Connect against a real denokv.
+# tests, the IndexedDB database in Chromium, the www pages, and KV Connect
+# against a real denokv.
 # Expects `bash scripts/setup.sh` to have run (the README's test command does).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,7 +38,7 @@ run "conformance: webkv in Chromium (IndexedDB)" node tests/conformance/chromium
 run "IndexedDB failures and layouts in Chromium" node --test tests/storage/
 run "IndexedDB durability across reloads, tabs, workers and crashes in Chromium" node --test tests/idb/
 run "smoke: Node, Deno, Bun, workerd, Chromium page and worker" bash tests/smoke/run.sh
-run "www playground in Chromium" node --test tests/www/
+run "www pages in Chromium: explorer, demo app, bundled demo, playground" node --test tests/www/
 run "KV Connect: conformance, interop and faults against denokv" bash tests/kvconnect/run.sh
 run "KV Connect: Chromium through the CORS proxy" node --test tests/kvconnect/chromium.test.mjs
 run "KV Connect: Node and workerd straight to denokv" node --test tests/kvconnect/runtimes.test.mjs
