@@ -127,7 +127,7 @@ impl MemoryBackend {
 
     /// Records how a delivery went; returns the payload and its
     /// `keysIfUndelivered` when the message has run out of retries.
-    pub fn record_delivery(&self, id: u64, delivered: bool) -> Option<(Vec<u8>, Vec<Vec<u8>>)> {
+    fn record_delivery(&self, id: u64, delivered: bool) -> Option<(Vec<u8>, Vec<Vec<u8>>)> {
         let now = (self.clock)();
         let mut engine = self.engine.borrow_mut();
         if delivered {

@@ -16,6 +16,8 @@
 
 export const LAYOUT = 2;
 const STORES = ["meta", "log", "pages", "queue"];
+// Queue deliveries touch only the queue, so they never wait for commits.
+const QUEUE = ["queue"];
 const PREFIX = "webkv:";
 
 export function hasIndexedDb() {
@@ -305,7 +307,7 @@ class IdbHost {
         cursor.update({ bytes: row.bytes, owner: this.#id, until });
         settle({ key: cursor.key, bytes: row.bytes });
       };
-    });
+    }, QUEUE);
   }
 
   renewLease(key, until) {
@@ -315,7 +317,7 @@ class IdbHost {
         const row = event.target.result;
         if (row?.owner === this.#id) queue.put({ ...row, until }, key);
       };
-    });
+    }, QUEUE);
   }
 
   // Removes a message, or moves it to `due` with new bytes and no lease;
@@ -329,7 +331,7 @@ class IdbHost {
         queue.delete(key);
         if (bytes !== undefined) queue.put({ bytes, owner: null, until: 0 }, [due, key[1], key[2]]);
       };
-    });
+    }, QUEUE);
   }
 
   canOwn() {
