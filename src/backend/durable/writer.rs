@@ -25,7 +25,9 @@ enum Outcome {
 struct Plan {
     prepared: Vec<PreparedCommit>,
     records: Vec<Vec<u8>>,
+    /// Handed to the store; only whether there were any is kept here.
     messages: Vec<(MessageKey, Vec<u8>)>,
+    enqueued: bool,
     outcomes: Vec<Outcome>,
 }
 
@@ -70,14 +72,14 @@ impl Shared {
             let plan = Rc::clone(&plan);
             Box::new(move |since: Since| {
                 shared.absorb(since)?;
-                let made = shared.plan(writes);
+                let mut made = shared.plan(writes);
                 let records = made
                     .prepared
                     .iter()
                     .zip(&made.records)
                     .map(|(commit, bytes)| (commit.version, bytes.clone()))
                     .collect();
-                let messages = made.messages.clone();
+                let messages = std::mem::take(&mut made.messages);
                 *plan.borrow_mut() = Some(made);
                 Ok(Appended { records, messages })
             })
@@ -138,6 +140,7 @@ impl Shared {
         Plan {
             prepared,
             records,
+            enqueued: !messages.is_empty(),
             messages,
             outcomes,
         }
@@ -146,7 +149,7 @@ impl Shared {
     /// The group is durable: apply it, tell the others, answer the callers.
     fn written(self: &Rc<Self>, plan: Plan, replies: Vec<Reply>) {
         let stamps: Vec<_> = plan.prepared.iter().map(PreparedCommit::versionstamp).collect();
-        if !plan.messages.is_empty() {
+        if plan.enqueued {
             self.queue_signal.notify();
             self.peers.announce_queued();
         }
