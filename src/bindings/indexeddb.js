@@ -181,20 +181,17 @@ class IdbHost {
     if (this.canOwn()) this.#prefetchedLock = this.#requestIfAvailable();
   }
 
-  #transaction(mode, stores) {
-    if (this.#gone) throw idbError(null, true);
-    return this.#db.transaction(stores, mode);
-  }
-
   // Runs `body(tx, fail)` in a transaction; resolves with what `settle`
   // returns once the transaction completes, rejects if it aborts.
   #run(mode, body, stores = STORES) {
     return new Promise((resolve, reject) => {
       let tx;
       try {
-        tx = this.#transaction(mode, stores);
+        tx = this.#db.transaction(stores, mode);
       } catch (error) {
-        reject(error.message?.startsWith("The database was closed") ? error : idbError(error, this.#gone));
+        // Once IndexedDB closed the connection, say why instead of its
+        // InvalidStateError.
+        reject(idbError(error, this.#gone));
         return;
       }
       let failure = null;

@@ -153,17 +153,18 @@ impl Shared {
             self.queue_signal.notify();
             self.peers.announce_queued();
         }
+        {
+            // The transaction read or knew everything before it.
+            let mut state = self.state.borrow_mut();
+            state.fresh = state.owns;
+        }
         if !plan.records.is_empty() {
-            {
-                let mut state = self.state.borrow_mut();
-                state.log_bytes += plan.records.iter().map(Vec::len).sum::<usize>();
-                state.fresh = state.owns;
-            }
             let continues = plan
                 .prepared
                 .first()
                 .is_some_and(|first| first.version == self.memory.version() + 1);
             if continues {
+                self.state.borrow_mut().log_bytes += plan.records.iter().map(Vec::len).sum::<usize>();
                 self.memory.apply(plan.prepared);
             } else {
                 // Memory moved while the transaction ran (only possible
@@ -171,9 +172,6 @@ impl Shared {
                 self.absorb_announced(&plan.records);
             }
             self.peers.announce(&plan.records);
-        } else {
-            let mut state = self.state.borrow_mut();
-            state.fresh = state.owns;
         }
         for (outcome, reply) in plan.outcomes.into_iter().zip(replies) {
             let _ = reply.send(match outcome {
