@@ -26,10 +26,12 @@ use v8_valueserializer::{
     PropertyKey, RegExp, RegExpFlags, Set, SparseArray, StringValue, TwoByteString, Value, ValueDeserializer,
     ValueSerializer,
 };
-use webkv::core::engine::Engine;
+use webkv::core::engine::{Engine, StoredEntry};
 use webkv::core::key;
 use webkv::core::numeric::{self, SumParams, U64Op};
+use webkv::core::record::{self, Page, PageWriter};
 use webkv::core::selector::Selector;
+use webkv::core::versionstamp;
 
 /// Runs `f`, turning a panic into a test failure that names the input.
 fn no_panic<T>(what: &str, input: &impl Debug, f: impl FnOnce() -> T) -> Result<T, TestCaseError> {
@@ -151,8 +153,41 @@ fn key_parts() -> impl Strategy<Value = Vec<KeyPart>> {
     proptest::collection::vec(key_part(), 0..5)
 }
 
+/// A valid snapshot page of a few entries of every value kind.
+fn sample_page() -> Vec<u8> {
+    let mut writer = PageWriter::new(usize::MAX);
+    let values = [
+        KvValue::V8(vec![0xff, 0x0f, 0x49, 2]),
+        KvValue::Bytes(vec![1, 2, 3]),
+        KvValue::U64(7),
+    ];
+    for (index, value) in values.into_iter().enumerate() {
+        let entry = StoredEntry {
+            value,
+            versionstamp: versionstamp::from_version(index as u64 + 1),
+            expires_at_ms: (index == 1).then_some(1_700_000_000_000),
+        };
+        writer.push(&[b'k', index as u8], &entry);
+    }
+    writer.finish().remove(0)
+}
+
 proptest! {
     #![proptest_config(config(2000))]
+
+    // Stored bytes are input too: a page either fails to parse, or every
+    // entry it announces decodes.
+    #[test]
+    fn stored_pages_never_panic_and_parse_means_decodable(edits in edits()) {
+        let mutated = apply_edits(sample_page(), &edits);
+        let parsed = no_panic("Page::parse", &mutated, || Page::parse(mutated.clone()))?;
+        if let Ok(Some(page)) = parsed {
+            let entries = no_panic("Page::decode", &mutated, || page.decode())?;
+            prop_assert_eq!(entries.len(), page.len());
+        }
+        let _ = no_panic("decode_commit", &mutated, || record::decode_commit(&mutated))?;
+        let _ = no_panic("decode_message", &mutated, || record::decode_message(&mutated))?;
+    }
 
     #[test]
     fn key_decode_never_panics_on_random_bytes(data in bytes(48)) {
@@ -272,7 +307,7 @@ proptest! {
             selector.bounds(reverse, cursor.as_deref())
         })?;
         if let Ok((start, end)) = bounds {
-            let engine = sample_engine();
+            let mut engine = sample_engine();
             let range = ReadRange { start, end, limit: NonZeroU32::new(limit).expect("non-zero"), reverse };
             no_panic("Engine::read_range", &range, || engine.read_range(&range, 0))?;
         }

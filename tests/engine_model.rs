@@ -21,6 +21,7 @@ use proptest::test_runner::TestCaseError;
 use v8_valueserializer::{Heap, StringValue, Value, ValueDeserializer, ValueSerializer};
 use webkv::core::engine::Engine;
 use webkv::core::key;
+use webkv::core::record::{Page, PageWriter};
 use webkv::core::selector::{point_range, Selector};
 
 type Stamp = [u8; 10];
@@ -140,6 +141,12 @@ enum Op {
     },
     Advance(u64),
     Collect,
+    /// Compacts into snapshot pages of about this many bytes and reloads
+    /// from them, as a durable database does at open: the pages are decoded
+    /// only as later operations touch them.
+    Reload(usize),
+    /// Reads the whole database (which decodes every page).
+    Scan,
 }
 
 fn key_space() -> Vec<Vec<u8>> {
@@ -258,6 +265,8 @@ fn op() -> impl Strategy<Value = Op> {
             }),
         2 => prop_oneof![0u64..3, 5u64..30, 50u64..400].prop_map(Op::Advance),
         1 => Just(Op::Collect),
+        1 => (10usize..120).prop_map(Op::Reload),
+        2 => Just(Op::Scan),
     ]
 }
 
@@ -474,7 +483,7 @@ fn engine_mutation(m: &MutSpec, keys: &[Vec<u8>], now: u64) -> Mutation {
     }
 }
 
-fn read(engine: &Engine, start: &[u8], end: &[u8], limit: u32, reverse: bool, now: u64) -> Vec<Row> {
+fn read(engine: &mut Engine, start: &[u8], end: &[u8], limit: u32, reverse: bool, now: u64) -> Vec<Row> {
     let range = ReadRange {
         start: start.to_vec(),
         end: end.to_vec(),
@@ -561,7 +570,7 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
             Op::Get(k) => {
                 let range = point_range(keys[k].clone());
                 let (start, end) = (range.start, range.end);
-                let got = read(&engine, &start, &end, 1, false, now);
+                let got = read(&mut engine, &start, &end, 1, false, now);
                 let want = model.read(&start, &end, 1, false, now);
                 prop_assert_eq!(&got, &want, "step {}: get", step);
                 seen.extend(got.iter().map(|row| row.2));
@@ -572,7 +581,7 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 };
                 let range = point_range(key);
                 let (start, end) = (range.start, range.end);
-                let got = read(&engine, &start, &end, 1, false, now);
+                let got = read(&mut engine, &start, &end, 1, false, now);
                 let want = model.read(&start, &end, 1, false, now);
                 prop_assert_eq!(&got, &want, "step {}: get of an existing key", step);
             }
@@ -583,7 +592,7 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 reverse,
             } => {
                 let (start, end) = (&bounds[start], &bounds[end]);
-                let got = read(&engine, start, end, limit, reverse, now);
+                let got = read(&mut engine, start, end, limit, reverse, now);
                 let want = model.read(start, end, limit as usize, reverse, now);
                 prop_assert_eq!(&got, &want, "step {}: range read", step);
                 seen.extend(got.iter().map(|row| row.2));
@@ -599,13 +608,30 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                     step
                 );
             }
+            Op::Reload(page_bytes) => {
+                let mut writer = PageWriter::new(page_bytes);
+                for (key, entry) in engine.entries() {
+                    if entry.expires_at_ms.is_none_or(|at| at > now) {
+                        writer.push(key, entry);
+                    }
+                }
+                let pages = writer
+                    .finish()
+                    .into_iter()
+                    .map(|bytes| Page::parse(bytes).expect("a written page parses").expect("not empty"))
+                    .collect();
+                let version = engine.version();
+                engine.load(version, pages).expect("pages in key order");
+            }
+            Op::Scan => {
+                let everything = read(&mut engine, &[], &[0xff], u32::MAX, false, now);
+                let want = model.read(&[], &[0xff], usize::MAX, false, now);
+                prop_assert_eq!(&everything, &want, "step {}: full scan", step);
+            }
         }
 
-        // After every step: the whole database agrees, and the engine holds
-        // no more entries than the model's live plus not-yet-collected ones.
-        let everything = read(&engine, &[], &[0xff], u32::MAX, false, now);
-        let want = model.read(&[], &[0xff], usize::MAX, false, now);
-        prop_assert_eq!(&everything, &want, "step {}: full scan", step);
+        // After every step: the engine holds no more entries than the
+        // model's live plus not-yet-collected ones.
         prop_assert!(
             engine.len() <= model.map.len(),
             "step {step}: engine holds {} entries, model at most {}",
@@ -614,6 +640,9 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
         );
     }
 
+    let everything = read(&mut engine, &[], &[0xff], u32::MAX, false, now);
+    let want = model.read(&[], &[0xff], usize::MAX, false, now);
+    prop_assert_eq!(&everything, &want, "final full scan");
     engine.collect_expired(now);
     prop_assert_eq!(engine.len(), model.live_count(now), "final collection");
     Ok(())
@@ -725,7 +754,7 @@ impl SelectorSpec {
 }
 
 fn page_through(
-    engine: &Engine,
+    engine: &mut Engine,
     selector: &Selector,
     reverse: bool,
     page_sizes: &[u32],
@@ -807,10 +836,10 @@ proptest! {
         }
 
         let (start, end) = selector.bounds(reverse, None).expect("bounds");
-        let full = read(&engine, &start, &end, u32::MAX, reverse, now);
+        let full = read(&mut engine, &start, &end, u32::MAX, reverse, now);
         prop_assert_eq!(&full, &want, "full read of {:?}", selector);
 
-        let paged = page_through(&engine, &selector, reverse, &page_sizes, now)?;
+        let paged = page_through(&mut engine, &selector, reverse, &page_sizes, now)?;
         prop_assert_eq!(&paged, &full, "pages of {:?}", page_sizes);
     }
 }

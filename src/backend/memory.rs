@@ -8,8 +8,10 @@ use std::task::{Context, Poll, Waker};
 use denokv_proto::{AtomicWrite, Consistency, KvEntry, ReadRange};
 
 use super::{Backend, BackendFuture, WatchStream};
-use crate::core::engine::{Engine, PreparedCommit, StoredEntry};
+use crate::core::engine::{Engine, PreparedCommit};
+use crate::core::error::KvResult;
 use crate::core::queue::AfterFailure;
+use crate::core::record::Page;
 use crate::core::selector::point_range;
 use crate::core::versionstamp::Versionstamp;
 
@@ -101,8 +103,9 @@ impl MemoryBackend {
         self.engine.borrow().version()
     }
 
-    pub fn engine(&self) -> std::cell::Ref<'_, Engine> {
-        self.engine.borrow()
+    /// Reads take it mutably too: they decode the snapshot pages they touch.
+    pub fn engine(&self) -> std::cell::RefMut<'_, Engine> {
+        self.engine.borrow_mut()
     }
 
     /// Applies commits that are already durable elsewhere, and wakes the
@@ -145,9 +148,10 @@ impl MemoryBackend {
 
     /// Replaces the whole state with a loaded snapshot; any watched key may
     /// have changed.
-    pub fn replace(&self, version: u64, entries: Vec<(Vec<u8>, StoredEntry)>) {
-        self.engine.borrow_mut().load(version, entries);
+    pub fn replace(&self, version: u64, pages: Vec<Page>) -> KvResult<()> {
+        self.engine.borrow_mut().load(version, pages)?;
         self.watchers.borrow_mut().notify_where(|_| true);
+        Ok(())
     }
 }
 
@@ -256,7 +260,7 @@ impl WatchStream for MemoryWatch {
         }
         // An expiry is a change too: wake when the first watched entry expires.
         let next_expiry = {
-            let engine = self.engine.borrow();
+            let mut engine = self.engine.borrow_mut();
             self.keys.iter().filter_map(|key| engine.expires_at(key, now)).min()
         };
         let expiry = next_expiry.map(|at| (self.timer)(u32::try_from(at.saturating_sub(now) + 1).unwrap_or(u32::MAX)));

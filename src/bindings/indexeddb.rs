@@ -61,10 +61,18 @@ async fn settle(promise: Promise) -> KvResult<JsValue> {
     JsFuture::from(promise).await.map_err(|err| host_error(&err))
 }
 
+// `Uint8Array::new` would copy each array once more before `to_vec` copies
+// it into wasm memory. Anything else stored there reads as empty, which the
+// decoders reject as corrupt.
 fn byte_arrays(value: &JsValue) -> Vec<Vec<u8>> {
     Array::from(value)
         .iter()
-        .map(|bytes| Uint8Array::new(&bytes).to_vec())
+        .map(|bytes| {
+            bytes
+                .dyn_into::<Uint8Array>()
+                .map(|array| array.to_vec())
+                .unwrap_or_default()
+        })
         .collect()
 }
 

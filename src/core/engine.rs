@@ -12,6 +12,7 @@ use denokv_proto::{AtomicWrite, KvEntry, KvValue, MutationKind, ReadRange};
 use super::error::KvError;
 use super::numeric::{self, SumParams, U64Op};
 use super::queue::{Queue, QueuedMessage, DEFAULT_BACKOFF_SCHEDULE};
+use super::record::Page;
 use super::versionstamp::{self, Versionstamp};
 
 #[derive(Debug)]
@@ -51,6 +52,10 @@ pub struct Committed {
 #[derive(Debug, Default)]
 pub struct Engine {
     entries: BTreeMap<Vec<u8>, StoredEntry>,
+    /// Snapshot pages not decoded yet, in key order, their key ranges
+    /// disjoint. No key within a pending page's range is in `entries` (or
+    /// `expiries`): whatever reads or writes a key decodes its page first.
+    pending: Vec<Page>,
     expiries: BTreeSet<(u64, Vec<u8>)>,
     version: u64,
     queue: Queue,
@@ -69,12 +74,13 @@ impl Engine {
         Self::default()
     }
 
+    /// Entries held, expired ones not yet collected included.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.entries.len() + self.pending.iter().map(Page::len).sum::<usize>()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.len() == 0
     }
 
     pub fn version(&self) -> u64 {
@@ -84,6 +90,14 @@ impl Engine {
     /// Drops entries whose time has come, so their memory is reclaimed even
     /// if nobody reads them again.
     pub fn collect_expired(&mut self, now_ms: u64) {
+        // A pending page's expiries are not in `expiries` yet.
+        while let Some(index) = self
+            .pending
+            .iter()
+            .position(|page| page.earliest_expiry().is_some_and(|at| at <= now_ms))
+        {
+            self.decode_pages(|i| i == index);
+        }
         while let Some((at, _)) = self.expiries.first() {
             if *at > now_ms {
                 break;
@@ -101,10 +115,11 @@ impl Engine {
         self.entries.get(key).filter(|e| e.is_live(now_ms))
     }
 
-    pub fn read_range(&self, range: &ReadRange, now_ms: u64) -> Vec<KvEntry> {
+    pub fn read_range(&mut self, range: &ReadRange, now_ms: u64) -> Vec<KvEntry> {
         if range.start >= range.end {
             return Vec::new();
         }
+        self.decode_pages_in(&range.start, &range.end);
         let limit = range.limit.get() as usize;
         let bounds = (
             Bound::Included(range.start.as_slice()),
@@ -125,7 +140,7 @@ impl Engine {
     }
 
     /// Runs the checks and computes every change; `Ok(None)` when a check fails.
-    pub fn prepare(&self, write: AtomicWrite, now_ms: u64) -> Result<Option<PreparedCommit>, KvError> {
+    pub fn prepare(&mut self, write: AtomicWrite, now_ms: u64) -> Result<Option<PreparedCommit>, KvError> {
         self.prepare_after(&[], write, now_ms)
     }
 
@@ -133,18 +148,31 @@ impl Engine {
     /// applied because they are still being made durable) had been applied:
     /// how a durable store groups several commits into one write.
     pub fn prepare_after(
-        &self,
+        &mut self,
         pending: &[PreparedCommit],
         write: AtomicWrite,
         now_ms: u64,
     ) -> Result<Option<PreparedCommit>, KvError> {
+        // A versionstamped key is new and only written, so `apply` decodes
+        // its page; every other key may be read here.
+        let read_keys = write.checks.iter().map(|check| &check.key).chain(
+            write
+                .mutations
+                .iter()
+                .filter(|m| !matches!(m.kind, MutationKind::SetSuffixVersionstampedKey(_)))
+                .map(|m| &m.key),
+        );
+        for key in read_keys {
+            self.decode_page_of(key);
+        }
+        let this = &*self;
         let current_entry = |key: &[u8]| -> Option<&StoredEntry> {
             for commit in pending.iter().rev() {
                 if let Some(change) = commit.changes.get(key) {
                     return change.as_ref().filter(|e| e.is_live(now_ms));
                 }
             }
-            self.live(key, now_ms)
+            this.live(key, now_ms)
         };
         for check in &write.checks {
             if current_entry(&check.key).map(|e| e.versionstamp) != check.versionstamp {
@@ -152,7 +180,7 @@ impl Engine {
             }
         }
 
-        let version = pending.last().map_or(self.version, |commit| commit.version) + 1;
+        let version = pending.last().map_or(this.version, |commit| commit.version) + 1;
         let stamp = versionstamp::from_version(version);
         let mut changes: BTreeMap<Vec<u8>, Option<StoredEntry>> = BTreeMap::new();
         for mutation in write.mutations {
@@ -223,19 +251,88 @@ impl Engine {
         }))
     }
 
-    /// Replaces everything with entries loaded from a snapshot, sorted by key.
-    pub fn load(&mut self, version: u64, entries: Vec<(Vec<u8>, StoredEntry)>) {
-        self.expiries = entries
-            .iter()
-            .filter_map(|(key, entry)| entry.expires_at_ms.map(|at| (at, key.clone())))
-            .collect();
-        self.entries = entries.into_iter().collect();
+    /// Replaces everything with a snapshot's pages, which must be in key
+    /// order with disjoint ranges (as `PageWriter` cuts them); they are
+    /// decoded when first touched.
+    pub fn load(&mut self, version: u64, pages: Vec<Page>) -> Result<(), KvError> {
+        if pages.windows(2).any(|pair| pair[0].last_key() >= pair[1].first_key()) {
+            return Err(KvError::error("The stored database is corrupt: its pages overlap"));
+        }
+        self.entries = BTreeMap::new();
+        self.expiries = BTreeSet::new();
+        self.pending = pages;
         self.version = version;
+        Ok(())
     }
 
     /// Every entry, expired ones included (a reader filters them by time).
-    pub fn entries(&self) -> impl Iterator<Item = (&Vec<u8>, &StoredEntry)> {
+    pub fn entries(&mut self) -> impl Iterator<Item = (&Vec<u8>, &StoredEntry)> {
+        self.decode_pages(|_| true);
         self.entries.iter()
+    }
+
+    fn decode_page_of(&mut self, key: &[u8]) {
+        let from = self.pending.partition_point(|page| page.last_key() < key);
+        let to = self.pending.partition_point(|page| page.first_key() <= key);
+        self.decode_pages(|i| (from..to).contains(&i));
+    }
+
+    /// Decodes the pages holding any key in `start..end`.
+    fn decode_pages_in(&mut self, start: &[u8], end: &[u8]) {
+        let from = self.pending.partition_point(|page| page.last_key() < start);
+        let to = self.pending.partition_point(|page| page.first_key() < end);
+        self.decode_pages(|i| (from..to).contains(&i));
+    }
+
+    /// Decodes the pages holding any of `keys`, which are in ascending
+    /// order: one walk over both instead of a search per key, since a
+    /// replayed log applies many commits of many keys at open.
+    fn decode_pages_of<'k>(&mut self, keys: impl Iterator<Item = &'k Vec<u8>>) {
+        let mut wanted = Vec::new();
+        let mut index = 0;
+        for key in keys {
+            while index < self.pending.len() && self.pending[index].last_key() < key.as_slice() {
+                index += 1;
+            }
+            let Some(page) = self.pending.get(index) else {
+                break;
+            };
+            if page.first_key() <= key.as_slice() && wanted.last() != Some(&index) {
+                wanted.push(index);
+            }
+        }
+        self.decode_pages(|index| wanted.binary_search(&index).is_ok());
+    }
+
+    /// Decodes the pending pages whose index in `pending` is wanted.
+    fn decode_pages(&mut self, wanted: impl Fn(usize) -> bool) {
+        if !(0..self.pending.len()).any(&wanted) {
+            return;
+        }
+        let mut decode = Vec::new();
+        let mut keep = Vec::new();
+        for (index, page) in std::mem::take(&mut self.pending).into_iter().enumerate() {
+            if wanted(index) {
+                decode.push(page);
+            } else {
+                keep.push(page);
+            }
+        }
+        self.pending = keep;
+        let decoded: Vec<(Vec<u8>, StoredEntry)> = decode.iter().flat_map(Page::decode).collect();
+        for (key, entry) in &decoded {
+            if let Some(at) = entry.expires_at_ms {
+                self.expiries.insert((at, key.clone()));
+            }
+        }
+        // Inserting one by one costs a search each; merging rebuilds the
+        // whole map, which is cheaper once the new part is large.
+        if decoded.len() * 16 < self.entries.len() {
+            self.entries.extend(decoded);
+        } else {
+            let mut merged: BTreeMap<_, _> = decoded.into_iter().collect();
+            self.entries.append(&mut merged);
+        }
     }
 
     pub fn apply(&mut self, commit: PreparedCommit) {
@@ -243,6 +340,7 @@ impl Engine {
         for message in commit.enqueues {
             self.queue.push(message);
         }
+        self.decode_pages_of(commit.changes.keys());
         for (key, change) in commit.changes {
             match change {
                 Some(entry) => {
@@ -315,7 +413,103 @@ impl Engine {
     }
 
     /// When a live entry expires, if it does.
-    pub fn expires_at(&self, key: &[u8], now_ms: u64) -> Option<u64> {
+    pub fn expires_at(&mut self, key: &[u8], now_ms: u64) -> Option<u64> {
+        self.decode_page_of(key);
         self.live(key, now_ms).and_then(|entry| entry.expires_at_ms)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::record::PageWriter;
+    use crate::core::selector::point_range;
+
+    fn entry(value: u8, version: u64, expires_at_ms: Option<u64>) -> StoredEntry {
+        StoredEntry {
+            value: KvValue::Bytes(vec![value]),
+            versionstamp: versionstamp::from_version(version),
+            expires_at_ms,
+        }
+    }
+
+    /// An engine loaded from pages of two entries each: keys 0..10, key `k`
+    /// holding value `k`, the odd ones expiring at 1000.
+    fn loaded() -> Engine {
+        let mut writer = PageWriter::new(8);
+        for k in 0u8..10 {
+            writer.push(&[k], &entry(k, 1, (k % 2 == 1).then_some(1000)));
+        }
+        let pages: Vec<Page> = writer
+            .finish()
+            .into_iter()
+            .filter_map(|bytes| Page::parse(bytes).expect("parses"))
+            .collect();
+        assert_eq!(pages.len(), 5);
+        let mut engine = Engine::new();
+        engine.load(1, pages).expect("in order");
+        engine
+    }
+
+    fn value_of(engine: &mut Engine, key: u8, now_ms: u64) -> Option<Vec<u8>> {
+        match engine.read_range(&point_range(vec![key]), now_ms).pop()?.value {
+            KvValue::Bytes(bytes) => Some(bytes),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_commit_from_elsewhere_replaces_what_an_undecoded_page_holds() {
+        let mut engine = loaded();
+        let mut changes = BTreeMap::new();
+        changes.insert(vec![4], Some(entry(40, 2, None)));
+        changes.insert(vec![6], None);
+        engine.apply(PreparedCommit {
+            version: 2,
+            changes,
+            enqueues: Vec::new(),
+        });
+        assert_eq!(value_of(&mut engine, 4, 0), Some(vec![40]));
+        assert_eq!(value_of(&mut engine, 6, 0), None);
+        assert_eq!(value_of(&mut engine, 5, 0), Some(vec![5]));
+        let everything = ReadRange {
+            start: vec![],
+            end: vec![0xff],
+            limit: std::num::NonZeroU32::MAX,
+            reverse: false,
+        };
+        let keys: Vec<Vec<u8>> = engine.read_range(&everything, 0).into_iter().map(|e| e.key).collect();
+        assert_eq!(keys, [0u8, 1, 2, 3, 4, 5, 7, 8, 9].map(|k| vec![k]));
+    }
+
+    #[test]
+    fn pages_decode_only_when_touched_and_expiries_still_reclaim() {
+        let mut engine = loaded();
+        assert_eq!(engine.len(), 10);
+        assert_eq!(value_of(&mut engine, 2, 0), Some(vec![2]));
+        assert_eq!((engine.entries.len(), engine.pending.len()), (2, 4));
+        engine.collect_expired(999);
+        assert_eq!(engine.len(), 10);
+        // Every page holds an odd key expiring at 1000: collecting then
+        // reaches into all of them.
+        engine.collect_expired(1000);
+        assert_eq!((engine.len(), engine.pending.len()), (5, 0));
+        assert_eq!(value_of(&mut engine, 3, 1000), None);
+    }
+
+    #[test]
+    fn overlapping_pages_are_refused() {
+        let page = |keys: &[u8]| {
+            let mut writer = PageWriter::new(usize::MAX);
+            for k in keys {
+                writer.push(&[*k], &entry(*k, 1, None));
+            }
+            Page::parse(writer.finish().remove(0))
+                .expect("parses")
+                .expect("not empty")
+        };
+        assert!(Engine::new().load(1, vec![page(&[1, 3]), page(&[3, 4])]).is_err());
+        assert!(Engine::new().load(1, vec![page(&[5]), page(&[1])]).is_err());
+        assert!(Engine::new().load(1, vec![page(&[1, 2]), page(&[3])]).is_ok());
     }
 }

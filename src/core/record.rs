@@ -113,18 +113,24 @@ impl<'a> Reader<'a> {
 
     /// A value, or `None` for a deletion.
     fn value(&mut self) -> KvResult<Option<KvValue>> {
-        match self.byte()? {
-            TAG_DELETE => Ok(None),
-            TAG_V8 => Ok(Some(KvValue::V8(self.bytes()?))),
-            TAG_BYTES => Ok(Some(KvValue::Bytes(self.bytes()?))),
-            TAG_U64 => {
-                let raw = self.take(8)?;
-                let mut le = [0u8; 8];
-                le.copy_from_slice(raw);
-                Ok(Some(KvValue::U64(u64::from_le_bytes(le))))
-            }
-            _ => Err(corrupt("unknown value tag")),
+        Ok(self.value_ref()?.map(|value| value.to_value()))
+    }
+
+    fn value_ref(&mut self) -> KvResult<Option<ValueRef<'a>>> {
+        let tag = self.byte()?;
+        if tag == TAG_U64 {
+            let mut le = [0u8; 8];
+            le.copy_from_slice(self.take(8)?);
+            return Ok(Some(ValueRef::U64(u64::from_le_bytes(le))));
         }
+        let wrap = match tag {
+            TAG_DELETE => return Ok(None),
+            TAG_V8 => ValueRef::V8,
+            TAG_BYTES => ValueRef::Bytes,
+            _ => return Err(corrupt("unknown value tag")),
+        };
+        let len = self.len()?;
+        Ok(Some(wrap(self.take(len)?)))
     }
 
     fn expiry(&mut self) -> KvResult<Option<u64>> {
@@ -294,29 +300,191 @@ fn version_of(stamp: &versionstamp::Versionstamp) -> u64 {
     u64::from_be_bytes(be)
 }
 
-/// Appends one page's entries to `out`, in their stored (sorted) order.
-pub fn decode_page(input: &[u8], out: &mut Vec<(Vec<u8>, StoredEntry)>) -> KvResult<()> {
-    let mut reader = Reader { input };
-    if reader.byte()? != PAGE_FORMAT {
-        return Err(corrupt("unknown page format"));
+/// A snapshot page, checked but not yet decoded. Decoding every entry of a
+/// large database costs more than the rest of opening it, so the engine
+/// keeps pages as bytes until something touches their key range.
+#[derive(Debug)]
+pub struct Page {
+    bytes: Vec<u8>,
+    len: usize,
+    first_key: Vec<u8>,
+    last_key: Vec<u8>,
+    earliest_expiry: Option<u64>,
+}
+
+/// One entry as it sits in a page's bytes.
+struct PageEntry<'a> {
+    key: &'a [u8],
+    value: ValueRef<'a>,
+    version: u64,
+    expires_at_ms: Option<u64>,
+}
+
+enum ValueRef<'a> {
+    V8(&'a [u8]),
+    Bytes(&'a [u8]),
+    U64(u64),
+}
+
+impl ValueRef<'_> {
+    fn to_value(&self) -> KvValue {
+        match self {
+            ValueRef::V8(bytes) => KvValue::V8(bytes.to_vec()),
+            ValueRef::Bytes(bytes) => KvValue::Bytes(bytes.to_vec()),
+            ValueRef::U64(n) => KvValue::U64(*n),
+        }
     }
-    let count = reader.count()?;
-    out.reserve(count);
-    for _ in 0..count {
-        let key = reader.bytes()?;
-        let value = reader.value()?.ok_or_else(|| corrupt("deletion in a page"))?;
-        let versionstamp = versionstamp::from_version(reader.varint()?);
-        let expires_at_ms = reader.expiry()?;
-        out.push((
+}
+
+/// Walks a page's entries. It returns `None` at the first malformed byte
+/// instead of a `KvError`: carrying an error value through every step
+/// costs more than the walk itself, and opening a large database walks
+/// every entry once.
+struct PageScan<'a> {
+    input: &'a [u8],
+}
+
+impl<'a> PageScan<'a> {
+    #[inline]
+    fn varint(&mut self) -> Option<u64> {
+        let mut n = 0u64;
+        for (index, &byte) in self.input.iter().enumerate().take(10) {
+            n |= u64::from(byte & 0x7f) << (7 * index);
+            if byte & 0x80 == 0 {
+                self.input = &self.input[index + 1..];
+                return Some(n);
+            }
+        }
+        None
+    }
+
+    #[inline]
+    fn take(&mut self, len: u64) -> Option<&'a [u8]> {
+        let len = usize::try_from(len).ok()?;
+        if len > self.input.len() {
+            return None;
+        }
+        let (head, rest) = self.input.split_at(len);
+        self.input = rest;
+        Some(head)
+    }
+
+    fn entry(&mut self) -> Option<PageEntry<'a>> {
+        let key_len = self.varint()?;
+        let key = self.take(key_len)?;
+        let (&tag, rest) = self.input.split_first()?;
+        self.input = rest;
+        let value = match tag {
+            TAG_V8 => {
+                let len = self.varint()?;
+                ValueRef::V8(self.take(len)?)
+            }
+            TAG_BYTES => {
+                let len = self.varint()?;
+                ValueRef::Bytes(self.take(len)?)
+            }
+            TAG_U64 => {
+                let mut le = [0u8; 8];
+                le.copy_from_slice(self.take(8)?);
+                ValueRef::U64(u64::from_le_bytes(le))
+            }
+            _ => return None,
+        };
+        Some(PageEntry {
             key,
-            StoredEntry {
-                value,
-                versionstamp,
-                expires_at_ms,
-            },
-        ));
+            value,
+            version: self.varint()?,
+            expires_at_ms: self.varint()?.checked_sub(1),
+        })
     }
-    reader.finish()
+}
+
+impl Page {
+    /// Checks the whole page (format, structure, keys strictly ascending)
+    /// without copying anything out of it, so a corrupt page fails here and
+    /// decoding it later cannot. `None` for a page without entries.
+    pub fn parse(bytes: Vec<u8>) -> KvResult<Option<Page>> {
+        let mut reader = Reader { input: &bytes };
+        if reader.byte()? != PAGE_FORMAT {
+            return Err(corrupt("unknown page format"));
+        }
+        let len = reader.count()?;
+        let mut scan = PageScan { input: reader.input };
+        let mut bounds: Option<(&[u8], &[u8])> = None;
+        let mut earliest_expiry: Option<u64> = None;
+        for _ in 0..len {
+            let entry = scan.entry().ok_or_else(|| corrupt("malformed page entry"))?;
+            if let Some(at) = entry.expires_at_ms {
+                earliest_expiry = Some(earliest_expiry.map_or(at, |earliest| earliest.min(at)));
+            }
+            let key = entry.key;
+            bounds = match bounds {
+                None => Some((key, key)),
+                Some((_, last)) if key <= last => return Err(corrupt("page keys out of order")),
+                Some((first, _)) => Some((first, key)),
+            };
+        }
+        if !scan.input.is_empty() {
+            return Err(corrupt("trailing bytes"));
+        }
+        let Some((first_key, last_key)) = bounds.map(|(first, last)| (first.to_vec(), last.to_vec())) else {
+            return Ok(None);
+        };
+        Ok(Some(Page {
+            bytes,
+            len,
+            first_key,
+            last_key,
+            earliest_expiry,
+        }))
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn first_key(&self) -> &[u8] {
+        &self.first_key
+    }
+
+    pub fn last_key(&self) -> &[u8] {
+        &self.last_key
+    }
+
+    /// When the page's first entry expires, if any does.
+    pub fn earliest_expiry(&self) -> Option<u64> {
+        self.earliest_expiry
+    }
+
+    /// The page's entries, in key order.
+    pub fn decode(&self) -> Vec<(Vec<u8>, StoredEntry)> {
+        let mut reader = Reader { input: &self.bytes };
+        let mut out = Vec::with_capacity(self.len);
+        // `parse` accepted these bytes, so no step can fail; should one fail
+        // anyway, the entries read so far are returned.
+        if reader.byte().is_err() || reader.count().is_err() {
+            return out;
+        }
+        let mut scan = PageScan { input: reader.input };
+        for _ in 0..self.len {
+            let Some(entry) = scan.entry() else {
+                break;
+            };
+            out.push((
+                entry.key.to_vec(),
+                StoredEntry {
+                    value: entry.value.to_value(),
+                    versionstamp: versionstamp::from_version(entry.version),
+                    expires_at_ms: entry.expires_at_ms,
+                },
+            ));
+        }
+        out
+    }
 }
 
 #[cfg(test)]
@@ -385,8 +553,13 @@ mod tests {
         let pages = writer.finish();
         assert!(pages.len() >= 4, "{} pages", pages.len());
         let mut decoded = Vec::new();
-        for page in &pages {
-            decode_page(page, &mut decoded).expect("decodes");
+        for bytes in pages {
+            let page = Page::parse(bytes).expect("parses").expect("not empty");
+            let entries = page.decode();
+            assert_eq!(entries.len(), page.len());
+            assert_eq!(page.first_key(), entries[0].0.as_slice());
+            assert_eq!(page.last_key(), entries[entries.len() - 1].0.as_slice());
+            decoded.extend(entries);
         }
         assert_eq!(decoded.len(), entries.len());
         for ((key_a, a), (key_b, b)) in entries.iter().zip(&decoded) {
@@ -429,8 +602,34 @@ mod tests {
         assert!(decode_commit(&trailing).is_err());
         assert!(decode_commit(&[9]).is_err(), "unknown format");
         assert!(
-            decode_page(&[1, 0xff, 0xff, 0xff, 0xff, 0x0f], &mut Vec::new()).is_err(),
+            Page::parse(vec![1, 0xff, 0xff, 0xff, 0xff, 0x0f]).is_err(),
             "huge count"
         );
+    }
+
+    fn one_page(keys: &[&[u8]]) -> Vec<u8> {
+        let mut writer = PageWriter::new(usize::MAX);
+        for key in keys {
+            writer.push(key, &entry(KvValue::Bytes(vec![1]), 1, None));
+        }
+        writer.finish().remove(0)
+    }
+
+    #[test]
+    fn a_page_is_checked_whole_before_anything_is_decoded() {
+        let good = one_page(&[b"a", b"b", b"c"]);
+        for cut in 0..good.len() {
+            assert!(Page::parse(good[..cut].to_vec()).is_err(), "truncated at {cut}");
+        }
+        let mut trailing = good.clone();
+        trailing.push(0);
+        assert!(Page::parse(trailing).is_err(), "trailing bytes");
+        let mut bad_tag = good.clone();
+        bad_tag[4] = 9; // the first entry's value tag: format, count, key length, key, tag
+        assert!(Page::parse(bad_tag).is_err(), "unknown value tag");
+        for unordered in [one_page(&[b"b", b"a"]), one_page(&[b"a", b"a"])] {
+            assert!(Page::parse(unordered).is_err(), "keys must ascend strictly");
+        }
+        assert!(Page::parse(vec![PAGE_FORMAT, 0]).expect("parses").is_none());
     }
 }

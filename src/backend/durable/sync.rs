@@ -13,13 +13,14 @@ impl Shared {
     /// Applies what the store returned for "committed after my version".
     pub(super) fn absorb(&self, since: Since) -> KvResult<()> {
         if let Some((version, pages)) = since.snapshot {
-            let mut entries = Vec::new();
-            for page in &pages {
-                record::decode_page(page, &mut entries)?;
-            }
-            self.memory.replace(version, entries);
+            let snapshot_bytes = pages.iter().map(Vec::len).sum();
+            let pages = pages
+                .into_iter()
+                .filter_map(|bytes| record::Page::parse(bytes).transpose())
+                .collect::<KvResult<Vec<_>>>()?;
+            self.memory.replace(version, pages)?;
             let mut state = self.state.borrow_mut();
-            state.snapshot_bytes = pages.iter().map(Vec::len).sum();
+            state.snapshot_bytes = snapshot_bytes;
             state.log_bytes = 0;
         }
         if self.apply_records(&since.log)? {

@@ -114,7 +114,7 @@ impl Shared {
     /// Prepares each commit of a group on top of the ones before it.
     fn plan(&self, writes: Vec<AtomicWrite>) -> Plan {
         let now = self.memory.now();
-        let engine = self.memory.engine();
+        let mut engine = self.memory.engine();
         let mut prepared = Vec::new();
         let mut outcomes = Vec::with_capacity(writes.len());
         for write in writes {
@@ -190,7 +190,7 @@ impl Shared {
     async fn compact(&self) -> KvResult<()> {
         let (version, pages) = {
             let now = self.memory.now();
-            let engine = self.memory.engine();
+            let mut engine = self.memory.engine();
             let mut pages = record::PageWriter::new(PAGE_BYTES);
             for (key, entry) in engine.entries() {
                 if entry.expires_at_ms.is_none_or(|at| at > now) {
