@@ -151,6 +151,10 @@ class IdbHost {
   #gone = false;
   #announcing = null;
   #announceTimer;
+  // Whether another instance has been heard from. Until one has, nobody
+  // listens, and announcing (a BroadcastChannel post and a timer every few
+  // ms, which sequential commits pay for) is skipped.
+  #peers = false;
   // Who holds a queue lease: this instance, among every tab and worker.
   #id = typeof crypto?.randomUUID === "function" ? crypto.randomUUID() : `${Date.now()}-${Math.random()}`;
 
@@ -160,7 +164,10 @@ class IdbHost {
     this.#lockName = PREFIX + name;
     if (typeof BroadcastChannel === "function") {
       this.#channel = new BroadcastChannel(PREFIX + name);
-      this.#channel.onmessage = (event) => this.#push(event.data);
+      this.#channel.onmessage = (event) => this.#heard(event.data);
+      // Before this instance reads the store: whoever commits unannounced
+      // before hearing this, commits before that read (see docs/storage.md).
+      this.#post({ type: "hello" });
     }
   }
 
@@ -360,6 +367,8 @@ class IdbHost {
   }
 
   acquire() {
+    // Someone else holds the lock, or did.
+    this.#meetPeers();
     return new Promise((resolve, reject) => {
       // The owner gives the lock up when it hears this; repeat it in case
       // the owner took the lock after the first one.
@@ -385,6 +394,26 @@ class IdbHost {
     release?.();
   }
 
+  #heard(message) {
+    if (message?.type === "hello") {
+      // A newcomer, who must learn that others listen.
+      this.#peers = true;
+      this.#post({ type: "here" });
+      return;
+    }
+    this.#meetPeers();
+    this.#push(message);
+  }
+
+  // The first sign of another instance: from now on commits are announced,
+  // and "here" tells the others to read what this one may have committed
+  // unannounced before (they hear it after those commits are durable).
+  #meetPeers() {
+    if (this.#peers) return;
+    this.#peers = true;
+    this.#post({ type: "here" });
+  }
+
   // After close there is nobody to tell; a closed channel would throw.
   #post(message) {
     if (!this.#closed) this.#channel?.postMessage(message);
@@ -394,6 +423,7 @@ class IdbHost {
   // commits of a few milliseconds go out together, after they answered.
   // Watchers in other tabs still hear within ANNOUNCE_MS plus delivery.
   announce(records) {
+    if (!this.#peers) return;
     if (this.#announcing === null) {
       this.#announcing = [];
       this.#announceTimer = setTimeout(() => this.#flushAnnouncements(), ANNOUNCE_MS);
@@ -409,7 +439,7 @@ class IdbHost {
   }
 
   announceQueued() {
-    this.#post({ type: "queued" });
+    if (this.#peers) this.#post({ type: "queued" });
   }
 
   #push(event) {

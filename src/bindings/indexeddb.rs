@@ -242,6 +242,7 @@ impl Peers for IdbPeers {
                     Some("commit") => return Ok(PeerEvent::Committed(byte_arrays(&field(&event, "records")))),
                     Some("want") => return Ok(PeerEvent::WriterWaiting),
                     Some("queued") => return Ok(PeerEvent::Queued),
+                    Some("here") => return Ok(PeerEvent::Present),
                     Some("closed") => return Ok(PeerEvent::Closed),
                     // From a newer webkv on the same channel: not for us.
                     _ => continue,

@@ -240,6 +240,67 @@ function assertDeliveredOnce(events, id, expected, where) {
   assert.deepEqual(e.map((x) => x.outcome), ["ok"], `${where}: the attempt succeeded`);
 }
 
+// A lone instance does not announce its commits (nobody listens); one that
+// opens meanwhile must still end up with every commit in memory, without a
+// further commit to reveal the gap: the newcomer says "hello", the lone one
+// answers "here" and announces from then on, and "here" makes the newcomer
+// read what it may have missed (docs/storage.md).
+test(`tabs meeting (${IMPL}): a tab opened while a lone tab commits sees every commit, and hears from tabs opened later`, { skip: SKIP, timeout: 45_000 }, async () => {
+  const server = await startServer();
+  const session = await launch(makeProfile("meeting"));
+  const url = pageUrl(server.origin);
+  const pages = [];
+  try {
+    const name = "meeting";
+    const lone = await openTab(session, url, "lone", []);
+    pages.push(lone);
+    await lone.evaluate(async (name) => {
+      window.kv = await window.lib.openKv(name);
+      window.writing = (async () => {
+        for (let i = 1; i <= 400; i++) await window.kv.set(["n"], i);
+      })();
+    }, name);
+    await waitFor(() => lone.evaluate(async () => ((await window.kv.get(["n"])).value ?? 0) >= 30), 10_000, "the lone tab has committed 30 times");
+    const late = await openTab(session, url, "late", []);
+    pages.push(late);
+    await withLogs(pages, async () => {
+      await late.evaluate(async (name) => {
+        window.kv = await window.lib.openKv(name);
+        window.seen = [];
+        await window.tabs.collectWatch(window.kv, [["n"]], {}, window.seen);
+      }, name);
+      await lone.evaluate(() => window.writing);
+      const eventually = () => late.evaluate(async () => ({
+        watched: window.seen.at(-1)?.value,
+        eventual: (await window.kv.get(["n"], { consistency: "eventual" })).value,
+      }));
+      let last;
+      await waitFor(async () => {
+        last = await eventually();
+        return last.watched === 400 && last.eventual === 400;
+      }, 3_000, `the late tab's watch and eventual read reach 400 with no further commit (last: ${JSON.stringify(last)})`);
+
+      // The lone tab closes (freeing the lock), and a third tab arrives and
+      // commits without waiting for anyone: the late tab, who already knew
+      // another tab, must still answer its hello so that it announces.
+      await lone.evaluate(() => window.kv.close());
+      const third = await openTab(session, url, "third", []);
+      pages.push(third);
+      await third.evaluate(async (name) => {
+        window.kv = await window.lib.openKv(name);
+        for (let i = 401; i <= 420; i++) await window.kv.set(["n"], i);
+      }, name);
+      await waitFor(async () => {
+        last = await eventually();
+        return last.watched === 420 && last.eventual === 420;
+      }, 3_000, `the late tab sees the third tab's commits (last: ${JSON.stringify(last)})`);
+    });
+  } finally {
+    await session.kill();
+    await server.close();
+  }
+});
+
 test(`durable queue (${IMPL}): a message enqueued with no listener is delivered exactly once later`, { skip: SKIP, timeout: 45_000 }, async (t) => {
   const server = await startServer();
   const profile = makeProfile("queue-durable");

@@ -95,6 +95,10 @@ pub enum PeerEvent {
     WriterWaiting,
     /// Another instance enqueued or rescheduled queue messages.
     Queued,
+    /// Another instance answered this one's arrival. Until then it may have
+    /// committed without announcing (nobody was listening), so whatever it
+    /// committed before answering is read from the store.
+    Present,
     Closed,
 }
 

@@ -129,6 +129,7 @@ async fn follow_peers(shared: Rc<Shared>) {
             Ok(PeerEvent::Committed(records)) => shared.absorb_announced(&records),
             Ok(PeerEvent::WriterWaiting) => shared.writer_waiting(),
             Ok(PeerEvent::Queued) => shared.queue_signal.notify(),
+            Ok(PeerEvent::Present) => shared.catch_up_in_background(),
             Ok(PeerEvent::Closed) | Err(_) => return,
         }
     }

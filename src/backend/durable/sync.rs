@@ -62,6 +62,10 @@ impl Shared {
         if let Ok(true) = self.apply_records(records) {
             return;
         }
+        self.catch_up_in_background();
+    }
+
+    pub(super) fn catch_up_in_background(self: &Rc<Self>) {
         let shared = Rc::clone(self);
         (self.spawn)(Box::pin(async move {
             // A failed catch-up is retried by the next strong read.
