@@ -311,6 +311,54 @@ test("a 502 sent after the server applied a sum is an unknown outcome, not a ret
   }
 }, { kinds: ["webkv"] });
 
+// ---------------------------------------------------------------- reused connections
+
+// webkv's client in Deno (src/bindings/http1.js) reuses keep-alive connections for commits and
+// never resends: these two check both halves.
+
+test("a server closing an idle keep-alive connection between two commits: the second succeeds, applied once", async (kind, k) => {
+  const kv = await open(k);
+  try {
+    assertStrictEquals((await withTimeout(kv.atomic().sum(["n"], 1n).commit(), 20_000, "first commit")).ok, true);
+    const { closed } = await proxy.closeIdleConnections();
+    assert(closed >= 1, "the proxy closed the client's idle connection");
+    await delay(100); // a server's close reaches the client before its next request
+    const r = await withTimeout(kv.atomic().sum(["n"], 1n).commit(), 20_000, "commit after the close");
+    assertStrictEquals(r.ok, true);
+    assertStrictEquals(await counter(["n"]), 2n, "each commit applied once");
+    const writes = await requests("/v2/atomic_write");
+    assertEquals(writes.map((w) => w.upstreamStatus), [200, 200], "the server saw each commit once");
+    assert(writes[0].conn !== writes[1].conn, "the second commit went on a new connection");
+  } finally {
+    kv.close();
+  }
+});
+
+test("a commit dropped after it was applied, on a reused connection, is an error and applied once", async (kind, k) => {
+  const kv = await open(k);
+  try {
+    for (let i = 0; i < 3; i++) await withTimeout(kv.atomic().sum(["n"], 1n).commit(), 20_000, `commit ${i}`);
+    await proxy.addRule({ path: "/v2/atomic_write", action: "drop-after", times: 1 });
+    let result, error;
+    try {
+      result = await withTimeout(kv.atomic().sum(["n"], 1n).commit(), 20_000, "dropped commit");
+    } catch (e) {
+      error = e;
+    }
+    assert(error instanceof Error, `the commit must reject, got ${Deno.inspect(result)}`);
+    assert(/may or may not have been applied/.test(error.message), error.message);
+    assertStrictEquals(await counter(["n"]), 4n, "applied exactly once");
+    const writes = await requests("/v2/atomic_write");
+    assertStrictEquals(writes.length, 4, RESENT);
+    assertStrictEquals(new Set(writes.map((w) => w.conn)).size, 1, "all four commits went on one reused connection");
+    // The next commit goes on a new connection.
+    assertStrictEquals((await withTimeout(kv.atomic().sum(["n"], 1n).commit(), 20_000, "next commit")).ok, true);
+    assertStrictEquals(await counter(["n"]), 5n);
+  } finally {
+    kv.close();
+  }
+}, { kinds: ["webkv"] });
+
 // ---------------------------------------------------------------- tokens
 
 test("metadata is refreshed before the token expires; requests keep working", async (kind, k) => {
