@@ -15,7 +15,7 @@ const IDLE_MS = 3000;
 const MAX_IDLE_PER_ORIGIN = 8;
 const READ_SIZE = 65536;
 const EMPTY = new Uint8Array(0);
-const latin1 = new TextDecoder("latin1");
+let latin1; // a TextDecoder, made in Deno only: not every runtime has latin1
 const STATUS = /^HTTP\/1\.(\d) (\d{3})/;
 const CONTENT_LENGTH = /\r\ncontent-length:[ \t]*([^\r]*)/i;
 const TRANSFER_ENCODING = /\r\ntransfer-encoding:[ \t]*([^\r]*)/i;
@@ -26,7 +26,9 @@ const encoder = new TextEncoder();
 export function createConnectionPool() {
   const deno = globalThis.Deno;
   if (typeof deno?.connect !== "function" || typeof deno.connectTls !== "function") return undefined;
-  return proxyMayBeSet(deno) ? undefined : new Pool(deno);
+  if (proxyMayBeSet(deno)) return undefined;
+  latin1 ??= new TextDecoder("latin1");
+  return new Pool(deno);
 }
 
 // Deno's fetch honours these variables. One that cannot be read without

@@ -70,34 +70,35 @@ fn fetch_post(fresh_connections: &RefCell<Option<JsValue>>, request: &HttpReques
 }
 
 /// A settled POST's [status, body, final URL].
-async fn response(promise: Promise, url: String) -> Result<HttpResponse, String> {
+async fn response(promise: Promise, url: &str) -> Result<HttpResponse, String> {
     let answer = JsFuture::from(promise).await.map_err(|err| js::error_text(&err))?;
     let parts: Array = answer.unchecked_into();
     Ok(HttpResponse {
         status: parts.get(0).as_f64().unwrap_or(0.0) as u16,
         body: parts.get(1).unchecked_into::<Uint8Array>().to_vec(),
-        url: parts.get(2).as_string().unwrap_or(url),
+        url: parts.get(2).as_string().unwrap_or_else(|| url.to_string()),
     })
 }
 
 impl Transport for FetchTransport {
     fn post(&self, request: HttpRequest) -> TransportFuture<Result<HttpResponse, String>> {
-        let headers = headers_array(&request.headers);
+        let pool = self.pool.get_or_init(js::create_connection_pool).clone();
         let fresh_connections = Rc::clone(&self.fresh_connections);
-        let pool = self.pool.get_or_init(js::create_connection_pool);
-        if pool.is_undefined() {
-            let promise = fetch_post(&fresh_connections, &request, &headers);
-            return Box::pin(async move { response(promise, request.url).await });
-        }
-        let promise = js::pool_post(pool, &request.url, &headers, &request.body);
         Box::pin(async move {
-            let answer = response(promise, request.url.clone()).await?;
-            if !(300..400).contains(&answer.status) {
-                return Ok(answer);
+            let headers = headers_array(&request.headers);
+            if !pool.is_undefined() {
+                let answer = response(
+                    js::pool_post(&pool, &request.url, &headers, &request.body),
+                    &request.url,
+                )
+                .await?;
+                if !(300..400).contains(&answer.status) {
+                    return Ok(answer);
+                }
+                // A redirect, which http1.js does not follow: the server did
+                // not process the request, and fetch follows it.
             }
-            // A redirect, which http1.js does not follow: the server did not
-            // process the request, and fetch follows it.
-            response(fetch_post(&fresh_connections, &request, &headers), request.url).await
+            response(fetch_post(&fresh_connections, &request, &headers), &request.url).await
         })
     }
 
