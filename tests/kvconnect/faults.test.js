@@ -10,8 +10,8 @@
 // commits included (so a commit whose answer is lost is applied twice), refreshes the metadata
 // and retries once on a 401, and fails openKv() at once when the first metadata exchange fails.
 //
-// Real Deno's client speaks cleartext HTTP/2 (prior knowledge) to http:// URLs; webkv (fetch)
-// speaks HTTP/1.1. The proxy takes both on one port.
+// Real Deno's client speaks cleartext HTTP/2 (prior knowledge) to http:// URLs; webkv (its own
+// client in Deno, fetch elsewhere) speaks HTTP/1.1. The proxy takes both on one port.
 
 import { assert, assertEquals, assertStrictEquals } from "../conformance/assert.js";
 import {
@@ -188,7 +188,8 @@ test("503 on the metadata exchange is retried", async (kind, k) => {
 // Found with these tests: Deno's fetch() itself (under webkv's client, which does not retry a
 // commit) silently sends a POST again when a reused keep-alive HTTP/1.1 connection closes
 // without an answer. Reproduced with plain fetch() and this proxy; a fresh connection fails
-// instead. (Browsers were not checked.)
+// instead. (Browsers were not checked.) In Deno, webkv now sends its requests with its own
+// HTTP/1.1 client (src/bindings/http1.js), which never resends.
 const RESENT = "the commit reached the server more than once: resent below webkv's client " +
   "(Deno's fetch resends a POST when a reused keep-alive connection closes without an answer)";
 test("a sum whose answer is dropped after the server applied it", async (kind, k) => {
