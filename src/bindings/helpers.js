@@ -77,9 +77,11 @@ export async function httpPost(url, headers, body, client) {
 }
 
 // Deno's fetch resends a POST whose pooled keep-alive connection closed
-// before the answer came, which could apply a commit twice: commits there go
-// through a client that never reuses a connection. Other runtimes' fetch
-// offers no such control (see the README).
+// before the answer came, which could apply a commit twice. Deno's commits
+// normally go through http1.js; where fetch carries them instead (a proxy
+// may be configured, or a redirect), they go through a client that never
+// reuses a connection. Other runtimes' fetch offers no such control (see the
+// README).
 export function createFreshConnectionClient() {
   const create = globalThis.Deno?.createHttpClient;
   return typeof create === "function" ? create({ poolMaxIdlePerHost: 0 }) : undefined;

@@ -1,4 +1,5 @@
-//! Imports from helpers.js, the one JS file the bindings ship.
+//! Imports from the JS files the bindings ship: helpers.js and, for KV
+//! Connect in Deno, http1.js.
 
 use wasm_bindgen::prelude::*;
 
@@ -25,6 +26,16 @@ extern "C" {
     pub fn sleep(ms: u32) -> js_sys::Promise;
     #[wasm_bindgen(js_name = errorText)]
     pub fn error_text(error: &JsValue) -> String;
+}
+
+#[wasm_bindgen(module = "/src/bindings/http1.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = createConnectionPool)]
+    pub fn create_connection_pool() -> JsValue;
+    #[wasm_bindgen(js_name = poolPost)]
+    pub fn pool_post(pool: &JsValue, url: &str, headers: &js_sys::Array, body: &[u8]) -> js_sys::Promise;
+    #[wasm_bindgen(js_name = closePool)]
+    pub fn close_pool(pool: &JsValue);
 }
 
 /// serde_v8's argument error, which Deno raises before an op runs.

@@ -1,9 +1,11 @@
-//! The KV Connect client's transport, on the host's `fetch`.
+//! The KV Connect client's transport: in Deno, http1.js (HTTP/1.1 on raw
+//! sockets, which never resends a request); elsewhere, and for what http1.js
+//! does not do (redirects, proxies, the watch stream), the host's `fetch`.
 
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
 use std::rc::Rc;
 
-use js_sys::{Array, Uint8Array};
+use js_sys::{Array, Promise, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
@@ -14,9 +16,13 @@ use crate::backend::remote::transport::{
 
 #[derive(Default)]
 pub struct FetchTransport {
-    /// Where the runtime allows it, commits travel on connections that are
-    /// never reused (see `HttpRequest::reusable_connection`).
-    fresh_connections: RefCell<Option<JsValue>>,
+    /// http1.js's connection pool, made at the first request; `undefined`
+    /// where it cannot serve (not Deno, or a proxy may be configured).
+    pool: OnceCell<JsValue>,
+    /// For fetch: where the runtime allows it, requests that must not be
+    /// sent twice travel on connections that are never reused (see
+    /// `HttpRequest::idempotent`).
+    fresh_connections: Rc<RefCell<Option<JsValue>>>,
     /// Readers of open streams, cancelled when the database closes.
     readers: Rc<RefCell<Vec<JsValue>>>,
 }
@@ -50,26 +56,49 @@ impl Drop for FetchStream {
     }
 }
 
+/// A POST with fetch.
+fn fetch_post(fresh_connections: &RefCell<Option<JsValue>>, request: &HttpRequest, headers: &Array) -> Promise {
+    let client = if request.idempotent {
+        JsValue::UNDEFINED
+    } else {
+        fresh_connections
+            .borrow_mut()
+            .get_or_insert_with(js::create_fresh_connection_client)
+            .clone()
+    };
+    js::http_post(&request.url, headers, &request.body, &client)
+}
+
+/// A settled POST's [status, body, final URL].
+async fn response(promise: Promise, url: &str) -> Result<HttpResponse, String> {
+    let answer = JsFuture::from(promise).await.map_err(|err| js::error_text(&err))?;
+    let parts: Array = answer.unchecked_into();
+    Ok(HttpResponse {
+        status: parts.get(0).as_f64().unwrap_or(0.0) as u16,
+        body: parts.get(1).unchecked_into::<Uint8Array>().to_vec(),
+        url: parts.get(2).as_string().unwrap_or_else(|| url.to_string()),
+    })
+}
+
 impl Transport for FetchTransport {
     fn post(&self, request: HttpRequest) -> TransportFuture<Result<HttpResponse, String>> {
-        let headers = headers_array(&request.headers);
-        let client = if request.reusable_connection {
-            JsValue::UNDEFINED
-        } else {
-            self.fresh_connections
-                .borrow_mut()
-                .get_or_insert_with(js::create_fresh_connection_client)
-                .clone()
-        };
-        let promise = js::http_post(&request.url, &headers, &request.body, &client);
+        let pool = self.pool.get_or_init(js::create_connection_pool).clone();
+        let fresh_connections = Rc::clone(&self.fresh_connections);
         Box::pin(async move {
-            let answer = JsFuture::from(promise).await.map_err(|err| js::error_text(&err))?;
-            let parts: Array = answer.unchecked_into();
-            Ok(HttpResponse {
-                status: parts.get(0).as_f64().unwrap_or(0.0) as u16,
-                body: parts.get(1).unchecked_into::<Uint8Array>().to_vec(),
-                url: parts.get(2).as_string().unwrap_or(request.url),
-            })
+            let headers = headers_array(&request.headers);
+            if !pool.is_undefined() {
+                let answer = response(
+                    js::pool_post(&pool, &request.url, &headers, &request.body),
+                    &request.url,
+                )
+                .await?;
+                if !(300..400).contains(&answer.status) {
+                    return Ok(answer);
+                }
+                // A redirect, which http1.js does not follow: the server did
+                // not process the request, and fetch follows it.
+            }
+            response(fetch_post(&fresh_connections, &request, &headers), &request.url).await
         })
     }
 
@@ -113,6 +142,9 @@ impl Transport for FetchTransport {
     }
 
     fn close(&self) {
+        if let Some(pool) = self.pool.get().filter(|pool| !pool.is_undefined()) {
+            js::close_pool(pool);
+        }
         if let Some(client) = self.fresh_connections.borrow_mut().take() {
             js::close_client(&client);
         }

@@ -5,7 +5,8 @@
 //   const proxy = await startFaultProxy({ target: server.url });   // listens on 127.0.0.1:<free port>
 //   proxy.addRule({ path: "/v2/atomic_write", action: "drop-after", times: 1 });
 //   ... a client opens proxy.url ...
-//   proxy.log  // every request: { n, method, path, action, status, upstreamStatus, ms }
+//   proxy.log  // every request: { n, method, path, action, status, upstreamStatus, ms, conn }
+//              // (conn: which client connection carried it, numbered from 1)
 //   await proxy.stop();
 //
 // As its own process, driven over HTTP (what the Deno tests do):
@@ -58,6 +59,10 @@
 //   PUT    /__fault/config         merge the JSON body into the config ({ rotateTokens })
 //   POST   /__fault/tokens/expire  expire every token issued so far
 //   POST   /__fault/reset          rules, log, config and tokens back to the start
+//   POST   /__fault/connections/close-idle
+//                                   close every client connection that has carried a KV
+//                                   request and has none in flight, as a server closing idle
+//                                   keep-alive connections does; answers { closed: n }
 //
 // Binds only to 127.0.0.1.
 
@@ -107,6 +112,10 @@ export async function startFaultProxy({ target, port = 0, host = "127.0.0.1", qu
   let metadataRequests = 0;
   let n = 0;
   const sockets = new Set();
+  // Client connections that carried KV requests (the socket for HTTP/1.1, the session for
+  // HTTP/2) -> { id, inFlight }.
+  const connections = new Map();
+  let connectionCounter = 0;
 
   function pickRule(method, p) {
     for (const r of rules) {
@@ -169,6 +178,16 @@ export async function startFaultProxy({ target, port = 0, host = "127.0.0.1", qu
         tokens: [...tokens].map(([token, t]) => ({ token, expiresAt: t.expiresAt, expired: t.expiresAt <= Date.now() })),
       };
     },
+    closeIdleConnections() {
+      let closed = 0;
+      for (const [connection, { inFlight }] of connections) {
+        if (inFlight > 0) continue;
+        connection.destroy();
+        connections.delete(connection);
+        closed++;
+      }
+      return { closed };
+    },
     stop: null,
   };
 
@@ -200,6 +219,9 @@ export async function startFaultProxy({ target, port = 0, host = "127.0.0.1", qu
       case "POST /reset":
         api.reset();
         break;
+      case "POST /connections/close-idle":
+        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(api.closeIdleConnections()));
+        return;
       default:
         res.writeHead(404, { "content-type": "text/plain" }).end(`no admin route ${route}\n`);
         return;
@@ -219,7 +241,24 @@ export async function startFaultProxy({ target, port = 0, host = "127.0.0.1", qu
       }
       return;
     }
-    const entry = { n: ++n, method: req.method, path: p, action: null, status: null, upstreamStatus: null, ms: 0 };
+    const connection = req.stream?.session ?? req.socket;
+    if (!connections.has(connection)) {
+      connections.set(connection, { id: ++connectionCounter, inFlight: 0 });
+      connection.once("close", () => connections.delete(connection));
+    }
+    const tracked = connections.get(connection);
+    tracked.inFlight++;
+    res.once("close", () => tracked.inFlight--);
+    const entry = {
+      n: ++n,
+      method: req.method,
+      path: p,
+      action: null,
+      status: null,
+      upstreamStatus: null,
+      ms: 0,
+      conn: tracked.id,
+    };
     log.push(entry);
     const done = (status) => {
       entry.status = status;
@@ -437,6 +476,7 @@ export function adminClient(info, proc = null) {
     setConfig: (c) => call("PUT", "/config", c),
     expireTokens: () => call("POST", "/tokens/expire"),
     reset: () => call("POST", "/reset"),
+    closeIdleConnections: () => call("POST", "/connections/close-idle"),
     stop: async () => {
       if (proc) await proc.stop();
     },

@@ -10,8 +10,8 @@
 // commits included (so a commit whose answer is lost is applied twice), refreshes the metadata
 // and retries once on a 401, and fails openKv() at once when the first metadata exchange fails.
 //
-// Real Deno's client speaks cleartext HTTP/2 (prior knowledge) to http:// URLs; webkv (fetch)
-// speaks HTTP/1.1. The proxy takes both on one port.
+// Real Deno's client speaks cleartext HTTP/2 (prior knowledge) to http:// URLs; webkv (its own
+// client in Deno, fetch elsewhere) speaks HTTP/1.1. The proxy takes both on one port.
 
 import { assert, assertEquals, assertStrictEquals } from "../conformance/assert.js";
 import {
@@ -188,7 +188,8 @@ test("503 on the metadata exchange is retried", async (kind, k) => {
 // Found with these tests: Deno's fetch() itself (under webkv's client, which does not retry a
 // commit) silently sends a POST again when a reused keep-alive HTTP/1.1 connection closes
 // without an answer. Reproduced with plain fetch() and this proxy; a fresh connection fails
-// instead. (Browsers were not checked.)
+// instead. (Browsers were not checked.) In Deno, webkv now sends its requests with its own
+// HTTP/1.1 client (src/bindings/http1.js), which never resends.
 const RESENT = "the commit reached the server more than once: resent below webkv's client " +
   "(Deno's fetch resends a POST when a reused keep-alive connection closes without an answer)";
 test("a sum whose answer is dropped after the server applied it", async (kind, k) => {
@@ -306,6 +307,54 @@ test("a 502 sent after the server applied a sum is an unknown outcome, not a ret
     assert(/may or may not have been applied/.test(error.message), error.message);
     assertStrictEquals((await requests("/v2/atomic_write")).length, 1, RESENT);
     assertStrictEquals(await counter(["n"]), 1n, "applied exactly once");
+  } finally {
+    kv.close();
+  }
+}, { kinds: ["webkv"] });
+
+// ---------------------------------------------------------------- reused connections
+
+// webkv's client in Deno (src/bindings/http1.js) reuses keep-alive connections for commits and
+// never resends: these two check both halves.
+
+test("a server closing an idle keep-alive connection between two commits: the second succeeds, applied once", async (kind, k) => {
+  const kv = await open(k);
+  try {
+    assertStrictEquals((await withTimeout(kv.atomic().sum(["n"], 1n).commit(), 20_000, "first commit")).ok, true);
+    const { closed } = await proxy.closeIdleConnections();
+    assert(closed >= 1, "the proxy closed the client's idle connection");
+    await delay(100); // a server's close reaches the client before its next request
+    const r = await withTimeout(kv.atomic().sum(["n"], 1n).commit(), 20_000, "commit after the close");
+    assertStrictEquals(r.ok, true);
+    assertStrictEquals(await counter(["n"]), 2n, "each commit applied once");
+    const writes = await requests("/v2/atomic_write");
+    assertEquals(writes.map((w) => w.upstreamStatus), [200, 200], "the server saw each commit once");
+    assert(writes[0].conn !== writes[1].conn, "the second commit went on a new connection");
+  } finally {
+    kv.close();
+  }
+});
+
+test("a commit dropped after it was applied, on a reused connection, is an error and applied once", async (kind, k) => {
+  const kv = await open(k);
+  try {
+    for (let i = 0; i < 3; i++) await withTimeout(kv.atomic().sum(["n"], 1n).commit(), 20_000, `commit ${i}`);
+    await proxy.addRule({ path: "/v2/atomic_write", action: "drop-after", times: 1 });
+    let result, error;
+    try {
+      result = await withTimeout(kv.atomic().sum(["n"], 1n).commit(), 20_000, "dropped commit");
+    } catch (e) {
+      error = e;
+    }
+    assert(error instanceof Error, `the commit must reject, got ${Deno.inspect(result)}`);
+    assert(/may or may not have been applied/.test(error.message), error.message);
+    assertStrictEquals(await counter(["n"]), 4n, "applied exactly once");
+    const writes = await requests("/v2/atomic_write");
+    assertStrictEquals(writes.length, 4, RESENT);
+    assertStrictEquals(new Set(writes.map((w) => w.conn)).size, 1, "all four commits went on one reused connection");
+    // The next commit goes on a new connection.
+    assertStrictEquals((await withTimeout(kv.atomic().sum(["n"], 1n).commit(), 20_000, "next commit")).ok, true);
+    assertStrictEquals(await counter(["n"]), 5n);
   } finally {
     kv.close();
   }

@@ -177,7 +177,7 @@ impl Client {
             }
             self.ensure_open()?;
             let request = HttpRequest {
-                reusable_connection: true,
+                idempotent: true,
                 url: self.url.clone(),
                 headers: vec![
                     ("authorization", format!("Bearer {}", self.access_token)),
@@ -221,7 +221,7 @@ impl Client {
             force_refresh = false;
             self.ensure_open().map_err(CallError::Fatal)?;
             let request = HttpRequest {
-                reusable_connection: idempotent,
+                idempotent,
                 url: format!("{}/{method}", metadata.endpoint(strong).url),
                 headers: self.data_headers(&metadata),
                 body: body.to_vec(),

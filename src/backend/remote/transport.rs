@@ -1,15 +1,17 @@
 //! What the KV Connect client needs from its host: an HTTP POST, a timer, a
-//! clock and randomness. The wasm bindings implement it with `fetch`; the
-//! protocol logic stays free of JS types.
+//! clock and randomness. The wasm bindings implement it (in Deno with their
+//! own HTTP/1.1 client, elsewhere with `fetch`); the protocol logic stays
+//! free of JS types.
 
 use std::future::Future;
 use std::pin::Pin;
 
 pub struct HttpRequest {
-    /// False for a commit: it must travel on a connection that is not
-    /// reused, because some HTTP clients (Deno's fetch) silently resend a
-    /// request whose pooled connection closed, which could apply it twice.
-    pub reusable_connection: bool,
+    /// False for a commit: nothing below the client may send it twice. Some
+    /// HTTP clients (Deno's fetch) silently resend a request whose pooled
+    /// keep-alive connection closed, so with those it must travel on a
+    /// connection that is not reused.
+    pub idempotent: bool,
     pub url: String,
     pub headers: Vec<(&'static str, String)>,
     pub body: Vec<u8>,

@@ -126,7 +126,7 @@ enum Retry {
 async fn open(client: &Client, keys: &[Vec<u8>]) -> Result<Box<dyn ByteStream>, Retry> {
     let metadata = client.metadata(false).await.map_err(Retry::Fatal)?;
     let request = HttpRequest {
-        reusable_connection: true,
+        idempotent: true,
         url: format!("{}/watch", metadata.endpoint(false).url),
         headers: client.data_headers(&metadata),
         body: wire::watch_request(keys),
