@@ -96,7 +96,7 @@ impl Engine {
             .iter()
             .position(|page| page.earliest_expiry().is_some_and(|at| at <= now_ms))
         {
-            self.decode_pages(|i| i == index);
+            self.decode_pages(&|i| i == index);
         }
         while let Some((at, _)) = self.expiries.first() {
             if *at > now_ms {
@@ -267,21 +267,21 @@ impl Engine {
 
     /// Every entry, expired ones included (a reader filters them by time).
     pub fn entries(&mut self) -> impl Iterator<Item = (&Vec<u8>, &StoredEntry)> {
-        self.decode_pages(|_| true);
+        self.decode_pages(&|_| true);
         self.entries.iter()
     }
 
     fn decode_page_of(&mut self, key: &[u8]) {
         let from = self.pending.partition_point(|page| page.last_key() < key);
         let to = self.pending.partition_point(|page| page.first_key() <= key);
-        self.decode_pages(|i| (from..to).contains(&i));
+        self.decode_pages(&|i| (from..to).contains(&i));
     }
 
     /// Decodes the pages holding any key in `start..end`.
     fn decode_pages_in(&mut self, start: &[u8], end: &[u8]) {
         let from = self.pending.partition_point(|page| page.last_key() < start);
         let to = self.pending.partition_point(|page| page.first_key() < end);
-        self.decode_pages(|i| (from..to).contains(&i));
+        self.decode_pages(&|i| (from..to).contains(&i));
     }
 
     /// Decodes the pages holding any of `keys`, which are in ascending
@@ -301,12 +301,12 @@ impl Engine {
                 wanted.push(index);
             }
         }
-        self.decode_pages(|index| wanted.binary_search(&index).is_ok());
+        self.decode_pages(&|index| wanted.binary_search(&index).is_ok());
     }
 
     /// Decodes the pending pages whose index in `pending` is wanted.
-    fn decode_pages(&mut self, wanted: impl Fn(usize) -> bool) {
-        if !(0..self.pending.len()).any(&wanted) {
+    fn decode_pages(&mut self, wanted: &dyn Fn(usize) -> bool) {
+        if !(0..self.pending.len()).any(wanted) {
             return;
         }
         let mut decode = Vec::new();
