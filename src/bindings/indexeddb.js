@@ -115,6 +115,25 @@ function readSince(tx, after, done) {
   };
 }
 
+// Adds a write's records and queue messages in `tx`. A version that exists
+// already makes `add` fail, which aborts everything.
+function store(tx, [records, messages], fail) {
+  if (messages.length > 0) {
+    const queue = tx.objectStore("queue");
+    for (const [key, bytes] of messages) queue.add({ bytes, owner: null, until: 0 }, key);
+  }
+  if (records.length === 0) return;
+  // One log value for the whole group, keyed by its first version:
+  // IndexedDB's cost is per request, not per byte. A lone record is stored
+  // bare, which clones faster.
+  const first = records[0][0];
+  const value = records.length === 1 ? records[0][1] : records.map(([, bytes]) => bytes);
+  tx.objectStore("log").add(value, first).onerror = (event) => {
+    event.preventDefault();
+    fail(new Error(`IndexedDB failed: version ${first} was written twice (${event.target.error?.name})`));
+  };
+}
+
 // A log value is the records of one write transaction: an array, or a lone
 // record (as layout 1 stored every record).
 function records(value) {
@@ -225,44 +244,29 @@ class IdbHost {
     return this.#run("readonly", (tx, fail, settle) => readSince(tx, after, settle));
   }
 
-  // Appends what `prepare` returns: [records: [version, bytes][],
-  // messages: [key, bytes][]]; `prepare` gets what readSince found, or null
-  // for a blind write. A version that exists already makes `add`
-  // fail, which aborts everything. A blind write locks only the stores it
-  // writes (`queued`: whether it enqueues), which IndexedDB starts faster.
-  write(after, blind, queued, prepare) {
-    const stores = blind ? (queued ? ["log", "queue"] : ["log"]) : STORES;
+  // A catching-up write: reads what was committed after `after`, hands it
+  // to `prepare`, and stores what that returns (see `append`), all in one
+  // transaction on every store.
+  write(after, queued, prepare) {
     return this.#run("readwrite", (tx, fail) => {
-      const append = (since) => {
-        let records;
-        let messages;
+      readSince(tx, after, (since) => {
+        let appended;
         try {
-          [records, messages] = prepare(since);
+          appended = prepare(since);
         } catch (error) {
           fail(error);
           return;
         }
-        if (messages.length > 0) {
-          const queue = tx.objectStore("queue");
-          for (const [key, bytes] of messages) queue.add({ bytes, owner: null, until: 0 }, key);
-        }
-        if (records.length === 0) return;
-        // One log value for the whole group, keyed by its first version:
-        // IndexedDB's cost is per request, not per byte. A lone record is
-        // stored bare, which clones faster.
-        const first = records[0][0];
-        const value = records.length === 1 ? records[0][1] : records.map(([, bytes]) => bytes);
-        tx.objectStore("log").add(value, first).onerror = (event) => {
-          event.preventDefault();
-          fail(new Error(`IndexedDB failed: version ${first} was written twice (${event.target.error?.name})`));
-        };
-      };
-      if (blind) {
-        append(null);
-      } else {
-        readSince(tx, after, append);
-      }
-    }, stores);
+        store(tx, appended, fail);
+      });
+    });
+  }
+
+  // A blind write, prepared already: [records: [version, bytes][],
+  // messages: [key, bytes][]]. It locks only the stores it writes (`queued`:
+  // whether it enqueues), which IndexedDB starts faster.
+  append(queued, appended) {
+    return this.#run("readwrite", (tx, fail) => store(tx, appended, fail), queued ? ["log", "queue"] : ["log"]);
   }
 
   compact(version, pages) {

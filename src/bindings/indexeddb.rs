@@ -9,7 +9,9 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 use super::js;
-use crate::backend::durable::host::{HostFuture, MessageKey, PeerEvent, Peers, Prepare, Since, Spawn, Store, Taken};
+use crate::backend::durable::host::{
+    Appended, HostFuture, MessageKey, PeerEvent, Peers, Prepare, Since, Spawn, Store, Taken,
+};
 use crate::core::error::{KvError, KvResult};
 
 #[wasm_bindgen(module = "/src/bindings/indexeddb.js")]
@@ -26,7 +28,9 @@ extern "C" {
     #[wasm_bindgen(method, js_name = readSince)]
     fn read_since(this: &IdbHost, after: f64) -> Promise;
     #[wasm_bindgen(method)]
-    fn write(this: &IdbHost, after: f64, blind: bool, enqueues: bool, prepare: &Function) -> Promise;
+    fn write(this: &IdbHost, after: f64, enqueues: bool, prepare: &Function) -> Promise;
+    #[wasm_bindgen(method)]
+    fn append(this: &IdbHost, enqueues: bool, appended: &Array) -> Promise;
     #[wasm_bindgen(method)]
     fn compact(this: &IdbHost, version: f64, pages: &Array) -> Promise;
     #[wasm_bindgen(method, js_name = takeMessage)]
@@ -99,6 +103,21 @@ fn since_from_js(value: &JsValue) -> Since {
     }
 }
 
+/// `[records: [version, bytes][], messages: [key, bytes][]]`.
+fn appended_to_js(appended: Appended) -> Array {
+    let records: Array = appended
+        .records
+        .into_iter()
+        .map(|(version, bytes)| Array::of2(&JsValue::from_f64(version as f64), &Uint8Array::from(bytes.as_slice())))
+        .collect();
+    let messages: Array = appended
+        .messages
+        .into_iter()
+        .map(|(key, bytes)| Array::of2(&key_to_js(key), &Uint8Array::from(bytes.as_slice())))
+        .collect();
+    Array::of2(&records, &messages)
+}
+
 fn key_to_js((due, version, index): MessageKey) -> Array {
     Array::of3(
         &JsValue::from_f64(due as f64),
@@ -124,27 +143,20 @@ impl Store for IdbStore {
     }
 
     fn write(&self, after: u64, blind: bool, enqueues: bool, prepare: Prepare) -> HostFuture<()> {
-        // A failure inside `prepare` keeps its own class and message.
+        // A blind write needs nothing from the store, so it is prepared
+        // before its transaction starts: no callback to make and call back
+        // into for every commit. A failure inside `prepare` keeps its own
+        // class and message.
+        if blind {
+            let promise = prepare(Since::default()).map(|appended| self.0.append(enqueues, &appended_to_js(appended)));
+            return Box::pin(async move { settle(promise?).await.map(|_| ()) });
+        }
         let prepare_error: Rc<RefCell<Option<KvError>>> = Rc::default();
         let closure = {
             let prepare_error = Rc::clone(&prepare_error);
             Closure::once(move |since: JsValue| -> Result<JsValue, JsValue> {
                 match prepare(since_from_js(&since)) {
-                    Ok(appended) => {
-                        let records: Array = appended
-                            .records
-                            .into_iter()
-                            .map(|(version, bytes)| {
-                                Array::of2(&JsValue::from_f64(version as f64), &Uint8Array::from(bytes.as_slice()))
-                            })
-                            .collect();
-                        let messages: Array = appended
-                            .messages
-                            .into_iter()
-                            .map(|(key, bytes)| Array::of2(&key_to_js(key), &Uint8Array::from(bytes.as_slice())))
-                            .collect();
-                        Ok(Array::of2(&records, &messages).into())
-                    }
+                    Ok(appended) => Ok(appended_to_js(appended).into()),
                     Err(err) => {
                         let thrown = JsValue::from_str(&err.message);
                         *prepare_error.borrow_mut() = Some(err);
@@ -153,9 +165,7 @@ impl Store for IdbStore {
                 }
             })
         };
-        let promise = self
-            .0
-            .write(after as f64, blind, enqueues, closure.as_ref().unchecked_ref());
+        let promise = self.0.write(after as f64, enqueues, closure.as_ref().unchecked_ref());
         Box::pin(async move {
             let result = JsFuture::from(promise).await;
             drop(closure);
