@@ -34,8 +34,9 @@ use crate::core::queue::QueuedMessage;
 use crate::core::versionstamp::Versionstamp;
 
 /// Rewrite the snapshot once the log holds more than this many bytes and
-/// more than half the snapshot's size, so that opening reads at most about
-/// one and a half times the database.
+/// more than a quarter of the snapshot's size, so that opening reads at most
+/// about one and a quarter times the database, and replays at most a fifth
+/// of it from the log (replaying costs more than loading a page).
 const MIN_LOG_BYTES_TO_COMPACT: usize = 256 * 1024;
 
 /// Snapshot pages of about this size: big enough that a database of

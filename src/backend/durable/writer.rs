@@ -183,7 +183,7 @@ impl Shared {
     }
 
     fn should_compact(state: &State) -> bool {
-        state.log_bytes > MIN_LOG_BYTES_TO_COMPACT && state.log_bytes > state.snapshot_bytes / 2
+        state.log_bytes > MIN_LOG_BYTES_TO_COMPACT && state.log_bytes > state.snapshot_bytes / 4
     }
 
     /// Rewrites the snapshot from memory, which is current right after a write.
