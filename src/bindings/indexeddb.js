@@ -116,8 +116,9 @@ function readSince(tx, after, done) {
 }
 
 // Adds a write's records and queue messages in `tx`. A version that exists
-// already makes `add` fail, which aborts everything.
-function store(tx, [records, messages], fail) {
+// already makes `add` fail with a ConstraintError, which aborts everything
+// (no handler of its own: it would cost every commit a listener).
+function store(tx, [records, messages]) {
   if (messages.length > 0) {
     const queue = tx.objectStore("queue");
     for (const [key, bytes] of messages) queue.add({ bytes, owner: null, until: 0 }, key);
@@ -128,10 +129,7 @@ function store(tx, [records, messages], fail) {
   // bare, which clones faster.
   const first = records[0][0];
   const value = records.length === 1 ? records[0][1] : records.map(([, bytes]) => bytes);
-  tx.objectStore("log").add(value, first).onerror = (event) => {
-    event.preventDefault();
-    fail(new Error(`IndexedDB failed: version ${first} was written twice (${event.target.error?.name})`));
-  };
+  tx.objectStore("log").add(value, first);
 }
 
 // A log value is the records of one write transaction: an array, or a lone
@@ -257,7 +255,7 @@ class IdbHost {
           fail(error);
           return;
         }
-        store(tx, appended, fail);
+        store(tx, appended);
       });
     });
   }
@@ -266,7 +264,7 @@ class IdbHost {
   // messages: [key, bytes][]]. It locks only the stores it writes (`queued`:
   // whether it enqueues), which IndexedDB starts faster.
   append(queued, appended) {
-    return this.#run("readwrite", (tx, fail) => store(tx, appended, fail), queued ? ["log", "queue"] : ["log"]);
+    return this.#run("readwrite", (tx) => store(tx, appended), queued ? ["log", "queue"] : "log");
   }
 
   compact(version, pages) {
