@@ -45,6 +45,26 @@ export function preloadWasm() {
   ensureWasm().catch(() => {});
 }
 
+/**
+ * Once the wasm is loaded and the page has a moment, runs the code a first
+ * open runs (src/bindings/warm_up.rs, then a round trip on a database in
+ * memory): the browser compiles wasm functions on first use, which would
+ * otherwise slow the page's first openKv.
+ */
+export function warmUpWhenIdle() {
+  ensureWasm()
+    .then(() => new Promise((resolve) => setTimeout(resolve, 0)))
+    .then(async () => {
+      wasm.warmUp();
+      const kv = new Kv(wasm.openMemory(), constructToken);
+      await kv.set(["warm"], { warm: true });
+      await kv.get(["warm"]);
+      for await (const _ of kv.list({ prefix: [] }));
+      kv.close();
+    })
+    .catch(() => {});
+}
+
 function ensureWasm() {
   wasmReady ??= Promise.resolve()
     .then(() => loadWasm());

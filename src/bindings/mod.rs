@@ -8,6 +8,7 @@ mod indexeddb;
 mod js;
 mod key;
 mod transport;
+mod warm_up;
 
 use std::num::NonZeroU32;
 use std::rc::Rc;
