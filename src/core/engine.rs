@@ -13,6 +13,7 @@ use super::error::KvError;
 use super::numeric::{self, SumParams, U64Op};
 use super::queue::{Queue, QueuedMessage, DEFAULT_BACKOFF_SCHEDULE};
 use super::record::Page;
+use super::undecoded::UndecodedPages;
 use super::versionstamp::{self, Versionstamp};
 
 #[derive(Debug)]
@@ -52,10 +53,10 @@ pub struct Committed {
 #[derive(Debug, Default)]
 pub struct Engine {
     entries: BTreeMap<Vec<u8>, StoredEntry>,
-    /// Snapshot pages not decoded yet, in key order, their key ranges
-    /// disjoint. No key within a pending page's range is in `entries` (or
-    /// `expiries`): whatever reads or writes a key decodes its page first.
-    pending: Vec<Page>,
+    /// Snapshot pages not decoded yet. No key within one of their ranges is
+    /// in `entries` (or `expiries`): whatever reads or writes a key decodes
+    /// its page first.
+    undecoded: UndecodedPages,
     expiries: BTreeSet<(u64, Vec<u8>)>,
     version: u64,
     queue: Queue,
@@ -76,7 +77,7 @@ impl Engine {
 
     /// Entries held, expired ones not yet collected included.
     pub fn len(&self) -> usize {
-        self.entries.len() + self.pending.iter().map(Page::len).sum::<usize>()
+        self.entries.len() + self.undecoded.entries()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -90,14 +91,9 @@ impl Engine {
     /// Drops entries whose time has come, so their memory is reclaimed even
     /// if nobody reads them again.
     pub fn collect_expired(&mut self, now_ms: u64) {
-        // A pending page's expiries are not in `expiries` yet.
-        while let Some(index) = self
-            .pending
-            .iter()
-            .position(|page| page.earliest_expiry().is_some_and(|at| at <= now_ms))
-        {
-            self.decode_pages(&|i| i == index);
-        }
+        // An undecoded page's expiries are not in `expiries` yet.
+        let expiring = self.undecoded.expiring_by(now_ms);
+        self.decode(expiring);
         while let Some((at, _)) = self.expiries.first() {
             if *at > now_ms {
                 break;
@@ -119,7 +115,8 @@ impl Engine {
         if range.start >= range.end {
             return Vec::new();
         }
-        self.decode_pages_in(&range.start, &range.end);
+        let touched = self.undecoded.overlapping(&range.start, &range.end);
+        self.decode(touched);
         let limit = range.limit.get() as usize;
         let bounds = (
             Bound::Included(range.start.as_slice()),
@@ -163,7 +160,8 @@ impl Engine {
                 .map(|m| &m.key),
         );
         for key in read_keys {
-            self.decode_page_of(key);
+            let touched = self.undecoded.holding(key);
+            self.decode(touched);
         }
         let this = &*self;
         let current_entry = |key: &[u8]| -> Option<&StoredEntry> {
@@ -255,71 +253,25 @@ impl Engine {
     /// order with disjoint ranges (as `PageWriter` cuts them); they are
     /// decoded when first touched.
     pub fn load(&mut self, version: u64, pages: Vec<Page>) -> Result<(), KvError> {
-        if pages.windows(2).any(|pair| pair[0].last_key() >= pair[1].first_key()) {
-            return Err(KvError::error("The stored database is corrupt: its pages overlap"));
-        }
+        self.undecoded = UndecodedPages::new(pages)?;
         self.entries = BTreeMap::new();
         self.expiries = BTreeSet::new();
-        self.pending = pages;
         self.version = version;
         Ok(())
     }
 
     /// Every entry, expired ones included (a reader filters them by time).
     pub fn entries(&mut self) -> impl Iterator<Item = (&Vec<u8>, &StoredEntry)> {
-        self.decode_pages(&|_| true);
+        let all = self.undecoded.take_all();
+        self.decode(all);
         self.entries.iter()
     }
 
-    fn decode_page_of(&mut self, key: &[u8]) {
-        let from = self.pending.partition_point(|page| page.last_key() < key);
-        let to = self.pending.partition_point(|page| page.first_key() <= key);
-        self.decode_pages(&|i| (from..to).contains(&i));
-    }
-
-    /// Decodes the pages holding any key in `start..end`.
-    fn decode_pages_in(&mut self, start: &[u8], end: &[u8]) {
-        let from = self.pending.partition_point(|page| page.last_key() < start);
-        let to = self.pending.partition_point(|page| page.first_key() < end);
-        self.decode_pages(&|i| (from..to).contains(&i));
-    }
-
-    /// Decodes the pages holding any of `keys`, which are in ascending
-    /// order: one walk over both instead of a search per key, since a
-    /// replayed log applies many commits of many keys at open.
-    fn decode_pages_of<'k>(&mut self, keys: impl Iterator<Item = &'k Vec<u8>>) {
-        let mut wanted = Vec::new();
-        let mut index = 0;
-        for key in keys {
-            while index < self.pending.len() && self.pending[index].last_key() < key.as_slice() {
-                index += 1;
-            }
-            let Some(page) = self.pending.get(index) else {
-                break;
-            };
-            if page.first_key() <= key.as_slice() && wanted.last() != Some(&index) {
-                wanted.push(index);
-            }
-        }
-        self.decode_pages(&|index| wanted.binary_search(&index).is_ok());
-    }
-
-    /// Decodes the pending pages whose index in `pending` is wanted.
-    fn decode_pages(&mut self, wanted: &dyn Fn(usize) -> bool) {
-        if !(0..self.pending.len()).any(wanted) {
+    fn decode(&mut self, pages: Vec<Page>) {
+        if pages.is_empty() {
             return;
         }
-        let mut decode = Vec::new();
-        let mut keep = Vec::new();
-        for (index, page) in std::mem::take(&mut self.pending).into_iter().enumerate() {
-            if wanted(index) {
-                decode.push(page);
-            } else {
-                keep.push(page);
-            }
-        }
-        self.pending = keep;
-        let decoded: Vec<(Vec<u8>, StoredEntry)> = decode.iter().flat_map(Page::decode).collect();
+        let decoded: Vec<(Vec<u8>, StoredEntry)> = pages.iter().flat_map(Page::decode).collect();
         for (key, entry) in &decoded {
             if let Some(at) = entry.expires_at_ms {
                 self.expiries.insert((at, key.clone()));
@@ -340,7 +292,8 @@ impl Engine {
         for message in commit.enqueues {
             self.queue.push(message);
         }
-        self.decode_pages_of(commit.changes.keys());
+        let touched = self.undecoded.holding_any(commit.changes.keys());
+        self.decode(touched);
         for (key, change) in commit.changes {
             match change {
                 Some(entry) => {
@@ -414,7 +367,8 @@ impl Engine {
 
     /// When a live entry expires, if it does.
     pub fn expires_at(&mut self, key: &[u8], now_ms: u64) -> Option<u64> {
-        self.decode_page_of(key);
+        let touched = self.undecoded.holding(key);
+        self.decode(touched);
         self.live(key, now_ms).and_then(|entry| entry.expires_at_ms)
     }
 }
@@ -487,13 +441,13 @@ mod tests {
         let mut engine = loaded();
         assert_eq!(engine.len(), 10);
         assert_eq!(value_of(&mut engine, 2, 0), Some(vec![2]));
-        assert_eq!((engine.entries.len(), engine.pending.len()), (2, 4));
+        assert_eq!((engine.entries.len(), engine.undecoded.entries()), (2, 8));
         engine.collect_expired(999);
         assert_eq!(engine.len(), 10);
         // Every page holds an odd key expiring at 1000: collecting then
         // reaches into all of them.
         engine.collect_expired(1000);
-        assert_eq!((engine.len(), engine.pending.len()), (5, 0));
+        assert_eq!((engine.len(), engine.undecoded.entries()), (5, 0));
         assert_eq!(value_of(&mut engine, 3, 1000), None);
     }
 

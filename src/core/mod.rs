@@ -8,5 +8,6 @@ pub mod numeric;
 pub mod queue;
 pub mod record;
 pub mod selector;
+pub mod undecoded;
 pub mod validate;
 pub mod versionstamp;
