@@ -245,7 +245,7 @@ class IdbHost {
   // A catching-up write: reads what was committed after `after`, hands it
   // to `prepare`, and stores what that returns (see `append`), all in one
   // transaction on every store.
-  write(after, queued, prepare) {
+  write(after, prepare) {
     return this.#run("readwrite", (tx, fail) => {
       readSince(tx, after, (since) => {
         let appended;

@@ -28,7 +28,7 @@ extern "C" {
     #[wasm_bindgen(method, js_name = readSince)]
     fn read_since(this: &IdbHost, after: f64) -> Promise;
     #[wasm_bindgen(method)]
-    fn write(this: &IdbHost, after: f64, enqueues: bool, prepare: &Function) -> Promise;
+    fn write(this: &IdbHost, after: f64, prepare: &Function) -> Promise;
     #[wasm_bindgen(method)]
     fn append(this: &IdbHost, enqueues: bool, appended: &Array) -> Promise;
     #[wasm_bindgen(method)]
@@ -165,7 +165,7 @@ impl Store for IdbStore {
                 }
             })
         };
-        let promise = self.0.write(after as f64, enqueues, closure.as_ref().unchecked_ref());
+        let promise = self.0.write(after as f64, closure.as_ref().unchecked_ref());
         Box::pin(async move {
             let result = JsFuture::from(promise).await;
             drop(closure);

@@ -113,24 +113,18 @@ impl<'a> Reader<'a> {
 
     /// A value, or `None` for a deletion.
     fn value(&mut self) -> KvResult<Option<KvValue>> {
-        Ok(self.value_ref()?.map(|value| value.to_value()))
-    }
-
-    fn value_ref(&mut self) -> KvResult<Option<ValueRef<'a>>> {
-        let tag = self.byte()?;
-        if tag == TAG_U64 {
-            let mut le = [0u8; 8];
-            le.copy_from_slice(self.take(8)?);
-            return Ok(Some(ValueRef::U64(u64::from_le_bytes(le))));
+        match self.byte()? {
+            TAG_DELETE => Ok(None),
+            TAG_V8 => Ok(Some(KvValue::V8(self.bytes()?))),
+            TAG_BYTES => Ok(Some(KvValue::Bytes(self.bytes()?))),
+            TAG_U64 => {
+                let raw = self.take(8)?;
+                let mut le = [0u8; 8];
+                le.copy_from_slice(raw);
+                Ok(Some(KvValue::U64(u64::from_le_bytes(le))))
+            }
+            _ => Err(corrupt("unknown value tag")),
         }
-        let wrap = match tag {
-            TAG_DELETE => return Ok(None),
-            TAG_V8 => ValueRef::V8,
-            TAG_BYTES => ValueRef::Bytes,
-            _ => return Err(corrupt("unknown value tag")),
-        };
-        let len = self.len()?;
-        Ok(Some(wrap(self.take(len)?)))
     }
 
     fn expiry(&mut self) -> KvResult<Option<u64>> {
