@@ -491,6 +491,16 @@ export class ValueWriter {
     return this.#writer.pos;
   }
 
+  /** The bytes it holds room for. */
+  get capacity() {
+    return this.#writer.bytes.length;
+  }
+
+  /** Forgets what it holds, keeping the buffer. */
+  clear() {
+    this.#writer.pos = 0;
+  }
+
   bytes() {
     return this.#writer.bytes.subarray(0, this.#writer.pos);
   }

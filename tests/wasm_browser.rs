@@ -12,7 +12,7 @@ mod indexed_db {
     use wasm_bindgen_test::wasm_bindgen_test;
     use webkv::bindings::{delete_indexed_db, has_indexed_db, open_indexed_db, Database};
 
-    use super::wasm_common::text_key;
+    use super::wasm_common::{commit_stamp, text_key};
 
     /// The durable backend answers with Promises; memory answers at once.
     async fn settled(value: Result<JsValue, JsValue>) -> JsValue {
@@ -43,12 +43,12 @@ mod indexed_db {
         let stamp = settled(first.set(&text_key("shared"), 3, vec![1, 2, 3], &JsValue::UNDEFINED)).await;
         assert_eq!(
             read(&second, "shared").await,
-            Some((stamp.as_string().unwrap_or_default(), vec![1, 2, 3])),
+            Some((commit_stamp(&stamp), vec![1, 2, 3])),
             "a strong read in the other instance sees the acknowledged commit"
         );
         let later = settled(second.set(&text_key("shared"), 3, vec![4], &JsValue::UNDEFINED)).await;
         assert!(
-            later.as_string() > stamp.as_string(),
+            commit_stamp(&later) > commit_stamp(&stamp),
             "versionstamps increase across instances"
         );
         first.close().expect("closes");

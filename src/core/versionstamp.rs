@@ -9,6 +9,14 @@ pub fn from_version(version: u64) -> Versionstamp {
     stamp
 }
 
+/// The version a stamp holds, if its batch index is zero and a double
+/// represents the version exactly (below 2^53).
+pub fn exact_version(stamp: &Versionstamp) -> Option<u64> {
+    let (version, index) = stamp.split_at(8);
+    let version = u64::from_be_bytes(version.try_into().ok()?);
+    (index == [0, 0] && version < 1 << 53).then_some(version)
+}
+
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
 pub fn to_hex(stamp: &Versionstamp) -> String {
@@ -38,6 +46,16 @@ pub fn parse_hex(text: &str) -> Option<Versionstamp> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exact_versions() {
+        assert_eq!(exact_version(&from_version(0)), Some(0));
+        assert_eq!(exact_version(&from_version((1 << 53) - 1)), Some((1 << 53) - 1));
+        assert_eq!(exact_version(&from_version(1 << 53)), None);
+        let mut batched = from_version(7);
+        batched[9] = 1;
+        assert_eq!(exact_version(&batched), None);
+    }
 
     #[test]
     fn hex_round_trip() {

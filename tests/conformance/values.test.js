@@ -423,6 +423,34 @@ Deno.test(`[${TARGET}] values: get returns a fresh copy every time`, () =>
     assertNotStrictEquals(m1.value, m2.value);
   }));
 
+Deno.test(`[${TARGET}] values: a getter that sets while its value is serialized, and sets of values big and small in turn`, () =>
+  withKv(async (kv) => {
+    let innerSet;
+    const outer = {
+      first: "outer ".repeat(50),
+      get middle() {
+        innerSet = kv.set(["inner"], { inner: "inner ".repeat(40) });
+        return 2;
+      },
+      last: [3, "after the getter"],
+    };
+    await kv.set(["outer"], outer);
+    await innerSet;
+    assertEquals((await kv.get(["outer"])).value, { first: "outer ".repeat(50), middle: 2, last: [3, "after the getter"] });
+    assertEquals((await kv.get(["inner"])).value, { inner: "inner ".repeat(40) });
+
+    const big = "b".repeat(60000);
+    for (const [i, value] of [big, "small", big, { n: 1 }, "x"].entries()) {
+      await kv.set(["turn", i], value);
+    }
+    const turns = [];
+    for await (const entry of kv.list({ prefix: ["turn"] })) turns.push(entry.value);
+    assertEquals(turns, [big, "small", big, { n: 1 }, "x"]);
+    await assertRejects(() => kv.set(["bad"], { f() {} }), TypeError);
+    await kv.set(["after failure"], { ok: true });
+    assertEquals((await kv.get(["after failure"])).value, { ok: true });
+  }));
+
 Deno.test(`[${TARGET}] values: entries have exactly key, value, versionstamp`, () =>
   withKv(async (kv) => {
     await kv.set(["k"], 1);
