@@ -115,11 +115,13 @@ function readSince(tx, after, done) {
   };
 }
 
-// Adds a write's records and queue messages in `tx`. A version that exists
-// already makes `add` fail with a ConstraintError, which aborts everything
-// (no handler of its own: it would cost every commit a listener).
-function store(tx, [records, messages]) {
-  if (messages.length > 0) {
+// Adds a write's records and queue messages in `tx`: the records' bytes,
+// with consecutive versions from `first`, and the messages as [key, bytes]
+// pairs, or null. A version that exists already makes `add` fail with a
+// ConstraintError, which aborts everything (no handler of its own: it would
+// cost every commit a listener).
+function store(tx, first, records, messages) {
+  if (messages !== null) {
     const queue = tx.objectStore("queue");
     for (const [key, bytes] of messages) queue.add({ bytes, owner: null, until: 0 }, key);
   }
@@ -127,9 +129,7 @@ function store(tx, [records, messages]) {
   // One log value for the whole group, keyed by its first version:
   // IndexedDB's cost is per request, not per byte. A lone record is stored
   // bare, which clones faster.
-  const first = records[0][0];
-  const value = records.length === 1 ? records[0][1] : records.map(([, bytes]) => bytes);
-  tx.objectStore("log").add(value, first);
+  tx.objectStore("log").add(records.length === 1 ? records[0] : records, first);
 }
 
 // A log value is the records of one write transaction: an array, or a lone
@@ -176,6 +176,7 @@ class IdbHost {
   #id = typeof crypto?.randomUUID === "function" ? crypto.randomUUID() : `${Date.now()}-${Math.random()}`;
 
   #prefetchedLock = null;
+  #appended = null;
 
   constructor(name) {
     this.#lockName = PREFIX + name;
@@ -205,36 +206,42 @@ class IdbHost {
     if (this.canOwn()) this.#prefetchedLock = this.#requestIfAvailable();
   }
 
-  // Runs `body(tx, fail)` in a transaction; resolves with what `settle`
-  // returns once the transaction completes, rejects if it aborts.
+  // Runs `body(tx, fail, settle)` in a transaction; once it completes,
+  // calls `done(undefined, what settle was given)`, or `done(error)` if it
+  // aborts.
+  #start(mode, body, stores, done) {
+    let tx;
+    try {
+      tx = this.#db.transaction(stores, mode);
+    } catch (error) {
+      // Once IndexedDB closed the connection, say why instead of its
+      // InvalidStateError.
+      done(idbError(error, this.#gone));
+      return;
+    }
+    let failure = null;
+    let value;
+    const fail = (error) => {
+      failure = error;
+      try {
+        tx.abort();
+      } catch {
+        // Already finished.
+      }
+    };
+    tx.oncomplete = () => done(undefined, value);
+    tx.onabort = () => done(failure ?? idbError(tx.error ?? new DOMException("The transaction was aborted", "AbortError"), this.#gone));
+    try {
+      body(tx, fail, (result) => (value = result));
+    } catch (error) {
+      fail(error);
+    }
+  }
+
+  // #start as a promise.
   #run(mode, body, stores = STORES) {
     return new Promise((resolve, reject) => {
-      let tx;
-      try {
-        tx = this.#db.transaction(stores, mode);
-      } catch (error) {
-        // Once IndexedDB closed the connection, say why instead of its
-        // InvalidStateError.
-        reject(idbError(error, this.#gone));
-        return;
-      }
-      let failure = null;
-      let value;
-      const fail = (error) => {
-        failure = error;
-        try {
-          tx.abort();
-        } catch {
-          // Already finished.
-        }
-      };
-      tx.oncomplete = () => resolve(value);
-      tx.onabort = () => reject(failure ?? idbError(tx.error ?? new DOMException("The transaction was aborted", "AbortError"), this.#gone));
-      try {
-        body(tx, fail, (result) => (value = result));
-      } catch (error) {
-        fail(error);
-      }
+      this.#start(mode, body, stores, (error, value) => (error === undefined ? resolve(value) : reject(error)));
     });
   }
 
@@ -243,8 +250,8 @@ class IdbHost {
   }
 
   // A catching-up write: reads what was committed after `after`, hands it
-  // to `prepare`, and stores what that returns (see `append`), all in one
-  // transaction on every store.
+  // to `prepare`, and stores what that returns (`[first, records,
+  // messages]`, see `store`), all in one transaction on every store.
   write(after, prepare) {
     return this.#run("readwrite", (tx, fail) => {
       readSince(tx, after, (since) => {
@@ -255,16 +262,33 @@ class IdbHost {
           fail(error);
           return;
         }
-        store(tx, appended);
+        store(tx, ...appended);
       });
     });
   }
 
-  // A blind write, prepared already: [records: [version, bytes][],
-  // messages: [key, bytes][]]. It locks only the stores it writes (`queued`:
-  // whether it enqueues), which IndexedDB starts faster.
-  append(queued, appended) {
-    return this.#run("readwrite", (tx) => store(tx, appended), queued ? ["log", "queue"] : "log");
+  // A blind write, prepared already (see `store`). It locks only the
+  // stores it writes (`queued`: whether it enqueues), which IndexedDB starts
+  // faster. It ends with a call to the `onAppended` function rather than a
+  // promise, which costs the caller in wasm less.
+  append(queued, first, records, messages, ticket) {
+    const body = (tx) => {
+      store(tx, first, records, messages);
+      // Every request is made: commit now rather than after the requests'
+      // success events come back, a round trip to the browser process less.
+      // A failing request still aborts the transaction.
+      try {
+        tx.commit?.();
+      } catch {
+        // It has ended already (aborted): `onabort` says why.
+      }
+    };
+    this.#start("readwrite", body, queued ? ["log", "queue"] : "log", (error) => this.#appended(ticket, error));
+  }
+
+  // `complete(ticket, error)`, error undefined on success.
+  onAppended(complete) {
+    this.#appended = complete;
   }
 
   compact(version, pages) {
@@ -424,6 +448,11 @@ class IdbHost {
   // Posting costs the page ~0.1 ms, as much as a tenth of a commit: the
   // commits of a few milliseconds go out together, after they answered.
   // Watchers in other tabs still hear within ANNOUNCE_MS plus delivery.
+  // Whether announcing is worth building the announcement.
+  hasPeers() {
+    return this.#peers;
+  }
+
   announce(records) {
     if (!this.#peers) return;
     if (this.#announcing === null) {

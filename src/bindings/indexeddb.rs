@@ -8,6 +8,7 @@ use js_sys::{Array, Function, Promise, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
+use super::completions::Completions;
 use super::js;
 use crate::backend::durable::host::{
     Appended, HostFuture, MessageKey, PeerEvent, Peers, Prepare, Since, Spawn, Store, Taken,
@@ -29,8 +30,10 @@ extern "C" {
     fn read_since(this: &IdbHost, after: f64) -> Promise;
     #[wasm_bindgen(method)]
     fn write(this: &IdbHost, after: f64, prepare: &Function) -> Promise;
+    #[wasm_bindgen(method, js_name = onAppended)]
+    fn on_appended(this: &IdbHost, complete: &Function);
     #[wasm_bindgen(method)]
-    fn append(this: &IdbHost, enqueues: bool, appended: &Array) -> Promise;
+    fn append(this: &IdbHost, enqueues: bool, first: f64, records: &Array, messages: &JsValue, ticket: u32);
     #[wasm_bindgen(method)]
     fn compact(this: &IdbHost, version: f64, pages: &Array) -> Promise;
     #[wasm_bindgen(method, js_name = takeMessage)]
@@ -49,6 +52,8 @@ extern "C" {
     fn acquire(this: &IdbHost) -> Promise;
     #[wasm_bindgen(method)]
     fn release(this: &IdbHost);
+    #[wasm_bindgen(method, js_name = hasPeers)]
+    fn has_peers(this: &IdbHost) -> bool;
     #[wasm_bindgen(method)]
     fn announce(this: &IdbHost, records: &Array);
     #[wasm_bindgen(method, js_name = nextEvent)]
@@ -103,19 +108,43 @@ fn since_from_js(value: &JsValue) -> Since {
     }
 }
 
-/// `[records: [version, bytes][], messages: [key, bytes][]]`.
-fn appended_to_js(appended: Appended) -> Array {
-    let records: Array = appended
-        .records
-        .into_iter()
-        .map(|(version, bytes)| Array::of2(&JsValue::from_f64(version as f64), &Uint8Array::from(bytes.as_slice())))
-        .collect();
-    let messages: Array = appended
-        .messages
-        .into_iter()
-        .map(|(key, bytes)| Array::of2(&key_to_js(key), &Uint8Array::from(bytes.as_slice())))
-        .collect();
-    Array::of2(&records, &messages)
+/// What a write appends, as indexeddb.js takes it: the first record's
+/// version (the others follow on), the records' bytes, and the queue
+/// messages as `[key, bytes]` pairs, or null for none (the usual case).
+/// Built with `push`, which costs less than `Array.of` from wasm.
+struct AppendedJs {
+    first: f64,
+    records: Array,
+    messages: JsValue,
+}
+
+impl AppendedJs {
+    fn new(appended: Appended) -> Self {
+        let first = appended.records.first().map_or(0.0, |(version, _)| *version as f64);
+        let records = Array::new();
+        for (_, bytes) in &appended.records {
+            records.push(&Uint8Array::from(bytes.as_slice()));
+        }
+        let messages = if appended.messages.is_empty() {
+            JsValue::NULL
+        } else {
+            let messages = Array::new();
+            for (key, bytes) in appended.messages {
+                messages.push(&Array::of2(&key_to_js(key), &Uint8Array::from(bytes.as_slice())));
+            }
+            messages.into()
+        };
+        Self {
+            first,
+            records,
+            messages,
+        }
+    }
+
+    /// `[first, records, messages]`, for a catching-up write's callback.
+    fn into_array(self) -> Array {
+        Array::of3(&JsValue::from_f64(self.first), &self.records, &self.messages)
+    }
 }
 
 fn key_to_js((due, version, index): MessageKey) -> Array {
@@ -133,12 +162,25 @@ fn key_from_js(value: &JsValue) -> MessageKey {
 }
 
 /// One shared handle: the same JS object is both the store and the peers.
-pub struct IdbStore(pub Rc<IdbHost>);
+pub struct IdbStore {
+    host: Rc<IdbHost>,
+    /// Blind writes, the sequential commit's path, report back through this
+    /// rather than a promise each.
+    appends: Completions,
+}
 pub struct IdbPeers(pub Rc<IdbHost>);
+
+impl IdbStore {
+    pub fn new(host: Rc<IdbHost>) -> Self {
+        let appends = Completions::new();
+        host.on_appended(appends.callback());
+        Self { host, appends }
+    }
+}
 
 impl Store for IdbStore {
     fn read_since(&self, after: u64) -> HostFuture<Since> {
-        let promise = self.0.read_since(after as f64);
+        let promise = self.host.read_since(after as f64);
         Box::pin(async move { Ok(since_from_js(&settle(promise).await?)) })
     }
 
@@ -148,15 +190,22 @@ impl Store for IdbStore {
         // into for every commit. A failure inside `prepare` keeps its own
         // class and message.
         if blind {
-            let promise = prepare(Since::default()).map(|appended| self.0.append(enqueues, &appended_to_js(appended)));
-            return Box::pin(async move { settle(promise?).await.map(|_| ()) });
+            let appended = match prepare(Since::default()) {
+                Ok(appended) => appended,
+                Err(err) => return Box::pin(std::future::ready(Err(err))),
+            };
+            let (ticket, completion) = self.appends.issue();
+            let appended = AppendedJs::new(appended);
+            self.host
+                .append(enqueues, appended.first, &appended.records, &appended.messages, ticket);
+            return Box::pin(async move { completion.await.map_err(|err| host_error(&err)) });
         }
         let prepare_error: Rc<RefCell<Option<KvError>>> = Rc::default();
         let closure = {
             let prepare_error = Rc::clone(&prepare_error);
             Closure::once(move |since: JsValue| -> Result<JsValue, JsValue> {
                 match prepare(since_from_js(&since)) {
-                    Ok(appended) => Ok(appended_to_js(appended).into()),
+                    Ok(appended) => Ok(AppendedJs::new(appended).into_array().into()),
                     Err(err) => {
                         let thrown = JsValue::from_str(&err.message);
                         *prepare_error.borrow_mut() = Some(err);
@@ -165,7 +214,7 @@ impl Store for IdbStore {
                 }
             })
         };
-        let promise = self.0.write(after as f64, closure.as_ref().unchecked_ref());
+        let promise = self.host.write(after as f64, closure.as_ref().unchecked_ref());
         Box::pin(async move {
             let result = JsFuture::from(promise).await;
             drop(closure);
@@ -177,12 +226,12 @@ impl Store for IdbStore {
     }
 
     fn compact(&self, version: u64, pages: Vec<Vec<u8>>) -> HostFuture<bool> {
-        let promise = self.0.compact(version as f64, &to_byte_arrays(&pages));
+        let promise = self.host.compact(version as f64, &to_byte_arrays(&pages));
         Box::pin(async move { Ok(settle(promise).await?.as_bool().unwrap_or(false)) })
     }
 
     fn take_message(&self, now: u64, lease_until: u64) -> HostFuture<Taken> {
-        let promise = self.0.take_message(now as f64, lease_until as f64);
+        let promise = self.host.take_message(now as f64, lease_until as f64);
         Box::pin(async move {
             let taken = settle(promise).await?;
             let key = field(&taken, "key");
@@ -196,23 +245,23 @@ impl Store for IdbStore {
     }
 
     fn renew_lease(&self, key: MessageKey, lease_until: u64) -> HostFuture<()> {
-        let promise = self.0.renew_lease(&key_to_js(key), lease_until as f64);
+        let promise = self.host.renew_lease(&key_to_js(key), lease_until as f64);
         Box::pin(async move { settle(promise).await.map(drop) })
     }
 
     fn settle_message(&self, key: MessageKey, retry: Option<(u64, Vec<u8>)>) -> HostFuture<()> {
         let promise = match retry {
             Some((due, bytes)) => {
-                self.0
+                self.host
                     .settle_message(&key_to_js(key), due as f64, &Uint8Array::from(bytes.as_slice()))
             }
-            None => self.0.settle_message(&key_to_js(key), 0.0, &JsValue::UNDEFINED),
+            None => self.host.settle_message(&key_to_js(key), 0.0, &JsValue::UNDEFINED),
         };
         Box::pin(async move { settle(promise).await.map(drop) })
     }
 
     fn close(&self) {
-        self.0.close();
+        self.host.close();
     }
 }
 
@@ -236,7 +285,10 @@ impl Peers for IdbPeers {
     }
 
     fn announce(&self, records: &[Vec<u8>]) {
-        self.0.announce(&to_byte_arrays(records));
+        // A lone instance skips copying the records out of wasm memory.
+        if self.0.has_peers() {
+            self.0.announce(&to_byte_arrays(records));
+        }
     }
 
     fn announce_queued(&self) {

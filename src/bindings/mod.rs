@@ -3,6 +3,7 @@
 //! answered at once and as Promises otherwise; the JS wrapper awaits both.
 
 mod batch;
+mod completions;
 mod errors;
 mod indexeddb;
 mod js;
@@ -178,7 +179,7 @@ pub async fn open_indexed_db(name: String) -> Result<Database, JsValue> {
             .unchecked_into::<indexeddb::IdbHost>(),
     );
     let memory = MemoryBackend::new(Rc::new(now_ms), Rc::new(sleep_ms));
-    let store = Box::new(indexeddb::IdbStore(Rc::clone(&host)));
+    let store = Box::new(indexeddb::IdbStore::new(Rc::clone(&host)));
     let peers = Box::new(indexeddb::IdbPeers(host));
     let backend = DurableBackend::open(memory, store, peers, indexeddb::spawner())
         .await
