@@ -34,6 +34,9 @@ const PEERS = [
   ["idb-keyval", "idb-keyval"],
   ["dexie", "Dexie"],
 ];
+// Run only in the workloads named: raw IndexedDB committing explicitly, to
+// show how much of webkv's sequential set is that call.
+const EXTRA_PEERS = { set: [["idb-commit", "raw IndexedDB with tx.commit()"]] };
 const WORKLOADS = [
   { id: "inflight", label: "100 concurrent sets", unit: "sets/s", target: [5, "≥ 5× raw IDB"] },
   { id: "set", label: "sequential awaited set", unit: "sets/s", target: [0.9, "≥ 0.9× raw IDB"] },
@@ -156,7 +159,7 @@ const runId = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6
 let seq = 0;
 const dbName = (peer, what) => `bench-${runId}-${what}-${peer}-${seq++}`;
 // Rotates the peers' order every round (and per workload), so none always goes first.
-const orderFor = (round, k) => PEERS.map((_, i) => PEERS[(i + round + k) % PEERS.length]);
+const orderFor = (peers, round, k) => peers.map((_, i) => peers[(i + round + k) % peers.length]);
 
 const results = {}; // workload id → peer id → [ops/s or ms per round]
 const notes = [];
@@ -192,7 +195,8 @@ try {
   for (const w of WORKLOADS) {
     if (!selected(w.id)) continue;
     const n = N[w.id];
-    const res = Object.fromEntries(PEERS.map(([id]) => [id, []]));
+    const peers = [...PEERS, ...(EXTRA_PEERS[w.id] ?? [])];
+    const res = Object.fromEntries(peers.map(([id]) => [id, []]));
     // Read workloads fill one database per peer once; write workloads get a fresh one per run.
     const readDb = {};
     if (w.id === "get" || w.id === "list") {
@@ -208,7 +212,7 @@ try {
       }
     }
     for (let r = -1; r < runs; r++) {
-      for (const [id, label] of orderFor(r + 1, k)) {
+      for (const [id, label] of orderFor(peers, r + 1, k)) {
         const name = readDb[id] ?? dbName(id, w.id);
         const { ms, ops } = await page.evaluate(
           async ([peer, name, workload, n, fresh]) => {
@@ -326,6 +330,12 @@ for (const w of WORKLOADS) {
     `| ${w.label} (${w.unit}) | ${PEERS.map(([id]) => fmt(m[id])).join(" | ")} | ${fmtRatio(ratio)} | ${w.target[1]} | ${met} |`,
   );
   runLines.push(`| ${w.id} | ${PEERS.map(([id]) => res[id].map(fmt).join(", ")).join(" | ")} |`);
+  for (const [id, extra] of EXTRA_PEERS[w.id] ?? []) {
+    const m = median(res[id]);
+    notes.push(
+      `${w.label}, ${extra}: ${fmt(m)} ${w.unit} (runs: ${res[id].map(fmt).join(", ")}); webkv / it: ${fmtRatio(median(res.webkv) / m)}.`,
+    );
+  }
 }
 if (results.cold) {
   const { res, found } = results.cold;
