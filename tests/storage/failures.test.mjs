@@ -1,5 +1,6 @@
 // IndexedDB failures in the middle of a commit leave memory and disk exactly
-// as they were, and a database written by an older layout opens. Runs in
+// as they were, a database written by an older layout opens, and an open
+// database gives way to another page's upgrade or deletion. Runs in
 // Debian's Chromium through playwright-core.
 //
 // - Quota: Chromium can really run out of quota; CDP's
@@ -218,6 +219,63 @@ test("a database from a newer layout is refused with a clear error, not damaged"
     }
   });
   assert.match(message, /written by a newer webkv/);
+  await context.close();
+});
+
+test("an open database gives way to a newer page's upgrade and to deleteKv; its commits then fail clearly and write nothing", async () => {
+  const context = await browser.newContext();
+  const holder = await newPage(context);
+  const other = await newPage(context);
+  await holder.evaluate(async () => {
+    const { openKv } = await import("/pkg/browser.js");
+    globalThis.upgraded = await openKv("upgraded");
+    globalThis.deleted = await openKv("deleted");
+    await upgraded.set(["a"], 1);
+    await deleted.set(["a"], 1);
+  });
+  const outcomes = await other.evaluate(async () => {
+    const { deleteKv } = await import("/pkg/browser.js");
+    const upgrade = await new Promise((resolve) => {
+      const open = indexedDB.open("webkv:upgraded", 3);
+      open.onblocked = () => resolve("blocked");
+      open.onsuccess = () => {
+        open.result.close();
+        resolve("upgraded");
+      };
+      open.onerror = () => resolve(`failed: ${open.error}`);
+    });
+    const removal = await Promise.race([
+      deleteKv("deleted").then(() => "deleted"),
+      new Promise((resolve) => setTimeout(() => resolve("still pending after 5 s"), 5000)),
+    ]);
+    return [upgrade, removal];
+  });
+  assert.deepEqual(outcomes, ["upgraded", "deleted"]);
+  const failures = await holder.evaluate(async () => {
+    const attempt = (op) => op().then(() => "succeeded", (err) => err.message);
+    return [
+      await attempt(() => upgraded.set(["a"], 2)),
+      await attempt(() => upgraded.atomic().set(["b"], 2).commit()),
+      await attempt(() => deleted.set(["a"], 2)),
+      await attempt(() => deleted.set(["c"], 3)),
+    ];
+  });
+  for (const failure of failures) assert.match(failure, /closed by IndexedDB: it was deleted, upgraded or cleared by another page/);
+  const disk = await other.evaluate(async () => {
+    const raw = await new Promise((resolve) => {
+      const open = indexedDB.open("webkv:upgraded");
+      open.onsuccess = () => resolve(open.result);
+    });
+    const log = await new Promise((resolve) => {
+      const request = raw.transaction("log").objectStore("log").count();
+      request.onsuccess = () => resolve(request.result);
+    });
+    raw.close();
+    return log;
+  });
+  assert.equal(disk, 1, "the upgraded database's log holds the first commit only");
+  assert.deepEqual(await readFromDisk(context, "deleted", [["a"], ["c"]]), [[null, null], [null, null]]);
+  assert.deepEqual(holder.errors, []);
   await context.close();
 });
 
