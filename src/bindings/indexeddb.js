@@ -445,14 +445,14 @@ class IdbHost {
     if (!this.#closed) this.#channel?.postMessage(message);
   }
 
-  // Posting costs the page ~0.1 ms, as much as a tenth of a commit: the
-  // commits of a few milliseconds go out together, after they answered.
-  // Watchers in other tabs still hear within ANNOUNCE_MS plus delivery.
-  // Whether announcing is worth building the announcement.
+  // Whether an announcement is worth building: someone else listens.
   hasPeers() {
     return this.#peers;
   }
 
+  // Posting costs the page ~0.1 ms, as much as a tenth of a commit: the
+  // commits of a few milliseconds go out together, after they answered.
+  // Watchers in other tabs still hear within ANNOUNCE_MS plus delivery.
   announce(records) {
     if (!this.#peers) return;
     if (this.#announcing === null) {
