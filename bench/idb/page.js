@@ -97,22 +97,6 @@ const peers = {
     destroy: (name) => request(indexedDB.deleteDatabase(name)),
   },
 
-  // Raw IndexedDB that commits each transaction itself (`tx.commit()`, as
-  // webkv's writes do) instead of letting it commit once the put's success
-  // event has come back: only the set workloads run it.
-  "idb-commit": {
-    open: (name) => peers.idb.open(name),
-    async set(db, k, v) {
-      const tx = db.transaction("kv", "readwrite");
-      tx.objectStore("kv").put(v, k);
-      tx.commit();
-      await completion(tx);
-    },
-    get: (db, k) => peers.idb.get(db, k),
-    close: (db) => db.close(),
-    destroy: (name) => request(indexedDB.deleteDatabase(name)),
-  },
-
   "idb-keyval": {
     // createStore opens lazily; a first read connects it.
     async open(name) {
@@ -170,6 +154,19 @@ const peers = {
     },
     close: (db) => db.close(),
     destroy: (name) => Dexie.delete(name),
+  },
+};
+
+// Raw IndexedDB that commits each transaction itself (`tx.commit()`, as
+// webkv's writes do) instead of letting it commit once the put's success
+// event has come back: only the set workloads run it.
+peers["idb-commit"] = {
+  ...peers.idb,
+  async set(db, k, v) {
+    const tx = db.transaction("kv", "readwrite");
+    tx.objectStore("kv").put(v, k);
+    tx.commit();
+    await completion(tx);
   },
 };
 
