@@ -94,6 +94,11 @@ export async function openKv(path = undefined, options = undefined) {
   if (path !== undefined && typeof path !== "string") {
     throw new TypeError("path must be a string");
   }
+  // Deno's checks: a typo such as ":memory" must not open a database.
+  if (path === "") throw new TypeError("Filename cannot be empty");
+  if (path?.startsWith(":") && path !== ":memory:") {
+    throw new TypeError("Filename cannot start with ':' unless prefixed with './'");
+  }
   await ensureWasm();
   if (typeof path === "string" && /^https?:\/\//i.test(path)) {
     const accessToken = options?.accessToken ?? environmentToken();
@@ -274,12 +279,33 @@ function versionstampFromCommit(stamp) {
 function storedKey(key) {
   for (const part of key) {
     if (typeof part === "object" || (typeof part === "string" && !part.isWellFormed())) {
-      return key.map((p) =>
-        typeof p === "string" ? p.toWellFormed() : ArrayBuffer.isView(p) ? new Uint8Array(p.buffer, p.byteOffset, p.byteLength).slice() : p
-      );
+      return key.map((p) => typeof p === "string" ? p.toWellFormed() : ArrayBuffer.isView(p) ? storedBytes(p) : p);
     }
   }
   return key.slice();
+}
+
+const intrinsicGetter = (proto, name) => Object.getOwnPropertyDescriptor(proto, name).get;
+const TYPED_ARRAY_GETTERS = ["buffer", "byteOffset", "byteLength"].map((name) =>
+  intrinsicGetter(Object.getPrototypeOf(Uint8Array.prototype), name)
+);
+const DATA_VIEW_GETTERS = ["buffer", "byteOffset", "byteLength"].map((name) => intrinsicGetter(DataView.prototype, name));
+
+/**
+ * A copy of the bytes a key part's view stands for, read as the bindings
+ * read it (src/bindings/helpers.js): through the intrinsic getters, and a
+ * detached buffer as no bytes.
+ */
+function storedBytes(view) {
+  const [buffer, byteOffset, byteLength] = typedArrayTag.call(view) !== undefined ? TYPED_ARRAY_GETTERS : DATA_VIEW_GETTERS;
+  let length;
+  try {
+    length = byteLength.call(view);
+  } catch {
+    return new Uint8Array(0); // a DataView on a detached buffer
+  }
+  if (length === 0) return new Uint8Array(0);
+  return new Uint8Array(buffer.call(view), byteOffset.call(view), length).slice();
 }
 
 /** A point read's `[encoding, versionstamp × 10, value...]`. */
@@ -624,7 +650,7 @@ export class AtomicOperation {
     const columns = new Float64Array(this.#columns);
     // Deno writes `[..., kv.commitVersionstamp()]` keys as their own kind.
     for (let i = 0; i < keys.length; i++) {
-      if (endsWithCommitVersionstamp(keys[i]) && columns[i * 4] === SET) {
+      if (columns[i * 4] === SET && endsWithCommitVersionstamp(keys[i])) {
         keys[i] = keys[i].slice(0, keys[i].length - 1);
         columns[i * 4] = SET_SUFFIX_VERSIONSTAMPED_KEY;
       }

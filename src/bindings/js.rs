@@ -8,9 +8,18 @@ extern "C" {
     #[wasm_bindgen(js_name = makeClassError)]
     pub fn make_class_error(class_name: &str, message: &str) -> JsValue;
     #[wasm_bindgen(js_name = typeName)]
-    pub fn type_name(value: &JsValue) -> String;
-    #[wasm_bindgen(js_name = viewBytes)]
-    pub fn view_bytes(value: &JsValue) -> JsValue;
+    fn type_name(value: &JsValue) -> Option<String>;
+    /// A caller's key, copied by JS into a plain array of parts; every read
+    /// of a caller's object happens there, where its exceptions are caught.
+    #[wasm_bindgen(catch, js_name = readKey)]
+    pub fn read_key(key: &JsValue) -> Result<js_sys::Array, JsValue>;
+    /// A caller's array of keys, read as `read_key` reads each key; at most
+    /// `max + 1` of them.
+    #[wasm_bindgen(catch, js_name = readKeys)]
+    pub fn read_keys(keys: &JsValue, max: u32) -> Result<js_sys::Array, JsValue>;
+    /// A caller's array of integers (serde_v8's `Vec<u32>`), as numbers.
+    #[wasm_bindgen(catch, js_name = readIntegers)]
+    pub fn read_integers(values: &JsValue) -> Result<js_sys::Array, JsValue>;
     #[wasm_bindgen(js_name = httpPost)]
     pub fn http_post(url: &str, headers: &js_sys::Array, body: &[u8], client: &JsValue) -> js_sys::Promise;
     #[wasm_bindgen(js_name = createFreshConnectionClient)]
@@ -38,11 +47,12 @@ extern "C" {
     pub fn close_pool(pool: &JsValue);
 }
 
-/// serde_v8's argument error, which Deno raises before an op runs.
+/// serde_v8's argument error, which Deno raises before an op runs; its
+/// conversion error when naming the value's type ran caller code that threw.
 pub fn invalid_type(expected: &str, value: &JsValue) -> JsValue {
-    js_sys::TypeError::new(&format!(
-        "serde_v8 error: invalid type; expected: {expected}, got: {}",
-        type_name(value)
-    ))
-    .into()
+    let message = match type_name(value) {
+        Some(got) => format!("serde_v8 error: invalid type; expected: {expected}, got: {got}"),
+        None => "serde_v8 error: exception during value conversion".to_string(),
+    };
+    js_sys::TypeError::new(&message).into()
 }

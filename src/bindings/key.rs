@@ -13,7 +13,9 @@ use crate::core::key;
 
 const INVALID_PART: &str = "expected string, number, bigint, ArrayBufferView, boolean";
 
-pub fn part_from_js(part: &JsValue) -> Result<KeyPart, JsValue> {
+/// One part of a key that `js::read_key` has read: a primitive or a fresh
+/// Uint8Array.
+fn part_from_js(part: &JsValue) -> Result<KeyPart, JsValue> {
     if let Some(text) = part.as_string() {
         return Ok(KeyPart::String(text));
     }
@@ -26,25 +28,30 @@ pub fn part_from_js(part: &JsValue) -> Result<KeyPart, JsValue> {
     if part.is_bigint() {
         return bigint_from_js(part).map(KeyPart::Int);
     }
-    if part.is_object() {
-        if let Some(bytes) = js::view_bytes(part).dyn_ref::<Uint8Array>() {
-            return Ok(KeyPart::Bytes(bytes.to_vec()));
-        }
+    if let Some(bytes) = part.dyn_ref::<Uint8Array>() {
+        return Ok(KeyPart::Bytes(bytes.to_vec()));
     }
     Err(js_sys::TypeError::new(INVALID_PART).into())
 }
 
 /// Parses a key argument; errors are serde_v8's.
 pub fn parse(key: &JsValue) -> Result<Vec<KeyPart>, JsValue> {
-    let Some(array) = key.dyn_ref::<Array>() else {
-        return Err(js::invalid_type("array", key));
-    };
-    let length = array.length();
-    let mut parts = Vec::with_capacity(length as usize);
-    for index in 0..length {
-        parts.push(part_from_js(&array.get(index))?);
-    }
-    Ok(parts)
+    parts_from_js(&js::read_key(key)?)
+}
+
+/// Parses an argument that is an array of keys, reading at most `max + 1`
+/// of them (the caller then rejects the count, as Deno does after reading
+/// them all).
+pub fn parse_many(keys: &JsValue, max: usize) -> Result<Vec<Vec<KeyPart>>, JsValue> {
+    let max = u32::try_from(max).unwrap_or(u32::MAX - 1);
+    js::read_keys(keys, max)?
+        .iter()
+        .map(|parts| parts_from_js(parts.unchecked_ref()))
+        .collect()
+}
+
+fn parts_from_js(parts: &Array) -> Result<Vec<KeyPart>, JsValue> {
+    parts.iter().map(|part| part_from_js(&part)).collect()
 }
 
 pub fn encode(parts: Vec<KeyPart>) -> Result<Vec<u8>, KvError> {

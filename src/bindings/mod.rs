@@ -240,10 +240,7 @@ impl Database {
 
     #[wasm_bindgen(js_name = getMany)]
     pub fn get_many(&self, keys: &JsValue, consistency_level: &JsValue) -> Result<JsValue, JsValue> {
-        let Some(keys) = keys.dyn_ref::<Array>() else {
-            return Err(js::invalid_type("array", keys));
-        };
-        let parsed = keys.iter().map(|key| key::parse(&key)).collect::<Result<Vec<_>, _>>()?;
+        let parsed = key::parse_many(keys, self.kv.limits().max_read_ranges)?;
         let consistency = consistency(consistency_level)?;
         self.kv.ensure_open().map_err(kv_error)?;
         let limits = self.kv.limits();
@@ -276,7 +273,7 @@ impl Database {
         end: &JsValue,
         cursor: &JsValue,
         reverse: bool,
-        batch_size: u32,
+        batch_size: f64,
         consistency_level: &JsValue,
     ) -> Result<JsValue, JsValue> {
         let [prefix, start, end] = [prefix, start, end].map(optional_key_parts);
@@ -287,8 +284,10 @@ impl Database {
         let encode = |parts: Option<Vec<KeyPart>>| parts.map(key::encode).transpose().map_err(kv_error);
         let selector = Selector::new(encode(prefix)?, encode(start)?, encode(end)?).map_err(kv_error)?;
         let (start, end) = selector.bounds(reverse, cursor.as_deref()).map_err(kv_error)?;
-        let limit =
-            NonZeroU32::new(batch_size).ok_or_else(|| kv_error(KvError::type_error("limit must be greater than 0")))?;
+        // kv.js has checked that it is a positive integer; one past u32
+        // saturates, and the read limit then rejects it as Deno does.
+        let limit = NonZeroU32::new(batch_size as u32)
+            .ok_or_else(|| kv_error(KvError::type_error("limit must be greater than 0")))?;
         let range = ReadRange {
             start,
             end,
@@ -374,10 +373,7 @@ impl Database {
 
     /// A watch on `keys` (an array of keys); its `next()` gives the entries.
     pub fn watch(&self, keys: &JsValue) -> Result<WatchHandle, JsValue> {
-        let Some(keys) = keys.dyn_ref::<Array>() else {
-            return Err(js::invalid_type("array", keys));
-        };
-        let parsed = keys.iter().map(|key| key::parse(&key)).collect::<Result<Vec<_>, _>>()?;
+        let parsed = key::parse_many(keys, self.kv.limits().max_watched_keys)?;
         self.kv.ensure_open().map_err(kv_error)?;
         let encoded = parsed
             .into_iter()
@@ -568,21 +564,48 @@ fn parse_enqueue(enqueue: &JsValue) -> Result<ParsedEnqueue, JsValue> {
         .dyn_into::<Uint8Array>()
         .map_err(|_| js_sys::TypeError::new("Invalid enqueue"))?
         .to_vec();
-    let keys = enqueue.get(2);
-    let Some(keys) = keys.dyn_ref::<Array>() else {
-        return Err(js::invalid_type("array", &keys));
-    };
-    let keys_if_undelivered = keys.iter().map(|key| key::parse(&key)).collect::<Result<Vec<_>, _>>()?;
+    let delay_ms = integer(&enqueue.get(1))?;
+    let keys_if_undelivered = key::parse_many(&enqueue.get(2), MAX_KEYS_IF_UNDELIVERED)?;
+    if keys_if_undelivered.len() > MAX_KEYS_IF_UNDELIVERED {
+        return Err(kv_error(KvError::type_error(format!(
+            "Too many keysIfUndelivered (max {MAX_KEYS_IF_UNDELIVERED})"
+        ))));
+    }
     let schedule = enqueue.get(3);
-    let backoff_schedule = schedule
-        .dyn_ref::<Array>()
-        .map(|intervals| intervals.iter().map(|ms| ms.as_f64().unwrap_or(0.0) as u32).collect());
+    let backoff_schedule = if schedule.is_null() {
+        None
+    } else {
+        // Saturating: an interval was validated when it was added, and the
+        // caller may have changed the array since, as with Deno.
+        Some(
+            js::read_integers(&schedule)?
+                .iter()
+                .map(|ms| ms.as_f64().unwrap_or(0.0) as u32)
+                .collect(),
+        )
+    };
     Ok(ParsedEnqueue {
         payload,
-        delay_ms: enqueue.get(1).as_f64().unwrap_or(0.0),
+        delay_ms,
         keys_if_undelivered,
         backoff_schedule,
     })
+}
+
+/// Deno has no limit of its own here (denokv has 10); this one only bounds
+/// what a Proxy claiming billions of keys can make webkv read.
+const MAX_KEYS_IF_UNDELIVERED: usize = 1 << 20;
+
+/// An integer argument as serde_v8 reads one: a number (its fraction
+/// dropped on conversion) or a bigint.
+fn integer(value: &JsValue) -> Result<f64, JsValue> {
+    if let Some(number) = value.as_f64() {
+        return Ok(number);
+    }
+    if value.is_bigint() {
+        return Ok(i64::try_from(value.clone()).map_or(f64::INFINITY, |n| n as f64));
+    }
+    Err(js::invalid_type("integer", value))
 }
 
 fn convert_enqueue(enqueue: ParsedEnqueue, now: u64) -> Result<Enqueue, JsValue> {

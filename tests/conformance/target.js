@@ -124,6 +124,9 @@ async function openFreshRemote() {
 }
 export const KvU64 = impl.KvU64;
 
+/** The implementation's own openKv, for tests of how it reads its path argument. */
+export const openKvAsIs = (path, options) => impl.openKv(path, options);
+
 // webkv-idb: in a browser the package's openKv(name) opens a durable, IndexedDB-backed database,
 // so the tests' databases get names of their own: every ":memory:" open gets a fresh unique name
 // (like Deno's ":memory:", a new empty database each time), and any other path keeps one name for

@@ -117,7 +117,7 @@ fn keys_of_every_type_round_trip_in_deno_order() {
             &JsValue::NULL,
             &JsValue::UNDEFINED,
             false,
-            100,
+            100.0,
             &JsValue::UNDEFINED,
         )
         .expect("list")
