@@ -96,6 +96,17 @@ Deno.test({
     }),
 });
 
+Deno.test(`[${TARGET}] arguments: a Proxy that claims 2^32 - 1 parts or keys is read no further than the limits`, () =>
+  withKv(async (kv) => {
+    const claims = (item) => new Proxy([], { get: (_, name) => (name === "length" ? 2 ** 32 - 1 : item) });
+    // Where the runtime tells Proxies apart (Deno, Node, Bun), they are refused outright.
+    const expect = (message) => (SEES_PROXIES ? NOT_ARRAY("Proxy") : message);
+    await assertRejects(() => kv.get(claims("a")), TypeError, expect("Key too large for read (max 2049 bytes)"));
+    await assertRejects(() => kv.set(claims(true), 1), TypeError, expect("Key too large for write (max 2048 bytes)"));
+    // (Not getMany: Deno's own JS maps over the keys before its op reads them, and spins.)
+    await assertRejects(async () => await firstWatch(kv, claims(["a"])), TypeError, expect("Too many keys (max 10)"));
+  }));
+
 Deno.test(`[${TARGET}] arguments: a view on a detached buffer is an empty byte string`, () =>
   withKv(async (kv) => {
     const missing = await kv.get([detachedBytes()]);
