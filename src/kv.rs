@@ -18,11 +18,6 @@ pub struct Kv {
     closed: Cell<bool>,
 }
 
-/// What every operation on a closed database fails with, as in Deno.
-pub fn closed_error() -> KvError {
-    KvError::bad_resource("Bad resource ID")
-}
-
 impl Kv {
     pub fn new(backend: Box<dyn Backend>, limits: Limits) -> Self {
         Self {
@@ -42,7 +37,7 @@ impl Kv {
 
     pub fn ensure_open(&self) -> Result<(), KvError> {
         if self.closed.get() {
-            return Err(closed_error());
+            return Err(KvError::closed());
         }
         Ok(())
     }
@@ -103,7 +98,7 @@ impl Kv {
     /// Closing twice is an error, as in Deno; disposing is not.
     pub fn close(&self) -> Result<(), KvError> {
         if self.closed.replace(true) {
-            return Err(closed_error());
+            return Err(KvError::closed());
         }
         self.backend.close();
         Ok(())

@@ -26,7 +26,8 @@ use v8_valueserializer::{
     PropertyKey, RegExp, RegExpFlags, Set, SparseArray, StringValue, TwoByteString, Value, ValueDeserializer,
     ValueSerializer,
 };
-use webkv::core::engine::{Engine, StoredEntry};
+use webkv::core::engine::Engine;
+use webkv::core::entry::StoredEntry;
 use webkv::core::key;
 use webkv::core::numeric::{self, SumParams, U64Op};
 use webkv::core::record::{self, Page, PageWriter};

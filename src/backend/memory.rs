@@ -8,7 +8,8 @@ use std::task::{Context, Poll, Waker};
 use denokv_proto::{AtomicWrite, Consistency, KvEntry, ReadRange};
 
 use super::{Backend, BackendFuture, WatchStream};
-use crate::core::engine::{Engine, PreparedCommit};
+use crate::core::engine::Engine;
+use crate::core::entry::PreparedCommit;
 use crate::core::error::KvResult;
 use crate::core::queue::AfterFailure;
 use crate::core::record::Page;

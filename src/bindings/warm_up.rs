@@ -9,7 +9,8 @@ use denokv_proto::{AtomicWrite, KeyPart, KvValue, Mutation, MutationKind};
 use wasm_bindgen::prelude::*;
 
 use crate::backend::durable::PAGE_BYTES;
-use crate::core::engine::{Engine, StoredEntry};
+use crate::core::engine::Engine;
+use crate::core::entry::StoredEntry;
 use crate::core::key;
 use crate::core::record::{self, Page, PageWriter};
 use crate::core::selector::point_range;

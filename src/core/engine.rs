@@ -7,41 +7,15 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Bound;
 
-use denokv_proto::{AtomicWrite, KvEntry, KvValue, MutationKind, ReadRange};
+use denokv_proto::{AtomicWrite, KvEntry, MutationKind, ReadRange};
 
+use super::entry::{clone_value, PreparedCommit, StoredEntry};
 use super::error::KvError;
 use super::numeric::{self, SumParams, U64Op};
 use super::queue::{Queue, QueuedMessage, DEFAULT_BACKOFF_SCHEDULE};
 use super::record::Page;
 use super::undecoded::UndecodedPages;
 use super::versionstamp::{self, Versionstamp};
-
-#[derive(Debug)]
-pub struct StoredEntry {
-    pub value: KvValue,
-    pub versionstamp: Versionstamp,
-    pub expires_at_ms: Option<u64>,
-}
-
-impl StoredEntry {
-    fn is_live(&self, now_ms: u64) -> bool {
-        self.expires_at_ms.is_none_or(|at| at > now_ms)
-    }
-}
-
-/// Everything one commit changes: `None` deletes the key.
-#[derive(Debug)]
-pub struct PreparedCommit {
-    pub version: u64,
-    pub changes: BTreeMap<Vec<u8>, Option<StoredEntry>>,
-    pub enqueues: Vec<QueuedMessage>,
-}
-
-impl PreparedCommit {
-    pub fn versionstamp(&self) -> Versionstamp {
-        versionstamp::from_version(self.version)
-    }
-}
 
 /// An applied commit.
 #[derive(Debug)]
@@ -60,14 +34,6 @@ pub struct Engine {
     expiries: BTreeSet<(u64, Vec<u8>)>,
     version: u64,
     queue: Queue,
-}
-
-pub fn clone_value(value: &KvValue) -> KvValue {
-    match value {
-        KvValue::V8(bytes) => KvValue::V8(bytes.clone()),
-        KvValue::Bytes(bytes) => KvValue::Bytes(bytes.clone()),
-        KvValue::U64(n) => KvValue::U64(*n),
-    }
 }
 
 impl Engine {
@@ -378,6 +344,7 @@ mod tests {
     use super::*;
     use crate::core::record::PageWriter;
     use crate::core::selector::point_range;
+    use denokv_proto::KvValue;
 
     fn entry(value: u8, version: u64, expires_at_ms: Option<u64>) -> StoredEntry {
         StoredEntry {

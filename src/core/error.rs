@@ -18,6 +18,11 @@ pub struct KvError {
 }
 
 impl KvError {
+    /// What every operation on a closed database fails with, as in Deno.
+    pub fn closed() -> Self {
+        Self::bad_resource("Bad resource ID")
+    }
+
     pub fn type_error(message: impl Into<String>) -> Self {
         Self {
             class: ErrorClass::TypeError,

@@ -1,6 +1,7 @@
 //! The pure core: no JavaScript types, tested natively.
 
 pub mod engine;
+pub mod entry;
 pub mod error;
 pub mod key;
 pub mod limits;

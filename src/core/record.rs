@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use denokv_proto::KvValue;
 
-use super::engine::{PreparedCommit, StoredEntry};
+use super::entry::{PreparedCommit, StoredEntry};
 use super::error::{KvError, KvResult};
 use super::queue::QueuedMessage;
 use super::versionstamp;

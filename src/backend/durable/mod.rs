@@ -29,7 +29,7 @@ use self::host::{MessageKey, PeerEvent, Peers, Spawn, Store};
 use self::queue::Signal;
 use super::memory::MemoryBackend;
 use super::{Backend, BackendFuture, WatchStream};
-use crate::core::error::KvResult;
+use crate::core::error::{KvError, KvResult};
 use crate::core::queue::QueuedMessage;
 use crate::core::versionstamp::Versionstamp;
 
@@ -162,7 +162,7 @@ impl Shared {
             std::mem::take(&mut state.queued)
         };
         for (_, reply) in queued {
-            let _ = reply.send(Err(crate::kv::closed_error()));
+            let _ = reply.send(Err(KvError::closed()));
         }
         self.queue_signal.notify();
         self.queue_closed.notify();
@@ -188,7 +188,7 @@ impl Backend for DurableBackend {
     fn atomic_write(&self, write: AtomicWrite) -> BackendFuture<Option<Versionstamp>> {
         let (reply, result) = oneshot::channel();
         Shared::queue_write(&self.shared, write, reply);
-        Box::pin(async move { result.await.unwrap_or_else(|_| Err(crate::kv::closed_error())) })
+        Box::pin(async move { result.await.unwrap_or_else(|_| Err(KvError::closed())) })
     }
 
     fn watch(&self, keys: Vec<Vec<u8>>) -> Box<dyn WatchStream> {

@@ -15,7 +15,7 @@ use futures::future::{select, Either};
 
 use super::host::{MessageKey, Taken};
 use super::Shared;
-use crate::core::error::KvResult;
+use crate::core::error::{KvError, KvResult};
 use crate::core::queue::{undelivered_write, QueuedMessage, Retry};
 use crate::core::record;
 
@@ -131,7 +131,7 @@ impl Shared {
                 if let Some(write) = undelivered_write(payload, keys) {
                     let (reply, written) = oneshot::channel();
                     Shared::queue_write(self, write, reply);
-                    written.await.unwrap_or_else(|_| Err(crate::kv::closed_error()))?;
+                    written.await.unwrap_or_else(|_| Err(KvError::closed()))?;
                 }
                 self.store.settle_message(key, None).await
             }

@@ -10,7 +10,7 @@ use denokv_proto::AtomicWrite;
 
 use super::host::{Appended, MessageKey, Since};
 use super::{Reply, Shared, State, MIN_LOG_BYTES_TO_COMPACT, PAGE_BYTES};
-use crate::core::engine::PreparedCommit;
+use crate::core::entry::PreparedCommit;
 use crate::core::error::{KvError, KvResult};
 use crate::core::record;
 
@@ -35,7 +35,7 @@ impl Shared {
     pub(super) fn queue_write(self: &Rc<Self>, write: AtomicWrite, reply: Reply) {
         let mut state = self.state.borrow_mut();
         if state.closed {
-            let _ = reply.send(Err(crate::kv::closed_error()));
+            let _ = reply.send(Err(KvError::closed()));
             return;
         }
         state.queued.push((write, reply));
@@ -54,7 +54,7 @@ impl Shared {
         let mut state = self.state.borrow_mut();
         if state.closed {
             self.peers.release();
-            return Err(crate::kv::closed_error());
+            return Err(KvError::closed());
         }
         // Fresh only after the next write transaction has read what the
         // previous owner committed.

@@ -157,7 +157,7 @@ impl Client {
 
     fn ensure_open(&self) -> Result<(), KvError> {
         if self.closed.get() {
-            return Err(crate::kv::closed_error());
+            return Err(KvError::closed());
         }
         Ok(())
     }

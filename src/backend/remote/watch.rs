@@ -12,7 +12,7 @@ use super::transport::{ByteStream, HttpRequest, StreamResponse};
 use super::wire::{self, WatchFrame};
 use super::{server_error, Client, MAX_ATTEMPTS};
 use crate::backend::{BackendFuture, WatchStream};
-use crate::core::engine::clone_value;
+use crate::core::entry::clone_value;
 use crate::core::error::KvError;
 
 pub struct RemoteWatch {
