@@ -190,7 +190,7 @@ export async function startKvProxy({
     // Every answer depends on the Origin.
     const base = { vary: "Origin" };
     const send = (status, text, { headers = {}, close = false } = {}) => {
-      if (res.headersSent) return void res.destroy();
+      if (res.headersSent || (h2 ? req.stream?.destroyed : req.socket?.destroyed)) return void res.destroy();
       if (close && !h2) headers.connection = "close";
       res.writeHead(status, { ...base, ...headers, "content-type": "text/plain; charset=utf-8", "x-content-type-options": "nosniff" });
       res.end(text);
@@ -298,12 +298,15 @@ export async function startKvProxy({
       ...(isHttps && !net.isIP(targetHost) ? { servername: targetHost } : {}),
     });
     let upstreamDone = false;
+    let clientGone = false;
     res.on("close", () => {
-      if (!upstreamDone) upstream.destroy();
+      if (upstreamDone) return;
+      clientGone = true; // e.g. a watch the client stopped: end the upstream request too
+      upstream.destroy();
     });
     upstream.on("error", (e) => {
       upstreamDone = true;
-      log(`kv-proxy: ${req.method} ${upstreamPath} to the target failed: ${e.message}`);
+      if (!clientGone) log(`kv-proxy: ${req.method} ${upstreamPath} to the target failed: ${e.message}`);
       if (!res.headersSent) send(502, "kv-proxy: the target is unreachable or failed\n");
       else res.destroy();
     });
@@ -342,10 +345,14 @@ export async function startKvProxy({
   const onRequest = (req, res) => {
     handle(req, res).catch((e) => {
       log(`kv-proxy: internal error: ${e?.stack ?? e}`);
-      if (!res.headersSent) {
-        res.writeHead(500, { "content-type": "text/plain; charset=utf-8" });
-        res.end("kv-proxy: internal error\n");
-      } else res.destroy();
+      try {
+        if (!res.headersSent) {
+          res.writeHead(500, { "content-type": "text/plain; charset=utf-8" });
+          res.end("kv-proxy: internal error\n");
+        } else res.destroy();
+      } catch {
+        res.destroy();
+      }
     });
   };
   const sockets = new Set();
@@ -356,6 +363,9 @@ export async function startKvProxy({
   });
   const address = server.address();
   allowedHostNames = hostNamesFor(address.address, host, allowHosts);
+  if (!isLoopback(address.address)) {
+    log(`kv-proxy: WARNING: listening on ${address.address}, not loopback: anyone who can reach this port can read and write the whole database`);
+  }
   const urlHost = host.includes(":") ? `[${host}]` : host;
   return {
     url: `http://${urlHost}:${address.port}${metadataPath === "/" ? "" : metadataPath}`,

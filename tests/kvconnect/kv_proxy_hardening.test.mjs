@@ -60,6 +60,17 @@ async function scriptedTarget() {
         res.writeHead(200, { "content-type": "application/json", "set-cookie": "a=b", "access-control-allow-origin": "*" });
         return res.end(JSON.stringify(meta));
       }
+      if (t.mode === "die") {
+        res.writeHead(200, { "content-type": "application/octet-stream" });
+        res.write("partial");
+        return setTimeout(() => res.socket.destroy(), 50);
+      }
+      if (t.mode === "stream") {
+        res.writeHead(200, { "content-type": "application/octet-stream" });
+        res.write("first");
+        t.streamClosed = new Promise((r) => res.on("close", r));
+        return;
+      }
       res.writeHead(200, { "content-type": "text/plain", "set-cookie": "session=upstream", "access-control-allow-origin": "*" });
       res.end(`target:${req.url}`);
     });
@@ -458,6 +469,106 @@ describe("tokens, headers and errors", () => {
       assert.ok(!r.text.includes(TOKEN));
     } finally {
       await down.stop();
+    }
+  });
+});
+
+describe("hang-ups", () => {
+  test("clients that hang up mid-body (HTTP/1.1 and h2c) do not take the proxy down, nothing is forwarded", async () => {
+    const mine = await proxyToken(proxy.port);
+    const before = target.requests.length;
+    const s = net.connect(proxy.port, "127.0.0.1");
+    s.on("error", () => {});
+    s.write(`POST /v2/atomic_write HTTP/1.1\r\nHost: 127.0.0.1:${proxy.port}\r\nAuthorization: Bearer ${mine}\r\nContent-Length: 1000\r\n\r\npartial`);
+    await delay(50);
+    s.destroy();
+    const client = http2.connect(`http://127.0.0.1:${proxy.port}`);
+    client.on("error", () => {});
+    const req = client.request({ ":method": "POST", ":path": "/v2/atomic_write", authorization: `Bearer ${mine}`, "content-length": "1000" });
+    req.on("error", () => {});
+    req.write("partial");
+    await delay(50);
+    client.destroy();
+    await delay(100);
+    assert.equal(target.requests.length, before);
+    assert.equal((await post(proxy.port, "/", { body: "{}" })).status, 200, "still serving");
+  });
+
+  test("a target that dies mid-answer, and a client that leaves a streaming answer, are handled", async () => {
+    const mine = await proxyToken(proxy.port);
+    try {
+      target.mode = "die";
+      const r = await post(proxy.port, "/v2/watch", { headers: [`Authorization: Bearer ${mine}`] });
+      assert.ok(r.closed, "the truncated answer ends the client's connection");
+      target.mode = "stream";
+      const s = net.connect(proxy.port, "127.0.0.1");
+      s.on("error", () => {});
+      const first = new Promise((resolve) => s.on("data", (d) => d.includes("first") && resolve()));
+      s.write(`POST /v2/watch HTTP/1.1\r\nHost: 127.0.0.1:${proxy.port}\r\nAuthorization: Bearer ${mine}\r\nContent-Length: 0\r\n\r\n`);
+      await first;
+      s.destroy();
+      await Promise.race([target.streamClosed, delay(2000).then(() => assert.fail("the upstream request was not closed"))]);
+    } finally {
+      target.mode = "normal";
+    }
+    assert.equal((await post(proxy.port, "/", { body: "{}" })).status, 200, "still serving");
+  });
+});
+
+test("no internal error was logged by the shared proxy", () => {
+  assert.deepEqual(logs.filter((l) => /internal error/.test(l)), []);
+});
+
+describe("command line", () => {
+  const cli = (args, env = {}) =>
+    new Promise((resolve) => {
+      const child = spawn(process.execPath, [path.join(root, "scripts/kv-proxy.mjs"), ...args], {
+        env: { ...process.env, KV_PROXY_TOKEN: TOKEN, KV_PROXY_ALLOW_ORIGIN: "", ...env },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let out = "";
+      let err = "";
+      child.stdout.on("data", (d) => {
+        out += d;
+        const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
+        if (m) resolve({ child, port: Number(m[1]), out, err: () => err });
+      });
+      child.stderr.on("data", (d) => (err += d));
+      child.on("exit", (code) => resolve({ child, code, out, err: () => err }));
+      setTimeout(() => child.kill("SIGKILL"), 10_000).unref();
+    });
+
+  test("--allow-origin is repeatable, KV_PROXY_ALLOW_ORIGIN is a list, '*' warns, unknown flags fail, --help says what is not protected", async () => {
+    const help = await cli(["--help"]);
+    assert.equal(help.code, 0);
+    assert.match(help.out, /does NOT protect/i);
+    const unknown = await cli(["--target", target.url, "--allow-orign", PAGE]);
+    assert.equal(unknown.code, 2);
+    const nul = await cli(["--target", target.url, "--port", "0", "--allow-origin", "null"]);
+    assert.equal(nul.code, 1);
+
+    for (const [args, env] of [
+      [["--allow-origin", "http://a.example", "--allow-origin=http://b.example:8000/"], {}],
+      [[], { KV_PROXY_ALLOW_ORIGIN: "http://a.example, http://b.example:8000" }],
+    ]) {
+      const p = await cli(["--target", target.url, "--port", "0", ...args], env);
+      try {
+        assert.ok(p.port, p.err());
+        for (const [origin, status] of [["http://a.example", 200], ["http://b.example:8000", 200], ["http://c.example", 403]]) {
+          const r = await post(p.port, "/", { headers: [`Origin: ${origin}`], body: '{"supportedVersions":[3]}' });
+          assert.equal(r.status, status, `${origin} with ${JSON.stringify([args, env])}`);
+        }
+      } finally {
+        p.child.kill();
+      }
+    }
+    const star = await cli(["--target", target.url, "--port", "0", "--allow-origin", "*"]);
+    try {
+      assert.ok(star.port);
+      await delay(50);
+      assert.match(star.err(), /WARNING.*any website/i);
+    } finally {
+      star.child.kill();
     }
   });
 });
