@@ -1,7 +1,8 @@
 // A browser page reaching a real denokv through scripts/kv-proxy.mjs: the
 // page (served from one origin) opens `openKv(proxyUrl)` with a placeholder
-// token, the proxy (another origin) adds CORS and the real token, and the
-// real token never appears in anything the page receives.
+// token, the proxy (another origin, started with --allow-origin for the
+// page's origin) adds CORS and the real token, and the real token never
+// appears in anything the page receives.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { chromium } from "playwright-core";
@@ -16,8 +17,8 @@ let browser;
 
 before(async () => {
   server = await startDenokv();
-  proxy = await startKvProxy({ target: server.url, token: server.token, port: 0 });
   web = await startServer(0);
+  proxy = await startKvProxy({ target: server.url, token: server.token, port: 0, allowOrigins: [`http://127.0.0.1:${web.address().port}`] });
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
     args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],

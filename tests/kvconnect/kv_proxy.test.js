@@ -1,6 +1,8 @@
 // scripts/kv-proxy.mjs, the CORS proxy that lets browser pages reach denokv: preflights, CORS
-// headers, server-side token injection (the page's bearer is a placeholder and the page never
-// sees a usable token), endpoints pointing back through the proxy, and streaming watch.
+// headers for the allowed origin only, server-side token injection (the page's bearer is a
+// placeholder and the page never sees a usable token), endpoints pointing back through the
+// proxy, and streaming watch. Attacks on it (raw request lines, Host, limits, https targets)
+// are in kv_proxy_hardening.test.mjs (node --test).
 //
 //   deno test --unstable-kv -A tests/kvconnect/kv_proxy.test.js
 
@@ -12,6 +14,7 @@ import process from "node:process";
 const server = await getServer();
 const skip = await webkvRemoteSkipReason(server.url, server.token);
 const PLACEHOLDER = "placeholder-token-from-the-page";
+const PAGE = "http://page.example";
 
 const port = await freePort();
 const proxyProc = spawnTracked(
@@ -25,6 +28,8 @@ const proxyProc = spawnTracked(
     server.token,
     "--port",
     String(port),
+    "--allow-origin",
+    PAGE,
   ],
   { stdio: "pipe" },
 );
@@ -53,14 +58,15 @@ test("answers CORS preflights for the KV Connect headers", async () => {
   const res = await fetch(proxyUrl + "/v2/snapshot_read", {
     method: "OPTIONS",
     headers: {
-      origin: "http://page.example",
+      origin: PAGE,
       "access-control-request-method": "POST",
       "access-control-request-headers": KV_HEADERS.join(","),
     },
   });
   await res.body?.cancel();
   assertStrictEquals(res.status, 204);
-  assertStrictEquals(res.headers.get("access-control-allow-origin"), "*");
+  assertStrictEquals(res.headers.get("access-control-allow-origin"), PAGE);
+  assert(/origin/i.test(res.headers.get("vary")), "Vary: Origin");
   assert(/POST/.test(res.headers.get("access-control-allow-methods")));
   const allowed = res.headers.get("access-control-allow-headers").toLowerCase().split(/\s*,\s*/);
   for (const h of KV_HEADERS) assert(allowed.includes(h), `allows ${h}: ${allowed}`);
@@ -69,12 +75,12 @@ test("answers CORS preflights for the KV Connect headers", async () => {
 test("metadata: placeholder bearer accepted, no usable token leaks, endpoints lead back to the proxy", async () => {
   const res = await fetch(proxyUrl, {
     method: "POST",
-    headers: { origin: "http://page.example", authorization: `Bearer ${PLACEHOLDER}`, "content-type": "application/json" },
+    headers: { origin: PAGE, authorization: `Bearer ${PLACEHOLDER}`, "content-type": "application/json" },
     body: JSON.stringify({ supportedVersions: [1, 2, 3] }),
   });
   const text = await res.text();
   assertStrictEquals(res.status, 200, text);
-  assertStrictEquals(res.headers.get("access-control-allow-origin"), "*");
+  assertStrictEquals(res.headers.get("access-control-allow-origin"), PAGE);
   assert(!text.includes(server.token), "the real token does not appear in the metadata");
   const meta = JSON.parse(text);
   assert(meta.token.startsWith("kv-proxy-"), meta.token);
@@ -93,15 +99,56 @@ test("metadata: placeholder bearer accepted, no usable token leaks, endpoints le
   await direct.body?.cancel();
 });
 
+async function metadataThroughProxy() {
+  const res = await fetch(proxyUrl, {
+    method: "POST",
+    headers: { origin: PAGE, authorization: `Bearer ${PLACEHOLDER}`, "content-type": "application/json" },
+    body: JSON.stringify({ supportedVersions: [2, 3] }),
+  });
+  assertStrictEquals(res.status, 200);
+  return await res.json();
+}
+
 test("errors from denokv carry CORS headers too", async () => {
+  const meta = await metadataThroughProxy();
   const res = await fetch(proxyUrl + "/v2/snapshot_read", {
     method: "POST",
-    headers: { origin: "http://page.example", authorization: `Bearer ${PLACEHOLDER}` },
+    headers: { origin: PAGE, authorization: `Bearer ${meta.token}` },
     body: new Uint8Array(0),
   });
   await res.body?.cancel();
-  assertStrictEquals(res.status, 400); // no x-denokv-version header
-  assertStrictEquals(res.headers.get("access-control-allow-origin"), "*");
+  assertStrictEquals(res.status, 400); // no x-denokv-version header: denokv's own 400
+  assertStrictEquals(res.headers.get("access-control-allow-origin"), PAGE);
+});
+
+test("the data path needs a token the proxy issued: a placeholder gets 401 (with CORS, so the page can refresh)", async () => {
+  const res = await fetch(proxyUrl + "/v2/snapshot_read", {
+    method: "POST",
+    headers: { origin: PAGE, authorization: `Bearer ${PLACEHOLDER}`, "x-denokv-version": "3" },
+    body: new Uint8Array(0),
+  });
+  await res.body?.cancel();
+  assertStrictEquals(res.status, 401);
+  assertStrictEquals(res.headers.get("access-control-allow-origin"), PAGE);
+});
+
+test("a page on another origin is refused (403, no CORS headers) and its preflight gets no allow headers", async () => {
+  const res = await fetch(proxyUrl, {
+    method: "POST",
+    headers: { origin: "http://other.example", authorization: `Bearer ${PLACEHOLDER}`, "content-type": "application/json" },
+    body: JSON.stringify({ supportedVersions: [2, 3] }),
+  });
+  const text = await res.text();
+  assertStrictEquals(res.status, 403);
+  assert(!text.includes(server.token));
+  assertStrictEquals(res.headers.get("access-control-allow-origin"), null);
+  const pre = await fetch(proxyUrl, {
+    method: "OPTIONS",
+    headers: { origin: "http://other.example", "access-control-request-method": "POST" },
+  });
+  await pre.body?.cancel();
+  assertStrictEquals(pre.headers.get("access-control-allow-origin"), null);
+  assertStrictEquals(pre.headers.get("access-control-allow-headers"), null);
 });
 
 test("real Deno works through the proxy with a placeholder token (set, get, list, atomic, watch)", async () => {

@@ -12,6 +12,8 @@
 #   4. faults.test.js: retries, double-apply, token expiry and wrong tokens through
 #      fault_proxy.mjs (its own denokv and proxy);
 #   5. kv_proxy.test.js: scripts/kv-proxy.mjs (CORS, token injection, metadata rewriting);
+#      kv_proxy_hardening.test.mjs (node --test, its own denokv): request targets naming other
+#      origins, foreign Origins and Host names, body and time limits, https:// targets;
 #   6. http1.test.js: src/bindings/http1.js, webkv's HTTP/1.1 client in Deno, against scripted
 #      servers (and one redirect test through to denokv).
 # One denokv (tests/kvconnect/denokv.mjs) serves 1-3, 5 and 6; it binds 127.0.0.1, its PID is in
@@ -91,6 +93,7 @@ group "interop: Deno <-> webkv" "$deno" test --unstable-kv -A "$@" tests/kvconne
 # The fault tests get their own server: they flip its state through the proxy.
 group "faults (fault_proxy.mjs)" env -u KV_CONNECT_URL -u KV_CONNECT_TOKEN "$deno" test --unstable-kv -A "$@" tests/kvconnect/faults.test.js
 group "kv-proxy (CORS proxy)" "$deno" test --unstable-kv -A "$@" tests/kvconnect/kv_proxy.test.js
+group "kv-proxy hardening (raw sockets, limits, https target)" env -u KV_CONNECT_URL -u KV_CONNECT_TOKEN node --test tests/kvconnect/kv_proxy_hardening.test.mjs
 group "http1.js (Deno's HTTP/1.1 client)" "$deno" test --unstable-kv -A "$@" tests/kvconnect/http1.test.js
 
 printf '\n==== kvconnect summary\n'

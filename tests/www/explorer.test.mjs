@@ -812,7 +812,7 @@ function haveDenokv() {
 
 test("opens a denokv server through the CORS proxy; the token stays out of the URL, storage and console", { skip: !haveDenokv() && "denokv is not installed (bash scripts/setup.sh)" }, async () => {
   const denokv = await startDenokv();
-  const proxy = await startKvProxy({ target: denokv.url, token: denokv.token, port: 0 });
+  const proxy = await startKvProxy({ target: denokv.url, token: denokv.token, port: 0, allowOrigins: [base] });
   const context = await newContext();
   try {
     const page = await openExplorer(context);

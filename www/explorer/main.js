@@ -120,7 +120,8 @@ function explainOpenError(db, err) {
   const message = describeError(err);
   if (db.kind === "remote" && /fetch|network|load failed|NetworkError|CORS/i.test(message)) {
     return `Could not reach ${db.url}: ${message}. A browser can only reach a denokv server through the CORS proxy ` +
-      `(npm run kv-proxy -- --target <denokv URL> --token <token> --port 8787); connect to the proxy's URL instead, with any placeholder token.`;
+      `started with this page's origin allowed (KV_PROXY_TOKEN=<token> npm run kv-proxy -- --target <denokv URL> --port 8787 ` +
+      `--allow-origin ${location.origin}); connect to the proxy's URL instead, with any placeholder token.`;
   }
   if (db.kind === "remote" && /401|unauthori|token/i.test(message)) {
     return `The server refused the access token: ${message}`;
@@ -838,6 +839,7 @@ function formatBytes(n) {
 
 // ------------------------------------------------------------------ start
 
+for (const node of document.querySelectorAll(".page-origin")) node.textContent = location.origin;
 {
   const { db, prefix } = readHash();
   if (db) {
