@@ -184,6 +184,10 @@ test("first run: the explorer lands on the default database; empty, it offers sa
   assert.ok(await page.locator("#empty").isHidden(), "no second empty message");
   assert.equal(await page.locator("#rows tr").count(), 0);
   await shot(page, "first-run-empty");
+  await page.setViewportSize({ width: 400, height: 800 });
+  await assertOnScreen(page.locator("#load-sample"), "the Load sample data button on a narrow screen");
+  await shot(page, "first-run-narrow");
+  await page.setViewportSize({ width: 1280, height: 900 });
 
   // One click, and the entries show.
   await page.click("#load-sample");
