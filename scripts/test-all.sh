@@ -38,6 +38,7 @@ run "conformance: webkv in Chromium (IndexedDB)" node tests/conformance/chromium
 run "IndexedDB failures and layouts in Chromium" node --test tests/storage/
 run "IndexedDB durability across reloads, tabs, workers and crashes in Chromium" node --test tests/idb/
 run "smoke: Node, Deno, Bun, workerd, Chromium page and worker" bash tests/smoke/run.sh
+run "webkv/hono: Hono middleware in Node, Deno, Bun and workerd, with denokv" node --test --test-concurrency=1 tests/hono/
 run "www pages in Chromium: explorer, demo app, bundled demo, playground" node --test tests/www/
 run "KV Connect: conformance, interop and faults against denokv" bash tests/kvconnect/run.sh
 run "KV Connect: Chromium through the CORS proxy" node --test tests/kvconnect/chromium.test.mjs

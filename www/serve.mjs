@@ -137,4 +137,5 @@ export function startServer(port = 0, { allowHosts = [] } = {}) {
 if (import.meta.url === `file://${process.argv[1]}`) {
   const server = await startServer(Number(process.argv[2] ?? 8000));
   console.log(`webkv www (demo, bundled demo, explorer, playground): http://127.0.0.1:${server.address().port}/`);
+  console.log(`KV explorer, on the default database: http://127.0.0.1:${server.address().port}/explorer/`);
 }

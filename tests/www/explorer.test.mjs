@@ -1,4 +1,5 @@
-// The KV explorer (www/explorer/) driven in headless Chromium: it opens
+// The KV explorer (www/explorer/) driven in headless Chromium: it lands on
+// the default database (offering sample data while it is empty), opens
 // databases, browses them by prefix a page at a time, creates, edits and
 // deletes entries under versionstamp checks (and shows conflicts with another
 // tab instead of overwriting), watches keys live, exports and imports NDJSON,
@@ -158,6 +159,75 @@ function noErrors(...pages) {
 }
 
 // ------------------------------------------------------------------- tests
+
+test("first run: the explorer lands on the default database; empty, it offers sample data that one click loads", async () => {
+  const context = await newContext();
+  // As from `npm run demo`: the landing page, then its link to the explorer.
+  const page = await context.newPage();
+  page.errors = [];
+  page.on("pageerror", (err) => page.errors.push(err.message));
+  page.on("console", (msg) => msg.type() === "error" && page.errors.push(msg.text()));
+  await page.goto(`${base}/`);
+  await page.click("a[href='/explorer/']");
+  await page.locator("body[data-ready=true]").waitFor();
+
+  // Straight onto the default database, not a "choose a database" screen.
+  await waitStatus(page, /^Opened the “default” \(IndexedDB\)\.$/);
+  assert.match(page.url(), /\/explorer\/#db=default$/);
+  await assertOnScreen(page.locator("#db-label", { hasText: "“default” (IndexedDB)" }), "the open database's name");
+  assert.equal(await page.inputValue("#db-name"), "default");
+  await assertOnScreen(page.locator("#new-entry"), "the New entry button");
+
+  // It is empty: the offer, on screen, instead of a bare "No entries" line.
+  await assertOnScreen(page.locator("#sample-offer h2", { hasText: "This database is empty" }), "the offer");
+  await assertOnScreen(page.locator("#load-sample", { hasText: "Load sample data" }), "the Load sample data button");
+  assert.ok(await page.locator("#empty").isHidden(), "no second empty message");
+  assert.equal(await page.locator("#rows tr").count(), 0);
+  await shot(page, "first-run-empty");
+  await page.setViewportSize({ width: 400, height: 800 });
+  await assertOnScreen(page.locator("#load-sample"), "the Load sample data button on a narrow screen");
+  await shot(page, "first-run-narrow");
+  await page.setViewportSize({ width: 1280, height: 900 });
+
+  // One click, and the entries show.
+  await page.click("#load-sample");
+  await waitStatus(page, /^Loaded 16 sample entries into the “default” \(IndexedDB\)\. Open a prefix such as "users", or edit an entry\.$/);
+  await page.locator("#rows tr").nth(15).waitFor();
+  assert.equal(await page.locator("#rows tr").count(), 16);
+  assert.ok(await page.locator("#sample-offer").isHidden(), "the offer is gone");
+  assert.deepEqual(await page.locator("#children .chip").allTextContents(), [
+    '"counters" ›', '"files" ›', '"leaderboard" ›', '"posts" ›', '"sessions" ›', '"settings"', '"stats" ›', '"users" ›', '"users_by_email" ›',
+  ]);
+  await assertOnScreen(row(page, '["counters", "visits"]').locator(".c-value", { hasText: "KvU64(1024)" }), "a sample counter");
+  await assertOnScreen(row(page, '["users", "ada"]').locator(".c-value", { hasText: 'name: "Ada Lovelace"' }), "a sample user");
+  assert.equal(await row(page, '["settings"]').locator(".c-type").textContent(), "Map");
+  assert.equal(await row(page, '["files", "logo.png"]').locator(".c-type").textContent(), "Uint8Array");
+  await shot(page, "first-run-sample", { fullPage: true });
+
+  // They are in IndexedDB: another connection reads them, a reload shows them.
+  assert.deepEqual(await read(page, "default", ["counters", "visits"]), { value: "KvU64 1024", versionstamp: await row(page, '["counters", "visits"]').locator(".c-stamp").textContent() });
+  await page.reload();
+  await page.locator("body[data-ready=true]").waitFor();
+  await page.locator("#rows tr").nth(15).waitFor();
+  assert.ok(await page.locator("#sample-offer").isHidden(), "a database with entries offers nothing");
+
+  // Offered, but another tab wrote meanwhile: nothing is loaded, nothing overwritten.
+  await page.goto(`${base}/explorer/#db=first-run-race`);
+  await assertOnScreen(page.locator("#load-sample"), "the offer in another empty database");
+  await seed(page, "first-run-race", async (kv) => {
+    await kv.set(["notes", "mine"], "written by another tab");
+  });
+  await page.click("#load-sample");
+  await waitStatus(page, /^The sample data was not loaded: the database is not empty any more \(another tab wrote to it\)\.$/);
+  assert.equal((await read(page, "first-run-race", ["notes", "mine"])).value, "written by another tab");
+  assert.equal((await read(page, "first-run-race", ["users", "ada"])).versionstamp, null);
+  assert.equal((await read(page, "first-run-race", ["counters", "visits"])).versionstamp, null);
+  await page.locator("#rows tr").first().waitFor();
+  assert.equal(await page.locator("#rows tr").count(), 1);
+  assert.ok(await page.locator("#sample-offer").isHidden());
+  noErrors(page);
+  await context.close();
+});
 
 test("shows every value type with its versionstamp, and data survives a reload", async () => {
   const context = await newContext();

@@ -1,10 +1,13 @@
-// The KV explorer: open a database, browse it by prefix a page at a time,
-// edit entries under versionstamp checks, watch keys, export and import.
+// The KV explorer: open a database (the default one at once on a first
+// visit, with an offer of sample data while it is empty), browse it by
+// prefix a page at a time, edit entries under versionstamp checks, watch
+// keys, export and import.
 import { deleteKv, openKv } from "/pkg/browser.js";
 import { readPage, scanChildren, stats } from "./browse.js";
 import { FORM_TYPES, formatKey, formatPart, inspect, parseForm, parseKey, toForm, typeName } from "./format.js";
 import { keyId } from "./typed-json.js";
 import { exportNdjson, importNdjson } from "./transfer.js";
+import { loadSample } from "./sample.js";
 
 const $ = (selector) => document.querySelector(selector);
 
@@ -350,7 +353,10 @@ function renderEntries(entries) {
   const rows = $("#rows");
   rows.replaceChildren(...entries.map((entry) => renderRow(entry)));
   $("#self-row").replaceChildren(...(state.self ? [renderRow(state.self, { self: true })] : []));
-  $("#empty").hidden = entries.length > 0 || state.self !== null;
+  // An empty database (on this device) offers sample data instead.
+  const offer = entries.length === 0 && state.self === null && state.page === 0 && state.prefix.length === 0 && state.db?.kind !== "remote";
+  $("#sample-offer").hidden = !offer;
+  $("#empty").hidden = entries.length > 0 || state.self !== null || offer;
   const first = state.page * state.pageSize + 1;
   const last = state.page * state.pageSize + entries.length;
   const order = state.reverse ? " · last key first" : "";
@@ -477,6 +483,30 @@ async function afterWrite() {
   }
   await loadChildren();
 }
+
+// ------------------------------------------------------------ sample data
+
+$("#load-sample").addEventListener("click", async () => {
+  const kv = state.kv;
+  if (!kv) return;
+  const button = $("#load-sample");
+  button.disabled = true;
+  setStatus("Loading the sample data…", "busy");
+  try {
+    const loaded = await loadSample(kv);
+    if (state.kv !== kv) return;
+    if (loaded) {
+      setStatus(`Loaded ${loaded} sample entries into the ${dbLabel(state.db)}. Open a prefix such as "users", or edit an entry.`, "ok");
+    } else {
+      setStatus("The sample data was not loaded: the database is not empty any more (another tab wrote to it).", "error");
+    }
+    await Promise.all([loadPage(), loadChildren()]);
+  } catch (err) {
+    setStatus(`Could not load the sample data: ${describeError(err)}`, "error");
+  } finally {
+    button.disabled = false;
+  }
+});
 
 // ------------------------------------------------------------------ watch
 
@@ -851,7 +881,9 @@ for (const node of document.querySelectorAll(".page-origin")) node.textContent =
       await openDatabase(db, { prefix });
     }
   } else {
-    showKindFields();
+    // First visit: the default database (the one openKv() opens, which the
+    // playground also uses), at once; an empty one offers sample data.
+    await openDatabase({ kind: "named", name: "default" });
   }
   document.body.dataset.ready = "true";
 }
