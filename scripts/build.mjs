@@ -5,7 +5,7 @@ import { execFileSync } from "node:child_process";
 import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { gzipSync } from "node:zlib";
+import { gzipAsync } from "@gfx/zopfli";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const pkg = join(root, "pkg");
@@ -45,11 +45,12 @@ run(wasmOpt, [
 const gluePath = join(pkg, "webkv_wasm.js");
 writeFileSync(gluePath, fixGlue(readFileSync(gluePath, "utf8")));
 
-// browser-inline.js's copy of the wasm: gzipped, then base64. It gzips to
-// about the size of the gzipped .wasm (the base64 of compressed bytes
-// compresses back to them), and browsers inflate it with their own
-// DecompressionStream.
-const gz = gzipSync(readFileSync(wasmFile), { level: 9, memLevel: 9 });
+// browser-inline.js's copy of the wasm: gzipped, then base64. Browsers
+// inflate it with their own DecompressionStream, and served gzipped it costs
+// what the compressed bytes cost (the base64 of compressed bytes gzips back
+// to about their size). Zopfli's gzip is 5% smaller than zlib's -9 (203 KB
+// against 214 KB here) for a few seconds of build.
+const gz = Buffer.from(await gzipAsync(readFileSync(wasmFile), { numiterations: 5 }));
 writeFileSync(
   join(pkg, "webkv_wasm_inline.js"),
   "// webkv_wasm_bg.wasm, gzipped and base64-encoded by scripts/build.mjs, for\n" +
