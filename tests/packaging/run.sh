@@ -6,9 +6,10 @@
 #     Worker);
 #   - types.test.mjs: tsc strict (TypeScript 5.9/6/7, default libs and
 #     es2022+dom, moduleResolution bundler/node16/nodenext, no @types/node),
-#     attw --pack --profile esm-only and publint.
+#     attw --pack --profile esm-only and publint;
+#   - package.test.mjs: README, LICENSE, metadata, sideEffects, the glue.
 #
-# Usage: tests/packaging/run.sh [test files...]   (default: both)
+# Usage: tests/packaging/run.sh [test files...]   (default: all three)
 # The tools are installed once into tests/packaging/.tmp/tools/ (ignored;
 # reinstalled whenever tools/package.json or its lock change, or it is gone).
 # Builds pkg/ first if it is missing.
@@ -32,7 +33,7 @@ if [ "$#" -gt 0 ]; then
     if [ -f "$f" ]; then files+=("$f"); else files+=("tests/packaging/$f"); fi
   done
 else
-  files=(tests/packaging/bundlers.test.mjs tests/packaging/types.test.mjs)
+  files=(tests/packaging/bundlers.test.mjs tests/packaging/types.test.mjs tests/packaging/package.test.mjs)
 fi
 
 # Both files at once: the type checks fill the gaps the bundlers leave.
