@@ -1,4 +1,8 @@
-// Browsers fetch the .wasm beside this file.
+// Browsers that load the .wasm as a file beside this one: webpack (which
+// copies it into the build for `new URL(..., import.meta.url)`), import maps
+// and plain <script type="module"> pages serving the package as it is. The
+// browser fetches it, compiles it as it downloads and caches it on its own.
+// Other bundlers get browser-inline.js.
 import init from "./webkv_wasm.js";
 import { preloadWasm, setWasmLoader, setWasmSourceHandler, warmUpWhenIdle } from "./kv.js";
 

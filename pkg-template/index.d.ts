@@ -12,8 +12,11 @@
 // The only additions are the webkv-specific `openKv` options, `deleteKv`,
 // `wasmMemoryBytes`, and `KvCheck` (an alias of Deno's `AtomicCheck`).
 //
-// `Kv` implements `Disposable` (`using kv = await openKv()`), which needs
-// TypeScript 5.2+ with the `esnext.disposable` (or `esnext`) lib.
+// `Kv` implements `Disposable` (`using kv = await openKv()`). The
+// `declare global` block at the end declares `Symbol.dispose` and
+// `Disposable` as TypeScript's `esnext.disposable` lib does, so this file
+// type-checks with any lib from `es2022` up, with or without that lib or
+// `@types/node` (which declares them the same way).
 
 /**
  * Options for {@linkcode openKv}.
@@ -85,11 +88,12 @@ export function openKv(path?: string, options?: OpenKvOptions): Promise<Kv>;
 export function deleteKv(name?: string): Promise<void>;
 
 /**
- * In a browser, where to fetch webkv's `.wasm` from, for bundles that move or
- * rename it (by default: `webkv_wasm_bg.wasm` beside the package's
- * `browser.js`, also exported as `webkv/webkv_wasm_bg.wasm`). Call it before
- * the first {@linkcode openKv}. Other runtimes load the wasm themselves and
- * throw a `TypeError`.
+ * In a browser, where to load webkv's `.wasm` from instead of the default
+ * (the copy inlined in the package's JS, or with webpack and import maps the
+ * `webkv_wasm_bg.wasm` file beside `browser.js`, also exported as
+ * `webkv/webkv_wasm_bg.wasm`). Rarely needed. Call it before the first
+ * {@linkcode openKv}. Other runtimes load the wasm themselves and throw a
+ * `TypeError`.
  */
 export function setWasmSource(source: string | URL | Response | WebAssembly.Module): void;
 
@@ -778,4 +782,16 @@ export class KvU64 {
   constructor(value: bigint);
   /** The value of this unsigned 64-bit integer, represented as a bigint. */
   readonly value: bigint;
+}
+
+// What TypeScript's `esnext.disposable` lib declares (and `@types/node`
+// too), for programs compiled without it; identical declarations merge.
+declare global {
+  interface SymbolConstructor {
+    /** A method that releases a resource: called by `using` declarations. */
+    readonly dispose: unique symbol;
+  }
+  interface Disposable {
+    [Symbol.dispose](): void;
+  }
 }

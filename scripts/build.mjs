@@ -2,9 +2,10 @@
 // (--target web: one ES module that every runtime can instantiate), wasm-opt
 // from npm's binaryen, and the files of pkg-template/.
 import { execFileSync } from "node:child_process";
-import { cpSync, mkdirSync, readdirSync, rmSync, statSync, symlinkSync } from "node:fs";
+import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { gzipAsync } from "@gfx/zopfli";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const pkg = join(root, "pkg");
@@ -38,16 +39,79 @@ run(wasmOpt, [
   wasmFile,
 ]);
 
-for (const name of readdirSync(join(root, "pkg-template"))) {
-  cpSync(join(root, "pkg-template", name), join(pkg, name), { recursive: true });
-}
+// The glue, made fit for bundlers (every edit checked: a wasm-bindgen
+// upgrade that changes what it generates fails the build instead of
+// shipping unedited glue).
+const gluePath = join(pkg, "webkv_wasm.js");
+writeFileSync(gluePath, fixGlue(readFileSync(gluePath, "utf8")));
+
+// browser-inline.js's copy of the wasm: gzipped, then base64. Browsers
+// inflate it with their own DecompressionStream, and served gzipped it costs
+// what the compressed bytes cost (the base64 of compressed bytes gzips back
+// to about their size). Zopfli's gzip is 5% smaller than zlib's -9 (203 KB
+// against 214 KB here) for a few seconds of build.
+const gz = Buffer.from(await gzipAsync(readFileSync(wasmFile), { numiterations: 5 }));
+writeFileSync(
+  join(pkg, "webkv_wasm_inline.js"),
+  "// webkv_wasm_bg.wasm, gzipped and base64-encoded by scripts/build.mjs, for\n" +
+    "// browser-inline.js: bundles that do not copy the .wasm still have it.\n" +
+    `export default "${gz.toString("base64")}";\n`,
+);
+
 // wasm-bindgen's own d.ts describes the glue, not the API.
 for (const name of ["webkv_wasm.d.ts", "webkv_wasm_bg.wasm.d.ts", ".gitignore"]) {
   rmSync(join(pkg, name), { force: true });
 }
+for (const name of readdirSync(join(root, "pkg-template"))) {
+  cpSync(join(root, "pkg-template", name), join(pkg, name), { recursive: true });
+}
+// The repo's license is the package's.
+cpSync(join(root, "LICENSE"), join(pkg, "LICENSE"));
 // Lets the repo's own scripts and tests import the package by name.
 mkdirSync(join(root, "node_modules"), { recursive: true });
 rmSync(join(root, "node_modules/webkv"), { recursive: true, force: true });
 symlinkSync("../pkg", join(root, "node_modules/webkv"), "dir");
+
+/**
+ * wasm-bindgen (0.2.130) writes one import namespace per `extern "C"` block,
+ * so the object of wasm imports lists the same snippet module several times:
+ * esbuild warns "Duplicate key" for each, in every app that bundles webkv.
+ * The duplicates are the same module namespace, so keeping the first of each
+ * changes nothing. The default wasm URL of the glue's init goes too: every
+ * entry passes its own source, and bundlers that copy
+ * `new URL(..., import.meta.url)` files would otherwise copy the .wasm into
+ * apps that load the inlined copy.
+ */
+function fixGlue(glue) {
+  const entry = /^ {8}("[^"]+"): (import\d+),\n/gm;
+  const seen = new Set();
+  const dropped = [];
+  glue = glue.replace(entry, (line, key, name) => {
+    if (!seen.has(key)) {
+      seen.add(key);
+      return line;
+    }
+    dropped.push(name);
+    return "";
+  });
+  for (const name of dropped) {
+    const line = new RegExp(`^import \\* as ${name} from "[^"]+";?\\n`, "m");
+    if (!line.test(glue)) throw new Error(`build: webkv_wasm.js has no import line for ${name}`);
+    glue = glue.replace(line, "");
+    if (new RegExp(`\\b${name}\\b`).test(glue)) throw new Error(`build: webkv_wasm.js still uses ${name}`);
+  }
+  const defaultUrl = /\n {4}if \(module_or_path === undefined\) \{\n {8}module_or_path = new URL\('webkv_wasm_bg\.wasm', import\.meta\.url\);\n {4}\}\n/;
+  if (!defaultUrl.test(glue)) throw new Error("build: webkv_wasm.js's init has no default wasm URL to remove");
+  glue = glue.replace(
+    defaultUrl,
+    "\n    if (module_or_path === undefined) throw new TypeError('webkv: no wasm source given');\n",
+  );
+  if (/import\.meta/.test(glue)) throw new Error("build: webkv_wasm.js still refers to import.meta");
+  const keys = [...glue.matchAll(entry)].map((m) => m[1]);
+  if (keys.length === 0 || keys.length !== new Set(keys).size) {
+    throw new Error(`build: webkv_wasm.js's wasm imports are not unique: ${keys.join(", ")}`);
+  }
+  return glue;
+}
 
 console.log(`pkg/ built: webkv_wasm_bg.wasm ${statSync(wasmFile).size} bytes`);

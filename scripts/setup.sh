@@ -18,6 +18,14 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q " $wbg_version\$"; then
   cargo install wasm-bindgen-cli --version "$wbg_version" --force
 fi
 
+# What users of the crate run its wasm tests with: `wasm-pack test
+# --headless --chrome` and `wasm-pack test --node` (CI runs both). ~2-5 min
+# cold; skipped when this version is installed.
+step "wasm-pack 0.15.1"
+if ! wasm-pack --version 2>/dev/null | grep -q '^wasm-pack 0\.15\.1$'; then
+  cargo install wasm-pack --version 0.15.1 --locked
+fi
+
 # The real KV Connect server, for tests/kvconnect/ (webkv's remote client
 # against it). A cold build takes ~5-9 minutes and ~1.5 GB of RAM. denokv has
 # no --version flag, so ask cargo which version it installed.
@@ -38,5 +46,12 @@ chromium --version
 # which the lock file then omits and `npm ci` refuses.
 step "npm packages (deno, workerd, binaryen, @deno/kv, playwright-core)"
 npm install --no-audit --no-fund
+
+# tests/packaging/ builds apps with several majors of Vite, webpack, Rollup,
+# Parcel, esbuild and TypeScript side by side: they live in their own ignored
+# directory (tests/packaging/.tmp/tools/), reinstalled when their lock
+# changes; ~1.5 min cold, instant when warm.
+step "bundlers and type checkers for tests/packaging"
+node tests/packaging/install-tools.mjs
 
 step "done"

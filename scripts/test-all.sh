@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Runs every webkv test: lint, native core tests, wasm-bindgen-test in Node
-# and headless Chromium, the package build, the V8 codec, type checks, the
-# conformance suite against real Deno and against webkv, the runtime smoke
-# tests, the IndexedDB database in Chromium, the www pages, and KV Connect
-# against a real denokv.
+# and headless Chromium (through wasm-pack), the package build, the V8 codec,
+# type checks, the conformance suite against real Deno and against webkv, the
+# runtime smoke tests, the packed package in every bundler, the IndexedDB
+# database in Chromium, the www pages, and KV Connect against a real denokv.
 # Expects `bash scripts/setup.sh` to have run (the README's test command does).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,8 +25,10 @@ run "cargo fmt --check" cargo fmt --all -- --check
 run "clippy (native)" cargo clippy --all-targets -- -D warnings
 run "clippy (wasm32)" cargo clippy --target wasm32-unknown-unknown --lib --tests -- -D warnings
 run "core tests (native)" cargo test
-run "bindings in Node (wasm-bindgen-test)" cargo test --target wasm32-unknown-unknown --test wasm_node
-run "bindings in Chromium (wasm-bindgen-test)" cargo test --target wasm32-unknown-unknown --test wasm_browser
+# The commands the README gives the crate's users (they run the same suites
+# as `cargo test --target wasm32-unknown-unknown`).
+run "bindings in Node (wasm-pack test --node)" wasm-pack test --node
+run "bindings in Chromium (wasm-pack test --headless --chrome)" wasm-pack test --headless --chrome
 run "build pkg/" node scripts/build.mjs
 run "V8 value codec in Node" node --test tests/codec/v8_node.test.mjs
 run "V8 value codec in Chromium" node --test tests/codec/v8_chromium.test.mjs
@@ -39,6 +41,7 @@ run "IndexedDB failures and layouts in Chromium" node --test tests/storage/
 run "IndexedDB durability across reloads, tabs, workers and crashes in Chromium" node --test tests/idb/
 run "smoke: Node, Deno, Bun, workerd, Chromium page and worker" bash tests/smoke/run.sh
 run "webkv/hono: Hono middleware in Node, Deno, Bun and workerd, with denokv" node --test --test-concurrency=1 tests/hono/
+run "packaging: the tarball in esbuild, Rollup, bun build, Vite 6/7/8, webpack, Parcel (Chromium page and worker); tsc, attw, publint" bash tests/packaging/run.sh
 run "www pages in Chromium: explorer, demo app, bundled demo, playground" node --test tests/www/
 run "KV Connect: conformance, interop and faults against denokv" bash tests/kvconnect/run.sh
 run "KV Connect: Chromium through the CORS proxy" node --test tests/kvconnect/chromium.test.mjs

@@ -276,19 +276,15 @@ describe("www/bundled (esbuild bundle of import { openKv } from \"webkv\")", () 
 
   before(async () => {
     const { inputs, warnings } = await buildWww({ quiet: true });
-    assert.ok(inputs.some((p) => p.endsWith("browser.js")), "bundled webkv's browser entry");
-    // The only warnings are wasm-bindgen's duplicate keys in the package's
-    // webkv_wasm.js (see scripts/build-www.mjs); anything else is new.
-    const unexpected = warnings.filter((w) => !(w.id === "duplicate-object-key" && w.location?.file.endsWith("webkv_wasm.js")));
-    assert.deepEqual(unexpected.map((w) => w.text), [], "no unexpected esbuild warnings");
-    console.log(`# esbuild: ${warnings.length} known duplicate-object-key warnings in webkv_wasm.js`);
+    assert.ok(inputs.some((p) => p.endsWith("browser-inline.js")), "bundled webkv's browser entry");
+    assert.deepEqual(warnings.map((w) => w.text), [], "no esbuild warnings");
     browser = await launch();
   });
 
   test("works like the demo: add, complete, live in a second tab, reminder, reload", async () => {
     const page = await open(browser.context, "/bundled/");
-    assert.ok(page.requested.includes("/bundled/dist/app.js") && page.requested.includes("/bundled/dist/webkv_wasm_bg.wasm"),
-      `the bundle and the wasm beside it are loaded: ${page.requested.join(" ")}`);
+    assert.ok(page.requested.includes("/bundled/dist/app.js"), `the bundle is loaded: ${page.requested.join(" ")}`);
+    assert.deepEqual(page.requested.filter((p) => p.endsWith(".wasm")), [], "the wasm comes inside the bundle");
     assert.deepEqual(page.requested.filter((p) => p.startsWith("/pkg/") || p.startsWith("/demo/") && !p.endsWith(".css")), [],
       "nothing but the stylesheet comes from outside the bundle");
 

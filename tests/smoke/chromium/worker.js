@@ -1,6 +1,7 @@
 // Module Web Worker: runs the same scenario. Import maps do not apply inside
 // workers, so this imports the path the page's import map gives for `webkv`
-// (the package's "browser" export; chromium.test.mjs asserts they agree).
+// (browser.js, the package's file-fetching browser entry; chromium.test.mjs
+// asserts it is one).
 import * as webkv from "/pkg/browser.js";
 import { runScenario } from "/smoke/scenario.js";
 

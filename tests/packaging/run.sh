@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Packaging tests: the packed tarball of pkg/ as users get it.
+#   - bundlers.test.mjs: an app importing webkv built with esbuild, Rollup,
+#     `bun build`, Vite 6/7/8 (build and dev server), webpack 5 and Parcel 2,
+#     with no webkv-specific configuration, run in Chromium (page and module
+#     Worker);
+#   - types.test.mjs: tsc strict (TypeScript 5.9/6/7, default libs and
+#     es2022+dom, moduleResolution bundler/node16/nodenext, no @types/node),
+#     attw --pack --profile esm-only and publint;
+#   - package.test.mjs: README, LICENSE, metadata, sideEffects, the glue.
+#
+# Usage: tests/packaging/run.sh [test files...]   (default: all three)
+# The tools are installed once into tests/packaging/.tmp/tools/ (ignored;
+# reinstalled whenever tools/package.json or its lock change, or it is gone).
+# Builds pkg/ first if it is missing.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+export PATH="$HOME/.cargo/bin:$PATH"
+
+if [ ! -f pkg/package.json ] || [ ! -f pkg/webkv_wasm_inline.js ]; then
+  echo "tests/packaging: pkg/ missing or stale, building it"
+  node scripts/build.mjs
+fi
+if [ ! -d node_modules/playwright-core ] || [ ! -d node_modules/bun ]; then
+  echo "tests/packaging: dev dependencies missing, running npm install"
+  npm install --no-audit --no-fund
+fi
+node tests/packaging/install-tools.mjs >/dev/null
+
+if [ "$#" -gt 0 ]; then
+  files=()
+  for f in "$@"; do
+    if [ -f "$f" ]; then files+=("$f"); else files+=("tests/packaging/$f"); fi
+  done
+else
+  files=(tests/packaging/bundlers.test.mjs tests/packaging/types.test.mjs tests/packaging/package.test.mjs)
+fi
+
+# Both files at once: the type checks fill the gaps the bundlers leave.
+exec node --test --test-concurrency=2 --test-reporter=spec "${files[@]}"

@@ -1,0 +1,101 @@
+// The package's types as a TypeScript user meets them, from the packed
+// tarball: a small strict program (tests/packaging/types/app.ts) compiled
+// with `tsc --noEmit` by TypeScript 5.9, 6 and 7, with the default libs and
+// with `"lib": ["es2022", "dom"]`, under moduleResolution bundler, node16
+// and nodenext, with no @types packages at all (`"types": []`); then
+// `attw --pack --profile esm-only` and `publint`, which must report nothing.
+//
+//   bash tests/packaging/run.sh types.test.mjs
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { cpSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { installTools } from "./install-tools.mjs";
+import { packAndInstall } from "./pack.mjs";
+
+const tools = installTools();
+const packed = packAndInstall("types");
+const pkgDir = fileURLToPath(new URL("../../pkg/", import.meta.url));
+const appSource = fileURLToPath(new URL("./types/app.ts", import.meta.url));
+const bin = (path) => join(tools, "node_modules", path);
+
+function run(cmd, args, options = {}) {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { maxBuffer: 16 << 20, timeout: 300_000, ...options }, (error, stdout, stderr) => {
+      resolve({ code: error ? (error.code ?? 1) : 0, output: `${stdout}${stderr}`.trim() });
+    });
+  });
+}
+
+// TypeScript 5.9 defaults to target ES5 (whose lib has no Promise, Symbol
+// or async iteration, for webkv or any async code), so it gets es2022, the
+// target node16 and nodenext imply anyway; 6 and 7 keep their defaults.
+const TYPESCRIPTS = [
+  ["TypeScript 5.9", "typescript/bin/tsc", { target: "es2022" }],
+  ["TypeScript 6", "typescript6/bin/tsc", {}],
+  ["TypeScript 7", "typescript7/bin/tsc", {}],
+];
+const LIBS = [
+  ["default libs", undefined],
+  ['lib ["es2022", "dom"]', ["es2022", "dom"]],
+];
+const RESOLUTIONS = [
+  ["bundler", { module: "esnext", moduleResolution: "bundler" }],
+  ["node16", { module: "node16", moduleResolution: "node16" }],
+  ["nodenext", { module: "nodenext", moduleResolution: "nodenext" }],
+];
+
+let slots = 3;
+const waiting = [];
+async function withSlot(fn) {
+  if (slots === 0) await new Promise((resolve) => waiting.push(resolve));
+  else slots--;
+  try {
+    return await fn();
+  } finally {
+    if (waiting.length) waiting.shift()();
+    else slots++;
+  }
+}
+
+test("tsc --noEmit --strict on a program using webkv, without @types/node", { concurrency: true }, async (t) => {
+  const runs = [];
+  for (const [tsName, tsc, tsOptions] of TYPESCRIPTS) {
+    for (const [libName, lib] of LIBS) {
+      for (const [resolution, options] of RESOLUTIONS) {
+        const name = `${tsName}, ${libName}, moduleResolution ${resolution}`;
+        runs.push(t.test(name, async () => {
+          const dir = join(packed.runDir, "tsc", name.replace(/[^a-z0-9]+/gi, "-"));
+          mkdirSync(join(dir, "node_modules"), { recursive: true });
+          cpSync(packed.installed, join(dir, "node_modules/webkv"), { recursive: true });
+          cpSync(appSource, join(dir, "app.ts"));
+          writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "types-app", private: true, type: "module" }));
+          const compilerOptions = { strict: true, noEmit: true, skipLibCheck: false, types: [], ...tsOptions, ...options };
+          if (lib) compilerOptions.lib = lib;
+          writeFileSync(join(dir, "tsconfig.json"), JSON.stringify({ compilerOptions, files: ["app.ts"] }, null, 2));
+          const { code, output } = await withSlot(() => run(process.execPath, [bin(tsc), "-p", "tsconfig.json"], { cwd: dir }));
+          assert.equal(code, 0, `tsc failed (${dir}):\n${output}`);
+          assert.equal(output, "");
+        }));
+      }
+    }
+  }
+  await Promise.all(runs);
+});
+
+test("attw --pack --profile esm-only: no problems", async () => {
+  const { code, output } = await run(process.execPath, [bin("@arethetypeswrong/cli/dist/index.js"), "--pack", ".", "--profile", "esm-only"], { cwd: pkgDir });
+  assert.equal(code, 0, output);
+  // The profile still lists what it ignores (CommonJS resolutions): every
+  // line with a problem mark must be one of those.
+  const problems = output.split("\n").filter((line) => /[⚠❌💀🥴🐛🎭]/u.test(line) && !/\(ignored/.test(line));
+  assert.deepEqual(problems, [], output);
+});
+
+test("publint: no errors, warnings or suggestions", async () => {
+  const { code, output } = await run(process.execPath, [bin("publint/src/cli.js"), "--strict", "."], { cwd: pkgDir });
+  assert.equal(code, 0, output);
+  assert.doesNotMatch(output, /error|warning|suggestion/i, output);
+});
