@@ -5,6 +5,7 @@
 //! whoever asks next, which is how "at least once" survives a crash.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -30,22 +31,43 @@ const IDLE_POLL_MS: u64 = 5_000;
 /// Wakes queue listeners: something may have become deliverable.
 #[derive(Default)]
 pub(super) struct Signal {
-    generation: RefCell<(u64, Vec<Waker>)>,
+    state: RefCell<SignalState>,
+}
+
+#[derive(Default)]
+struct SignalState {
+    generation: u64,
+    next_waiter: u64,
+    /// One waker per waiting `Changed`, however often it is polled; a
+    /// dropped one (a wait that ended another way) leaves nothing behind.
+    waiting: HashMap<u64, Waker>,
 }
 
 impl Signal {
     pub(super) fn notify(&self) {
-        let mut state = self.generation.borrow_mut();
-        state.0 += 1;
-        for waker in state.1.drain(..) {
+        let waiting = {
+            let mut state = self.state.borrow_mut();
+            state.generation += 1;
+            std::mem::take(&mut state.waiting)
+        };
+        for (_, waker) in waiting {
             waker.wake();
         }
     }
 
+    /// How many wakers wait for the next notification.
+    #[cfg(test)]
+    pub(super) fn waiting(&self) -> usize {
+        self.state.borrow().waiting.len()
+    }
+
     fn changed(self: &Rc<Self>) -> Changed {
+        let mut state = self.state.borrow_mut();
+        state.next_waiter += 1;
         Changed {
             signal: Rc::clone(self),
-            seen: self.generation.borrow().0,
+            seen: state.generation,
+            id: state.next_waiter,
         }
     }
 }
@@ -53,18 +75,28 @@ impl Signal {
 struct Changed {
     signal: Rc<Signal>,
     seen: u64,
+    id: u64,
 }
 
 impl Future for Changed {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let mut state = self.signal.generation.borrow_mut();
-        if state.0 != self.seen {
+        let mut state = self.signal.state.borrow_mut();
+        if state.generation != self.seen {
             return Poll::Ready(());
         }
-        state.1.push(cx.waker().clone());
+        let kept = state.waiting.get(&self.id);
+        if !kept.is_some_and(|kept| kept.will_wake(cx.waker())) {
+            state.waiting.insert(self.id, cx.waker().clone());
+        }
         Poll::Pending
+    }
+}
+
+impl Drop for Changed {
+    fn drop(&mut self) {
+        self.signal.state.borrow_mut().waiting.remove(&self.id);
     }
 }
 

@@ -25,6 +25,8 @@ struct Disk {
     snapshot: (u64, Vec<Vec<u8>>),
     log: BTreeMap<u64, Vec<u8>>,
     transactions: usize,
+    /// Read-only transactions (`read_since`).
+    reads: usize,
     fail_next_write: Option<KvError>,
     queue: BTreeMap<MessageKey, (Vec<u8>, Option<Lease>)>,
 }
@@ -50,6 +52,7 @@ struct FakeStore {
 
 impl Store for FakeStore {
     fn read_since(&self, after: u64) -> HostFuture<Since> {
+        self.disk.borrow_mut().reads += 1;
         Box::pin(ready(Ok(self.disk.borrow().since(after))))
     }
 
@@ -563,4 +566,33 @@ fn a_queued_message_survives_its_page_and_goes_to_one_instance_at_a_time() {
     });
     assert!(matches!(&dead[0][..], [entry] if matches!(&entry.value, KvValue::V8(bytes) if bytes == &vec![7])));
     assert!(world.disk.borrow().queue.is_empty(), "settled messages leave the store");
+}
+
+#[test]
+fn waiting_and_delivering_keep_one_waker_each() {
+    let mut world = World::new(true);
+    let db = world.open();
+    let enqueuing = Rc::clone(&db);
+    world.run(async move {
+        enqueuing
+            .atomic_write(enqueue(7, vec![], vec![]))
+            .await
+            .expect("commits")
+    });
+    let taker = Rc::clone(&db);
+    // Taken and never finished: its lease is renewed every LEASE_MS / 3.
+    let _ = world.run(async move { taker.dequeue().await });
+    // Another listener waits for the next message, looking again every 5 s.
+    let waiting = Rc::clone(&db);
+    let _listener = world
+        .pool
+        .spawner()
+        .spawn_local_with_handle(async move { waiting.dequeue().await })
+        .expect("spawns");
+    for _ in 0..300 {
+        world.advance(super::queue::LEASE_MS / 3);
+    }
+    let shared = &db.shared;
+    assert!(shared.queue_closed.waiting() <= 1, "{}", shared.queue_closed.waiting());
+    assert!(shared.queue_signal.waiting() <= 1, "{}", shared.queue_signal.waiting());
 }
