@@ -7,6 +7,8 @@
 import { openKv, REMOTE, TARGET } from "./target.js";
 import { assert, assertEquals } from "./assert.js";
 
+// (Handlers that throw on purpose make webkv and Deno log "Exception in queue handler".)
+
 const DAY = 24 * 60 * 60 * 1000;
 const realSetTimeout = globalThis.setTimeout;
 const pause = (ms) => new Promise((resolve) => realSetTimeout(resolve, ms));
@@ -97,3 +99,31 @@ test("timers: a process that listens, enqueues with a delay and closes exits at 
   const lingered = exitedAt - closedAt;
   assert(lingered < 2000, `the process lived ${lingered} ms after close()`);
 }, { subprocess: true });
+
+test("timers: a failing message with a backoff schedule of short intervals is retried on it", async () => {
+  const kv = await openKv();
+  const attempts = [];
+  let done;
+  const finished = new Promise((resolve) => (done = resolve));
+  const listening = kv.listenQueue((message) => {
+    attempts.push(message);
+    if (attempts.length === 6) done();
+    throw new Error("fails on purpose");
+  });
+  try {
+    // Intervals under 128 ms are one byte each in a stored message.
+    await kv.enqueue("retried", { backoffSchedule: [1, 2, 3, 4, 5], keysIfUndelivered: [["dead"]] });
+    const outcome = await Promise.race([finished.then(() => "done"), pause(10_000).then(() => "timed out")]);
+    assertEquals(outcome, "done", `attempts: ${attempts.length}`);
+    let dead = null;
+    for (let i = 0; i < 100 && dead === null; i++) {
+      dead = (await kv.get(["dead"])).value;
+      if (dead === null) await pause(20);
+    }
+    assertEquals(dead, "retried");
+    assertEquals(attempts, new Array(6).fill("retried"));
+  } finally {
+    kv.close();
+    await listening;
+  }
+});
