@@ -17,6 +17,7 @@ use futures::future::{select, Either};
 use super::host::{MessageKey, Taken};
 use super::Shared;
 use crate::core::error::KvResult;
+use crate::core::limits::Limits;
 use crate::core::queue::{undelivered_write, QueuedMessage, Retry};
 use crate::core::record;
 
@@ -112,7 +113,16 @@ impl Shared {
             let now = self.memory.now();
             match self.store.take_message(now, now + LEASE_MS).await? {
                 Taken::Message(key, bytes) => {
-                    let message = record::decode_message(&bytes)?;
+                    let message = match record::decode_message(&bytes) {
+                        Ok(message) => message,
+                        Err(err) => {
+                            // Never deliverable: out of the way of the
+                            // others. If that fails, it stays leased to this
+                            // instance for a while, and is tried again.
+                            let _ = self.store.discard_message(key, &err.message).await;
+                            continue;
+                        }
+                    };
                     let payload = message.payload.clone();
                     let id = {
                         let mut state = self.state.borrow_mut();
@@ -160,7 +170,14 @@ impl Shared {
                     .await
             }
             Retry::GiveUp { payload, keys } => {
-                if let Some(write) = undelivered_write(payload, keys) {
+                // The keys come from the store: if one is no key a commit
+                // could write (empty, too long), none is written, and the
+                // message is dropped as if it had none.
+                let limits = Limits::default();
+                let writable = |key: &Vec<u8>| !key.is_empty() && limits.check_write_key_size(key).is_ok();
+                let write = undelivered_write(payload, keys)
+                    .filter(|write| write.mutations.iter().all(|mutation| writable(&mutation.key)));
+                if let Some(write) = write {
                     let (reply, written) = oneshot::channel();
                     Shared::queue_write(self, write, reply);
                     written.await.unwrap_or_else(|_| Err(crate::kv::closed_error()))?;
