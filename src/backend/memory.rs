@@ -318,8 +318,13 @@ impl WatchStream for MemoryWatch {
 }
 
 impl Drop for MemoryWatch {
+    /// A cancelled watch: a read still waiting ends now (with its timer),
+    /// rather than when the timer fires.
     fn drop(&mut self) {
-        self.watchers.borrow_mut().slots.remove(&self.id);
+        let slot = self.watchers.borrow_mut().slots.remove(&self.id);
+        if let Some(waker) = slot.and_then(|slot| slot.waker) {
+            waker.wake();
+        }
     }
 }
 
@@ -561,6 +566,52 @@ mod tests {
             0,
             "a dropped listener leaves nothing"
         );
+    }
+
+    #[test]
+    fn a_watch_dropped_while_waiting_ends_the_wait_and_its_timer() {
+        // Sleeps that count how many are alive (a live one is a JS timer).
+        let alive = Rc::new(Cell::new(0));
+        struct Counted(Rc<Cell<i32>>);
+        impl Drop for Counted {
+            fn drop(&mut self) {
+                self.0.set(self.0.get() - 1);
+            }
+        }
+        let timer: Timer = {
+            let alive = Rc::clone(&alive);
+            Rc::new(move |_| {
+                alive.set(alive.get() + 1);
+                let counted = Counted(Rc::clone(&alive));
+                Box::pin(std::future::poll_fn(move |_| {
+                    let _ = &counted;
+                    Poll::Pending
+                }))
+            })
+        };
+        let backend = MemoryBackend::new(Rc::new(|| 1_000), timer);
+        let _ = poll(&mut backend.atomic_write(set(b"a", Some(61_000))));
+        let mut watch = backend.watch(vec![b"a".to_vec()]);
+        let _ = poll(&mut watch.next());
+        let mut waiting = watch.next();
+        struct Flag(std::sync::atomic::AtomicBool);
+        impl std::task::Wake for Flag {
+            fn wake(self: std::sync::Arc<Self>) {
+                self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+        let woken = std::sync::Arc::new(Flag(std::sync::atomic::AtomicBool::new(false)));
+        let waker = Waker::from(std::sync::Arc::clone(&woken));
+        assert!(waiting.as_mut().poll(&mut Context::from_waker(&waker)).is_pending());
+        assert_eq!(alive.get(), 1, "a timer for the expiry");
+        drop(watch); // cancelled
+        assert!(
+            woken.0.load(std::sync::atomic::Ordering::SeqCst),
+            "the wait is woken, or nothing polls it until the timer fires"
+        );
+        assert!(matches!(poll(&mut waiting), Poll::Ready(Ok(None))));
+        drop(waiting);
+        assert_eq!(alive.get(), 0, "no timer left");
     }
 
     #[test]

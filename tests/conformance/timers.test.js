@@ -70,35 +70,40 @@ test("timers: a watch expiring in 26 days and a message delayed 26 days arm no t
   assert(timers <= 5, `${timers} timers started in one second while waiting`);
 });
 
-test("timers: a process that listens, enqueues with a delay and closes exits at once", async () => {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--unstable-kv", "-A", new URL("./fixtures/listen_close.js", import.meta.url).pathname],
-    env: { KV_TARGET: TARGET },
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let closedAt = null;
-  let out = "";
-  const decoder = new TextDecoder();
-  const reading = (async () => {
-    for await (const chunk of child.stdout) {
-      out += decoder.decode(chunk, { stream: true });
-      if (closedAt === null && out.includes("closed")) closedAt = Date.now();
-    }
-  })();
-  const errors = new Response(child.stderr).text();
-  const killer = realSetTimeout(() => child.kill("SIGKILL"), 20_000);
-  const status = await child.status;
-  clearTimeout(killer);
-  await reading;
-  const exitedAt = Date.now();
-  const stderr = await errors;
-  assert(closedAt !== null, `the child closed its database (stdout: ${JSON.stringify(out)}, stderr: ${stderr})`);
-  assertEquals(status.code, 0, `exit status (stderr: ${stderr})`);
-  assert(!out.includes("delivered"), "nothing was delivered");
-  const lingered = exitedAt - closedAt;
-  assert(lingered < 2000, `the process lived ${lingered} ms after close()`);
-}, { subprocess: true });
+for (const [mode, what] of [
+  ["listen", "listens, enqueues with a delay and closes"],
+  ["watch", "cancels a watch waiting for an expiry and closes"],
+]) {
+  test(`timers: a process that ${what} exits at once`, async () => {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "--unstable-kv", "-A", new URL("./fixtures/exits.js", import.meta.url).pathname, mode],
+      env: { KV_TARGET: TARGET },
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    let closedAt = null;
+    let out = "";
+    const decoder = new TextDecoder();
+    const reading = (async () => {
+      for await (const chunk of child.stdout) {
+        out += decoder.decode(chunk, { stream: true });
+        if (closedAt === null && out.includes("closed")) closedAt = Date.now();
+      }
+    })();
+    const errors = new Response(child.stderr).text();
+    const killer = realSetTimeout(() => child.kill("SIGKILL"), 20_000);
+    const status = await child.status;
+    clearTimeout(killer);
+    await reading;
+    const exitedAt = Date.now();
+    const stderr = await errors;
+    assert(closedAt !== null, `the child closed its database (stdout: ${JSON.stringify(out)}, stderr: ${stderr})`);
+    const lingered = exitedAt - closedAt;
+    assert(lingered < 2000, `the process lived ${lingered} ms after close() (${status.signal ?? status.code})`);
+    assertEquals(status.code, 0, `exit status (stderr: ${stderr})`);
+    assert(!out.includes("delivered"), "nothing was delivered");
+  }, { subprocess: true });
+}
 
 test("timers: a failing message with a backoff schedule of short intervals is retried on it", async () => {
   const kv = await openKv();

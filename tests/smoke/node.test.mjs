@@ -63,6 +63,13 @@ test("node: after close(), a listener's delayed message leaves no timer: the pro
   assert.ok(!out.includes("delivered"));
 });
 
+test("node: after a watch waiting for an expiry is cancelled and the database closed, the process exits at once", async () => {
+  const { code, signal, out, closedAt, exitedAt } = await runChild("watch");
+  assert.ok(closedAt !== null, `the child closed its database: ${JSON.stringify(out)}`);
+  assert.ok(exitedAt - closedAt < 2000, `the process lived ${exitedAt - closedAt} ms after close() (${signal ?? code})`);
+  assert.equal(code, 0);
+});
+
 test("node: a 26-day expiry and a 26-day delay wait quietly (no timer loop, no memory growth)", async () => {
   const { code, out } = await runChild("long");
   assert.equal(code, 0, out);
