@@ -24,8 +24,14 @@ pub type Clock = Rc<dyn Fn() -> u64>;
 pub type Sleep = Pin<Box<dyn Future<Output = ()>>>;
 
 /// Starts a sleep of the given milliseconds: how watchers see entries expire
-/// and queue listeners see delayed messages fall due.
+/// and queue listeners see delayed messages fall due. Dropping the sleep
+/// stops its timer (nothing is left to keep a process alive after close).
 pub type Timer = Rc<dyn Fn(u32) -> Sleep>;
+
+/// The longest timer JS runs as asked: `setTimeout` fires at once for
+/// anything longer (2^31 ms is ~24.9 days, and Deno allows queue delays of
+/// 30). Longer waits are made of steps no longer than this.
+pub const MAX_TIMER_MS: u32 = i32::MAX as u32;
 
 pub struct MemoryBackend {
     engine: Rc<RefCell<Engine>>,
@@ -39,8 +45,10 @@ struct Watchers {
     next_id: u64,
     slots: HashMap<u64, WatchSlot>,
     closed: bool,
-    /// Queue listeners waiting for a message to fall due.
-    listeners: Vec<Waker>,
+    /// Queue listeners waiting for a message to fall due, by listener: one
+    /// waker each however often it is polled.
+    listeners: HashMap<u64, Waker>,
+    next_listener: u64,
 }
 
 struct WatchSlot {
@@ -76,10 +84,34 @@ impl Watchers {
     }
 
     fn wake_listeners(&mut self) {
-        for waker in self.listeners.drain(..) {
+        for (_, waker) in self.listeners.drain() {
             waker.wake();
         }
     }
+}
+
+/// Keeps `waker` in `slot`, cloning it only if it is another task's.
+pub fn keep_waker(slot: &mut Option<Waker>, waker: &Waker) {
+    match slot {
+        Some(kept) if kept.will_wake(waker) => {}
+        _ => *slot = Some(waker.clone()),
+    }
+}
+
+/// A sleep of any length from `timer`, made of steps no longer than
+/// `MAX_TIMER_MS` (a longer JS timer would fire at once).
+pub fn long_sleep(timer: &Timer, ms: u64) -> Sleep {
+    let step = u32::try_from(ms).unwrap_or(MAX_TIMER_MS).min(MAX_TIMER_MS);
+    let first = timer(step);
+    let rest = ms - u64::from(step);
+    if rest == 0 {
+        return first;
+    }
+    let timer = Rc::clone(timer);
+    Box::pin(async move {
+        first.await;
+        long_sleep(&timer, rest).await;
+    })
 }
 
 impl MemoryBackend {
@@ -97,7 +129,7 @@ impl MemoryBackend {
     }
 
     pub fn sleep(&self, ms: u64) -> Sleep {
-        (self.timer)(u32::try_from(ms).unwrap_or(u32::MAX))
+        long_sleep(&self.timer, ms)
     }
 
     pub fn version(&self) -> u64 {
@@ -183,7 +215,13 @@ impl Backend for MemoryBackend {
     }
 
     fn dequeue(&self) -> BackendFuture<Option<(u64, Vec<u8>)>> {
+        let id = {
+            let mut watchers = self.watchers.borrow_mut();
+            watchers.next_listener += 1;
+            watchers.next_listener
+        };
         Box::pin(NextMessage {
+            id,
             engine: Rc::clone(&self.engine),
             watchers: Rc::clone(&self.watchers),
             clock: Rc::clone(&self.clock),
@@ -264,7 +302,7 @@ impl WatchStream for MemoryWatch {
             let mut engine = self.engine.borrow_mut();
             self.keys.iter().filter_map(|key| engine.expires_at(key, now)).min()
         };
-        let expiry = next_expiry.map(|at| (self.timer)(u32::try_from(at.saturating_sub(now) + 1).unwrap_or(u32::MAX)));
+        let expiry = next_expiry.map(|at| long_sleep(&self.timer, at.saturating_sub(now).saturating_add(1)));
         let wait = WaitForChange {
             id: self.id,
             watchers: Rc::clone(&self.watchers),
@@ -281,13 +319,20 @@ impl WatchStream for MemoryWatch {
 }
 
 impl Drop for MemoryWatch {
+    /// A cancelled watch: a read still waiting ends now (with its timer),
+    /// rather than when the timer fires.
     fn drop(&mut self) {
-        self.watchers.borrow_mut().slots.remove(&self.id);
+        let slot = self.watchers.borrow_mut().slots.remove(&self.id);
+        if let Some(waker) = slot.and_then(|slot| slot.waker) {
+            waker.wake();
+        }
     }
 }
 
 /// Resolves with the next due queue message, or None on close.
 struct NextMessage {
+    /// Its place among `Watchers::listeners`.
+    id: u64,
     engine: Rc<RefCell<Engine>>,
     watchers: Rc<RefCell<Watchers>>,
     clock: Clock,
@@ -308,12 +353,18 @@ impl Future for NextMessage {
             if let Some(message) = self.engine.borrow_mut().queue().take_due(now) {
                 return Poll::Ready(Ok(Some(message)));
             }
-            self.watchers.borrow_mut().listeners.push(cx.waker().clone());
+            {
+                let mut watchers = self.watchers.borrow_mut();
+                let kept = watchers.listeners.get(&self.id);
+                if !kept.is_some_and(|kept| kept.will_wake(cx.waker())) {
+                    watchers.listeners.insert(self.id, cx.waker().clone());
+                }
+            }
             // An earlier message may have arrived since the timer was armed.
             let next_due = self.engine.borrow().queue_next_due_ms();
             let armed_for = self.timer.as_ref().map(|(at, _)| *at);
             if let Some(due) = next_due.filter(|due| armed_for.is_none_or(|armed| *due < armed)) {
-                let sleep = (self.timer_factory)(u32::try_from(due.saturating_sub(now)).unwrap_or(u32::MAX));
+                let sleep = long_sleep(&self.timer_factory, due.saturating_sub(now));
                 self.timer = Some((due, sleep));
             }
             let fired = match self.timer.as_mut() {
@@ -325,6 +376,12 @@ impl Future for NextMessage {
             }
             self.timer = None;
         }
+    }
+}
+
+impl Drop for NextMessage {
+    fn drop(&mut self) {
+        self.watchers.borrow_mut().listeners.remove(&self.id);
     }
 }
 
@@ -351,7 +408,7 @@ impl Future for WaitForChange {
                 slot.dirty = false;
                 return Poll::Ready(true);
             }
-            slot.waker = Some(cx.waker().clone());
+            keep_waker(&mut slot.waker, cx.waker());
         }
         if let Some(expiry) = self.expiry.as_mut() {
             if expiry.as_mut().poll(cx).is_ready() {
@@ -426,6 +483,136 @@ mod tests {
             Some(251),
             "wakes just after the entry expires at 1250 ms (now 1000)"
         );
+    }
+
+    fn enqueue(deliver_at_ms: i64) -> AtomicWrite {
+        AtomicWrite {
+            checks: vec![],
+            mutations: vec![],
+            enqueues: vec![denokv_proto::Enqueue {
+                payload: vec![1],
+                deadline: chrono::DateTime::from_timestamp_millis(deliver_at_ms).expect("a time"),
+                keys_if_undelivered: vec![],
+                backoff_schedule: None,
+            }],
+        }
+    }
+
+    const DAY_MS: i64 = 24 * 60 * 60 * 1000;
+
+    /// A backend whose clock is `now` and whose sleeps end once `now` has
+    /// passed their end; every sleep asked for is recorded.
+    fn clocked(now: Rc<Cell<u64>>, asked: Rc<RefCell<Vec<u32>>>) -> MemoryBackend {
+        let clock = Rc::clone(&now);
+        let timer: Timer = Rc::new(move |ms| {
+            asked.borrow_mut().push(ms);
+            let (now, end) = (Rc::clone(&now), now.get() + u64::from(ms));
+            Box::pin(std::future::poll_fn(move |_| {
+                if now.get() >= end {
+                    Poll::Ready(())
+                } else {
+                    Poll::Pending
+                }
+            }))
+        });
+        MemoryBackend::new(Rc::new(move || clock.get()), timer)
+    }
+
+    #[test]
+    fn waits_longer_than_a_js_timer_allows_are_made_of_steps_it_allows() {
+        // JS timers fire at once when asked for more than 2^31 - 1 ms; a
+        // watch on an entry expiring in 26 days and a message delayed 26
+        // days must never ask for more.
+        let now = Rc::new(Cell::new(1_000));
+        let asked = Rc::new(RefCell::new(Vec::new()));
+        let backend = clocked(Rc::clone(&now), Rc::clone(&asked));
+        let _ = poll(&mut backend.atomic_write(set(b"a", Some(1_000 + 26 * DAY_MS))));
+        let mut watch = backend.watch(vec![b"a".to_vec()]);
+        let _ = poll(&mut watch.next());
+        let mut watching = watch.next();
+        assert!(poll(&mut watching).is_pending());
+        let _ = poll(&mut backend.atomic_write(enqueue(1_000 + 26 * DAY_MS)));
+        let mut dequeue = backend.dequeue();
+        assert!(poll(&mut dequeue).is_pending());
+        assert!(!asked.borrow().is_empty());
+        assert!(
+            asked.borrow().iter().all(|ms| *ms <= MAX_TIMER_MS),
+            "asked for {:?}",
+            asked.borrow()
+        );
+
+        // When the first step ends, the wait goes on with the rest of it.
+        now.set(1_000 + u64::from(MAX_TIMER_MS) + 1);
+        assert!(poll(&mut watching).is_pending(), "the entry has not expired yet");
+        assert!(poll(&mut dequeue).is_pending(), "the message is not due yet");
+        // (Each step starts when the one before was seen to end.)
+        now.set(1_000 + 26 * DAY_MS as u64 + 10);
+        assert!(matches!(poll(&mut watching), Poll::Ready(Ok(Some(entries))) if entries[0].is_none()));
+        assert!(matches!(poll(&mut dequeue), Poll::Ready(Ok(Some((_, payload)))) if payload == vec![1]));
+        assert!(asked.borrow().iter().all(|ms| *ms <= MAX_TIMER_MS));
+    }
+
+    #[test]
+    fn polling_a_waiting_listener_again_keeps_one_waker() {
+        let backend = backend(Rc::new(Cell::new(None)));
+        let _ = poll(&mut backend.atomic_write(enqueue(1_000 + 26 * DAY_MS)));
+        let mut dequeue = backend.dequeue();
+        for _ in 0..100 {
+            assert!(poll(&mut dequeue).is_pending());
+        }
+        assert_eq!(backend.watchers.borrow().listeners.len(), 1);
+        drop(dequeue);
+        assert_eq!(
+            backend.watchers.borrow().listeners.len(),
+            0,
+            "a dropped listener leaves nothing"
+        );
+    }
+
+    #[test]
+    fn a_watch_dropped_while_waiting_ends_the_wait_and_its_timer() {
+        // Sleeps that count how many are alive (a live one is a JS timer).
+        let alive = Rc::new(Cell::new(0));
+        struct Counted(Rc<Cell<i32>>);
+        impl Drop for Counted {
+            fn drop(&mut self) {
+                self.0.set(self.0.get() - 1);
+            }
+        }
+        let timer: Timer = {
+            let alive = Rc::clone(&alive);
+            Rc::new(move |_| {
+                alive.set(alive.get() + 1);
+                let counted = Counted(Rc::clone(&alive));
+                Box::pin(std::future::poll_fn(move |_| {
+                    let _ = &counted;
+                    Poll::Pending
+                }))
+            })
+        };
+        let backend = MemoryBackend::new(Rc::new(|| 1_000), timer);
+        let _ = poll(&mut backend.atomic_write(set(b"a", Some(61_000))));
+        let mut watch = backend.watch(vec![b"a".to_vec()]);
+        let _ = poll(&mut watch.next());
+        let mut waiting = watch.next();
+        struct Flag(std::sync::atomic::AtomicBool);
+        impl std::task::Wake for Flag {
+            fn wake(self: std::sync::Arc<Self>) {
+                self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+        let woken = std::sync::Arc::new(Flag(std::sync::atomic::AtomicBool::new(false)));
+        let waker = Waker::from(std::sync::Arc::clone(&woken));
+        assert!(waiting.as_mut().poll(&mut Context::from_waker(&waker)).is_pending());
+        assert_eq!(alive.get(), 1, "a timer for the expiry");
+        drop(watch); // cancelled
+        assert!(
+            woken.0.load(std::sync::atomic::Ordering::SeqCst),
+            "the wait is woken, or nothing polls it until the timer fires"
+        );
+        assert!(matches!(poll(&mut waiting), Poll::Ready(Ok(None))));
+        drop(waiting);
+        assert_eq!(alive.get(), 0, "no timer left");
     }
 
     #[test]

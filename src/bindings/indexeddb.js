@@ -20,6 +20,131 @@ const STORES = ["meta", "log", "pages", "queue"];
 const QUEUE = ["queue"];
 const PREFIX = "webkv:";
 
+// Everything read back from the store and everything heard on the channel
+// is input: any script of the origin can write the one and post on the
+// other, and so can an older or newer webkv. It is checked here before
+// wasm sees it (docs/security.md).
+
+// A queue row's bytes start with this format (src/core/record.rs); rows of
+// another format are a newer webkv's, and left alone.
+const MESSAGE_FORMAT = 1;
+// Far above any message enqueue can make; more is not read into wasm.
+const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+// An announcement larger than this is not copied into wasm: what it
+// announces is read from the store instead.
+const MAX_ANNOUNCED_RECORDS = 100_000;
+const MAX_ANNOUNCED_BYTES = 16 * 1024 * 1024;
+// The messages instances post (docs/storage.md, "Many tabs and workers").
+const MESSAGE_TYPES = new Set(["hello", "here", "want", "queued", "commit"]);
+// At most one report a console line per this long; the rest are counted
+// and summed up in one line at its end.
+const REPORT_INTERVAL_MS = 10_000;
+
+const isVersion = (n) => Number.isSafeInteger(n) && n >= 0;
+
+function corrupt(what) {
+  return new Error(`The stored database is corrupt: ${what}`);
+}
+
+// A short description of a value for a report (never the value itself,
+// which may be huge).
+function describe(value) {
+  if (value === null || value === undefined) return String(value);
+  if (Array.isArray(value)) return `an array of ${value.length}`;
+  if (ArrayBuffer.isView(value)) return `a ${value.constructor?.name ?? "view"} of ${value.byteLength} bytes`;
+  switch (typeof value) {
+    case "string": return `a string of ${value.length}`;
+    case "object": return `an object (${Object.prototype.toString.call(value).slice(8, -1)})`;
+    default: return `${typeof value} ${String(value).slice(0, 24)}`;
+  }
+}
+
+// An IndexedDB key, short enough for a report.
+function keyText(key) {
+  let text;
+  try {
+    text = JSON.stringify(key) ?? String(key);
+  } catch {
+    text = String(key);
+  }
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+// Console reports that a flood cannot turn into a flood of lines.
+class Reporter {
+  #log;
+  #last = -Infinity;
+  #suppressed = 0;
+  #lastText = "";
+  #timer = null;
+  #closed = false;
+
+  constructor(log) {
+    this.#log = log;
+  }
+
+  report(text) {
+    if (this.#closed) return;
+    const now = Date.now();
+    if (this.#timer === null && now - this.#last >= REPORT_INTERVAL_MS) {
+      this.#last = now;
+      this.#log(`webkv: ${text}`);
+      return;
+    }
+    this.#suppressed++;
+    this.#lastText = text;
+    this.#timer ??= setTimeout(() => this.#flush(), Math.max(0, this.#last + REPORT_INTERVAL_MS - now));
+  }
+
+  #flush() {
+    this.#timer = null;
+    this.#last = Date.now();
+    const count = this.#suppressed;
+    this.#suppressed = 0;
+    this.#log(`webkv: ${count} more like the last report; the latest: ${this.#lastText}`);
+  }
+
+  close() {
+    if (this.#suppressed > 0) this.#flush();
+    clearTimeout(this.#timer);
+    this.#timer = null;
+    this.#closed = true;
+  }
+}
+
+// Why a BroadcastChannel message is none that webkv posts, or null.
+function messageProblem(message) {
+  if (typeof message !== "object" || message === null || Array.isArray(message) || ArrayBuffer.isView(message)) {
+    return `the message is ${describe(message)}`;
+  }
+  const type = message.type;
+  if (typeof type !== "string") return `its type is ${describe(type)}`;
+  if (!MESSAGE_TYPES.has(type)) return `its type "${type.slice(0, 40)}" is unknown (a newer webkv's?)`;
+  if (type !== "commit") return null;
+  const records = message.records;
+  if (!Array.isArray(records)) return `its records are ${describe(records)}`;
+  if (records.length === 0) return "it announces no records";
+  // Past this many, the records are not looked at (nor used).
+  if (records.length > MAX_ANNOUNCED_RECORDS) return null;
+  for (const record of records) {
+    if (!(record instanceof Uint8Array)) return `a record is ${describe(record)}`;
+    if (record.byteLength === 0) return "a record is empty";
+  }
+  return null;
+}
+
+// Why a queue row is no message webkv wrote, or null.
+function queueRowProblem(key, row) {
+  if (!Array.isArray(key) || key.length !== 3 || !key.every(isVersion) || key[2] > 0xffff_ffff) {
+    return `its key ${keyText(key)} is not [due, version, index]`;
+  }
+  if (typeof row !== "object" || row === null) return `it holds ${describe(row)}`;
+  const bytes = row.bytes;
+  if (!(bytes instanceof Uint8Array)) return `its bytes are ${describe(bytes)}`;
+  if (bytes.byteLength === 0 || bytes.byteLength > MAX_MESSAGE_BYTES) return `its bytes are ${bytes.byteLength} long`;
+  return null;
+}
+
 export function hasIndexedDb() {
   return typeof indexedDB !== "undefined" && indexedDB !== null;
 }
@@ -92,26 +217,71 @@ export function deleteIdb(name) {
 }
 
 // Reads, inside `tx`, what was committed after `after`; calls `done` with
-// { snapshotVersion, pages (null if the log reaches back), log }.
-function readSince(tx, after, done) {
-  const result = { snapshotVersion: 0, pages: null, log: [] };
-  tx.objectStore("meta").get("snapshot").onsuccess = (event) => {
-    const snapshot = event.target.result ?? 0;
-    let waiting = 1;
-    const finish = () => --waiting === 0 && done(result);
-    if (after < snapshot) {
-      waiting++;
+// { snapshotVersion, pages (null if the log reaches back), log, reset }, or
+// `fail` with a "corrupt" error if the stored records are not what the
+// layout says. `reset`: the store's newest commit is older than `after`, so
+// the reader's memory holds commits that were never durable (a forged
+// announcement): everything is read, to load instead.
+function readSince(tx, after, done, fail) {
+  const result = { snapshotVersion: 0, pages: null, log: [], reset: false };
+  let snapshot;
+  let newest = null;
+  let waiting = 2;
+  const read = () => {
+    if (--waiting > 0) return;
+    if (!isVersion(snapshot)) {
+      fail(corrupt(`its snapshot version is ${describe(snapshot)}`));
+      return;
+    }
+    // (A log of corrupt keys gives NaN: that is for the log read to find.)
+    if ((newest ?? snapshot) < after) {
+      result.reset = true;
+      after = 0;
+    }
+    let loading = 1;
+    const finish = () => --loading === 0 && done(result);
+    if (after < snapshot || result.reset) {
       result.snapshotVersion = snapshot;
-      tx.objectStore("pages").getAll().onsuccess = (event) => {
-        result.pages = event.target.result;
-        finish();
-      };
+      if (snapshot === 0) {
+        result.pages = [];
+      } else {
+        loading++;
+        tx.objectStore("pages").getAll().onsuccess = (event) => {
+          const pages = event.target.result;
+          if (!pages.every((page) => page instanceof Uint8Array)) {
+            fail(corrupt("a snapshot page is not bytes"));
+            return;
+          }
+          result.pages = pages;
+          finish();
+        };
+      }
     }
     const from = Math.max(after, snapshot);
     tx.objectStore("log").getAll(IDBKeyRange.lowerBound(from, true)).onsuccess = (event) => {
-      result.log = event.target.result.flatMap(records);
+      const log = [];
+      for (const value of event.target.result) {
+        for (const record of records(value)) {
+          if (!(record instanceof Uint8Array)) {
+            fail(corrupt(`a log record is ${describe(record)}`));
+            return;
+          }
+          log.push(record);
+        }
+      }
+      result.log = log;
       finish();
     };
+  };
+  tx.objectStore("meta").get("snapshot").onsuccess = (event) => {
+    snapshot = event.target.result ?? 0;
+    read();
+  };
+  // In parallel: the newest commit, which `after` should not be past.
+  tx.objectStore("log").openCursor(null, "prev").onsuccess = (event) => {
+    const cursor = event.target.result;
+    if (cursor !== null) newest = isVersion(cursor.key) ? cursor.key + records(cursor.value).length - 1 : NaN;
+    read();
   };
 }
 
@@ -177,12 +347,19 @@ class IdbHost {
 
   #prefetchedLock = null;
   #appended = null;
+  // Reports about what other instances sent, and about what was read back
+  // from the store.
+  #messageReport = new Reporter((text) => console.warn(text));
+  #storedReport = new Reporter((text) => console.error(text));
+  #settingAside = new Set();
+  #newerMessages = new Set();
 
   constructor(name) {
     this.#lockName = PREFIX + name;
     if (typeof BroadcastChannel === "function") {
       this.#channel = new BroadcastChannel(PREFIX + name);
       this.#channel.onmessage = (event) => this.#heard(event.data);
+      this.#channel.onmessageerror = () => this.ignored("a message that could not be deserialized");
       // Before this instance reads the store: whoever commits unannounced
       // before hearing this, commits before that read (see docs/storage.md).
       this.#post({ type: "hello" });
@@ -246,7 +423,7 @@ class IdbHost {
   }
 
   readSince(after) {
-    return this.#run("readonly", (tx, fail, settle) => readSince(tx, after, settle));
+    return this.#run("readonly", (tx, fail, settle) => readSince(tx, after, settle, fail));
   }
 
   // A catching-up write: reads what was committed after `after`, hands it
@@ -263,7 +440,7 @@ class IdbHost {
           return;
         }
         store(tx, ...appended);
-      });
+      }, fail);
     });
   }
 
@@ -308,8 +485,14 @@ class IdbHost {
 
   // Leases the first due message nobody else holds a live lease on; or
   // answers when the next one is due (a delivery time or a lease's end).
+  // A lease that ends later than this instance's would (a clock that went
+  // back, a corrupt row) is no lease. Rows that are no message webkv wrote
+  // are set aside (see #setAside); messages of another format are left for
+  // the newer webkv that wrote them.
   takeMessage(now, until) {
-    return this.#run("readwrite", (tx, fail, settle) => {
+    const found = [];
+    const latest = until + (until - now);
+    const taking = this.#run("readwrite", (tx, fail, settle) => {
       let next = Infinity;
       settle({ nextDue: null });
       tx.objectStore("queue").openCursor().onsuccess = (event) => {
@@ -318,18 +501,31 @@ class IdbHost {
           settle({ nextDue: next === Infinity ? null : next });
           return;
         }
-        const due = cursor.key[0];
+        const key = cursor.key;
         const row = cursor.value;
+        const problem = queueRowProblem(key, row);
+        if (problem !== null) {
+          found.push([key, problem]);
+          cursor.continue();
+          return;
+        }
+        const due = key[0];
         if (due > now) {
           settle({ nextDue: Math.min(next, due) });
           return;
         }
-        if (row.owner !== null && row.owner !== this.#id && row.until > now) {
+        if (row.bytes[0] !== MESSAGE_FORMAT) {
+          this.#newerMessage(key, row.bytes[0]);
+          cursor.continue();
+          return;
+        }
+        const leased = typeof row.owner === "string" && typeof row.until === "number" && row.until > now && row.until <= latest;
+        if (leased && row.owner !== this.#id) {
           next = Math.min(next, row.until);
           cursor.continue();
           return;
         }
-        if (row.owner === this.#id && row.until > now) {
+        if (leased) {
           // This instance is delivering it already.
           cursor.continue();
           return;
@@ -338,6 +534,63 @@ class IdbHost {
         settle({ key: cursor.key, bytes: row.bytes });
       };
     }, QUEUE);
+    return taking.finally(() => {
+      if (found.length > 0) this.#setAside(found);
+    });
+  }
+
+  // A message the wasm side could not decode (`why`): set aside.
+  discardMessage(key, why) {
+    return this.#setAside([[key, why]]);
+  }
+
+  // Moves queue rows that can never be delivered out of the queue, into
+  // `meta` under ["quarantine", "queue", key] as { key, value, problem, at }
+  // (nothing reads them there; deleteKv removes them with the rest), and
+  // reports them. Deleting would lose what may be someone's data; leaving
+  // them would have every listener trip over them again.
+  #setAside(found) {
+    const fresh = found.filter(([key]) => {
+      const text = keyText(key);
+      if (this.#settingAside.has(text)) return false;
+      this.#settingAside.add(text);
+      return true;
+    });
+    if (fresh.length === 0) return Promise.resolve();
+    const at = Date.now();
+    let moved = 0;
+    return this.#run("readwrite", (tx) => {
+      const queue = tx.objectStore("queue");
+      const meta = tx.objectStore("meta");
+      for (const [key, problem] of fresh) {
+        queue.get(key).onsuccess = (event) => {
+          const value = event.target.result;
+          if (value === undefined) return;
+          meta.put({ key, value, problem, at }, ["quarantine", "queue", key]);
+          queue.delete(key);
+          moved++;
+        };
+      }
+    }, ["meta", "queue"]).then(
+      () => {
+        if (moved === 0) return;
+        const which = fresh.slice(0, 3).map(([key, problem]) => `${keyText(key)}: ${problem}`).join("; ");
+        this.#storedReport.report(
+          `moved ${moved} corrupt queue message(s) of database "${this.#lockName}" out of the queue, to its meta store under ["quarantine", "queue", key] (${which}${fresh.length > 3 ? "; ..." : ""})`,
+        );
+      },
+      (error) => this.#storedReport.report(`could not move corrupt queue messages aside: ${error.message}`),
+    ).finally(() => {
+      for (const [key] of fresh) this.#settingAside.delete(keyText(key));
+    });
+  }
+
+  // A queue row of a format this webkv does not know: reported once.
+  #newerMessage(key, format) {
+    const text = keyText(key);
+    if (this.#newerMessages.has(text) || this.#newerMessages.size >= 1_000) return;
+    this.#newerMessages.add(text);
+    this.#storedReport.report(`left queue message ${text} of database "${this.#lockName}" alone: its format (${format}) is a newer webkv's`);
   }
 
   renewLease(key, until) {
@@ -421,14 +674,40 @@ class IdbHost {
   }
 
   #heard(message) {
-    if (message?.type === "hello") {
+    const problem = messageProblem(message);
+    if (problem !== null) {
+      this.ignored(`a message no webkv of this version sends (${problem})`);
+      return;
+    }
+    const type = message.type;
+    if (type === "hello") {
       // A newcomer, who must learn that others listen.
       this.#peers = true;
       this.#post({ type: "here" });
       return;
     }
     this.#meetPeers();
-    this.#push(message);
+    if (type !== "commit") {
+      this.#push({ type });
+      return;
+    }
+    const records = message.records;
+    let bytes = 0;
+    if (records.length <= MAX_ANNOUNCED_RECORDS) {
+      for (const record of records) bytes += record.byteLength;
+    }
+    if (records.length > MAX_ANNOUNCED_RECORDS || bytes > MAX_ANNOUNCED_BYTES) {
+      // Too much to copy into wasm: read what it announces from the store.
+      this.#push({ type: "missed" });
+      return;
+    }
+    this.#push({ type, records });
+  }
+
+  // Something another instance sent could not be used (also called from
+  // wasm, for records that do not decode).
+  ignored(what) {
+    this.#messageReport.report(`ignored ${what} on BroadcastChannel "${this.#lockName}"`);
   }
 
   // The first sign of another instance: from now on commits are announced,
@@ -459,7 +738,8 @@ class IdbHost {
       this.#announcing = [];
       this.#announceTimer = setTimeout(() => this.#flushAnnouncements(), ANNOUNCE_MS);
     }
-    this.#announcing.push(...records);
+    // (Not push(...records): spreading 200,000 arguments overflows the stack.)
+    for (const record of records) this.#announcing.push(record);
   }
 
   #flushAnnouncements() {
@@ -498,6 +778,8 @@ class IdbHost {
     this.release();
     this.#channel?.close();
     this.#db?.close();
+    this.#messageReport.close();
+    this.#storedReport.close();
     this.#push({ type: "closed" });
   }
 }

@@ -14,6 +14,7 @@ use crate::backend::durable::host::{
     Appended, HostFuture, MessageKey, PeerEvent, Peers, Prepare, Since, Spawn, Store, Taken,
 };
 use crate::core::error::{KvError, KvResult};
+use crate::core::record::{self, MAX_VERSION};
 
 #[wasm_bindgen(module = "/src/bindings/indexeddb.js")]
 extern "C" {
@@ -40,6 +41,10 @@ extern "C" {
     fn take_message(this: &IdbHost, now: f64, until: f64) -> Promise;
     #[wasm_bindgen(method, js_name = renewLease)]
     fn renew_lease(this: &IdbHost, key: &Array, until: f64) -> Promise;
+    #[wasm_bindgen(method, js_name = discardMessage)]
+    fn discard_message(this: &IdbHost, key: &Array, why: &str) -> Promise;
+    #[wasm_bindgen(method)]
+    fn ignored(this: &IdbHost, what: &str);
     #[wasm_bindgen(method, js_name = settleMessage)]
     fn settle_message(this: &IdbHost, key: &Array, due: f64, bytes: &JsValue) -> Promise;
     #[wasm_bindgen(method, js_name = announceQueued)]
@@ -71,18 +76,21 @@ async fn settle(promise: Promise) -> KvResult<JsValue> {
 }
 
 // `Uint8Array::new` would copy each array once more before `to_vec` copies
-// it into wasm memory. Anything else stored there reads as empty, which the
-// decoders reject as corrupt.
+// it into wasm memory. indexeddb.js hands over only arrays of Uint8Arrays;
+// should anything else arrive anyway, it reads as no bytes, which the
+// decoders reject as corrupt (never a JS exception thrown through wasm).
 fn byte_arrays(value: &JsValue) -> Vec<Vec<u8>> {
-    Array::from(value)
-        .iter()
-        .map(|bytes| {
-            bytes
-                .dyn_into::<Uint8Array>()
-                .map(|array| array.to_vec())
-                .unwrap_or_default()
-        })
-        .collect()
+    let Some(array) = value.dyn_ref::<Array>() else {
+        return Vec::new();
+    };
+    array.iter().map(|bytes| bytes_of(&bytes)).collect()
+}
+
+fn bytes_of(value: &JsValue) -> Vec<u8> {
+    value
+        .dyn_ref::<Uint8Array>()
+        .map(Uint8Array::to_vec)
+        .unwrap_or_default()
 }
 
 fn to_byte_arrays(records: &[Vec<u8>]) -> Array {
@@ -90,22 +98,36 @@ fn to_byte_arrays(records: &[Vec<u8>]) -> Array {
 }
 
 fn field(object: &JsValue, name: &str) -> JsValue {
+    if !object.is_object() {
+        return JsValue::UNDEFINED;
+    }
     Reflect::get(object, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
 }
 
-fn since_from_js(value: &JsValue) -> Since {
-    if value.is_null() {
-        return Since::default();
+/// A version as indexeddb.js hands it over (checked there): a whole number
+/// a double holds exactly.
+fn version_from_js(value: &JsValue) -> Option<u64> {
+    let n = value.as_f64()?;
+    (n >= 0.0 && n.fract() == 0.0 && n <= MAX_VERSION as f64).then_some(n as u64)
+}
+
+fn since_from_js(value: &JsValue) -> KvResult<Since> {
+    if value.is_null() || value.is_undefined() {
+        return Ok(Since::default());
     }
     let pages = field(value, "pages");
-    let snapshot = (!pages.is_null() && !pages.is_undefined()).then(|| {
-        let version = field(value, "snapshotVersion").as_f64().unwrap_or(0.0) as u64;
-        (version, byte_arrays(&pages))
-    });
-    Since {
+    let snapshot = if pages.is_null() || pages.is_undefined() {
+        None
+    } else {
+        let version = version_from_js(&field(value, "snapshotVersion"))
+            .ok_or_else(|| record::corrupt("its snapshot version is out of range"))?;
+        Some((version, byte_arrays(&pages)))
+    };
+    Ok(Since {
         snapshot,
         log: byte_arrays(&field(value, "log")),
-    }
+        reset: field(value, "reset").is_truthy(),
+    })
 }
 
 /// What a write appends, as indexeddb.js takes it: the first record's
@@ -155,10 +177,13 @@ fn key_to_js((due, version, index): MessageKey) -> Array {
     )
 }
 
-fn key_from_js(value: &JsValue) -> MessageKey {
-    let key = Array::from(value);
-    let number = |i: u32| key.get(i).as_f64().unwrap_or(0.0);
-    (number(0) as u64, number(1) as u64, number(2) as u32)
+/// A queue key, `[due, version, index]`, as indexeddb.js checked it.
+fn key_from_js(value: &JsValue) -> Option<MessageKey> {
+    let key = value.dyn_ref::<Array>().filter(|key| key.length() == 3)?;
+    let due = version_from_js(&key.get(0))?;
+    let version = version_from_js(&key.get(1))?;
+    let index = u32::try_from(version_from_js(&key.get(2))?).ok()?;
+    Some((due, version, index))
 }
 
 /// One shared handle: the same JS object is both the store and the peers.
@@ -181,7 +206,7 @@ impl IdbStore {
 impl Store for IdbStore {
     fn read_since(&self, after: u64) -> HostFuture<Since> {
         let promise = self.host.read_since(after as f64);
-        Box::pin(async move { Ok(since_from_js(&settle(promise).await?)) })
+        Box::pin(async move { since_from_js(&settle(promise).await?) })
     }
 
     fn write(&self, after: u64, blind: bool, enqueues: bool, prepare: Prepare) -> HostFuture<()> {
@@ -204,7 +229,7 @@ impl Store for IdbStore {
         let closure = {
             let prepare_error = Rc::clone(&prepare_error);
             Closure::once(move |since: JsValue| -> Result<JsValue, JsValue> {
-                match prepare(since_from_js(&since)) {
+                match since_from_js(&since).and_then(prepare) {
                     Ok(appended) => Ok(AppendedJs::new(appended).into_array().into()),
                     Err(err) => {
                         let thrown = JsValue::from_str(&err.message);
@@ -236,12 +261,18 @@ impl Store for IdbStore {
             let taken = settle(promise).await?;
             let key = field(&taken, "key");
             if key.is_undefined() {
+                // A due past what a u64 holds saturates: "not for a while".
                 let next_due = field(&taken, "nextDue").as_f64().map(|due| due as u64);
                 return Ok(Taken::NextDue(next_due));
             }
-            let bytes = Uint8Array::new(&field(&taken, "bytes")).to_vec();
-            Ok(Taken::Message(key_from_js(&key), bytes))
+            let key = key_from_js(&key).ok_or_else(|| record::corrupt("a queue key is not [due, version, index]"))?;
+            Ok(Taken::Message(key, bytes_of(&field(&taken, "bytes"))))
         })
+    }
+
+    fn discard_message(&self, key: MessageKey, why: &str) -> HostFuture<()> {
+        let promise = self.host.discard_message(&key_to_js(key), why);
+        Box::pin(async move { settle(promise).await.map(drop) })
     }
 
     fn renew_lease(&self, key: MessageKey, lease_until: u64) -> HostFuture<()> {
@@ -305,12 +336,17 @@ impl Peers for IdbPeers {
                     Some("want") => return Ok(PeerEvent::WriterWaiting),
                     Some("queued") => return Ok(PeerEvent::Queued),
                     Some("here") => return Ok(PeerEvent::Present),
+                    Some("missed") => return Ok(PeerEvent::Missed),
                     Some("closed") => return Ok(PeerEvent::Closed),
-                    // From a newer webkv on the same channel: not for us.
+                    // indexeddb.js passes on no other type.
                     _ => continue,
                 }
             }
         })
+    }
+
+    fn ignored(&self, what: &str) {
+        self.0.ignored(what);
     }
 
     fn close(&self) {

@@ -33,6 +33,10 @@ extern "C" {
     #[wasm_bindgen(js_name = cancelReader)]
     pub fn cancel_reader(reader: &JsValue);
     pub fn sleep(ms: u32) -> js_sys::Promise;
+    #[wasm_bindgen(js_name = startTimer)]
+    pub fn start_timer(ms: u32, fire: &js_sys::Function) -> JsValue;
+    #[wasm_bindgen(js_name = cancelTimer)]
+    pub fn cancel_timer(timer: &JsValue);
     #[wasm_bindgen(js_name = errorText)]
     pub fn error_text(error: &JsValue) -> String;
 }

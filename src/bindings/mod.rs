@@ -8,6 +8,7 @@ mod errors;
 mod indexeddb;
 mod js;
 mod key;
+mod timer;
 mod transport;
 mod warm_up;
 
@@ -154,16 +155,9 @@ pub struct Database {
     kv: Rc<Kv>,
 }
 
-fn sleep_ms(ms: u32) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>> {
-    let promise = js::sleep(ms);
-    Box::pin(async move {
-        let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
-    })
-}
-
 #[wasm_bindgen(js_name = openMemory)]
 pub fn open_memory() -> Database {
-    let backend = MemoryBackend::new(Rc::new(now_ms), Rc::new(sleep_ms));
+    let backend = MemoryBackend::new(Rc::new(now_ms), Rc::new(timer::sleep));
     Database {
         kv: Rc::new(Kv::new(Box::new(backend), Limits::default())),
     }
@@ -178,7 +172,7 @@ pub async fn open_indexed_db(name: String) -> Result<Database, JsValue> {
             .await?
             .unchecked_into::<indexeddb::IdbHost>(),
     );
-    let memory = MemoryBackend::new(Rc::new(now_ms), Rc::new(sleep_ms));
+    let memory = MemoryBackend::new(Rc::new(now_ms), Rc::new(timer::sleep));
     let store = Box::new(indexeddb::IdbStore::new(Rc::clone(&host)));
     let peers = Box::new(indexeddb::IdbPeers(host));
     let backend = DurableBackend::open(memory, store, peers, indexeddb::spawner())

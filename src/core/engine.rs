@@ -144,7 +144,11 @@ impl Engine {
             }
         }
 
-        let version = pending.last().map_or(this.version, |commit| commit.version) + 1;
+        let version = pending
+            .last()
+            .map_or(this.version, |commit| commit.version)
+            .checked_add(1)
+            .ok_or_else(|| KvError::error("The database has used up its versions"))?;
         let stamp = versionstamp::from_version(version);
         let mut changes: BTreeMap<Vec<u8>, Option<StoredEntry>> = BTreeMap::new();
         for mutation in write.mutations {
@@ -245,7 +249,7 @@ impl Engine {
         }
         // Inserting one by one costs a search each; merging rebuilds the
         // whole map, which is cheaper once the new part is large.
-        if decoded.len() * 16 < self.entries.len() {
+        if decoded.len().saturating_mul(16) < self.entries.len() {
             self.entries.extend(decoded);
         } else {
             let mut merged: BTreeMap<_, _> = decoded.into_iter().collect();

@@ -16,16 +16,37 @@ use super::versionstamp;
 
 const COMMIT_FORMAT: u8 = 1;
 const PAGE_FORMAT: u8 = 1;
-const MESSAGE_FORMAT: u8 = 1;
+/// Also known to indexeddb.js, which leaves rows of any other format alone
+/// (a newer webkv's).
+pub const MESSAGE_FORMAT: u8 = 1;
 
 const TAG_DELETE: u8 = 0;
 const TAG_V8: u8 = 1;
 const TAG_BYTES: u8 = 2;
 const TAG_U64: u8 = 3;
 
-fn corrupt(what: &str) -> KvError {
-    KvError::error(format!("The stored database is corrupt: {what}"))
+const CORRUPT: &str = "The stored database is corrupt: ";
+
+pub fn corrupt(what: &str) -> KvError {
+    KvError::error(format!("{CORRUPT}{what}"))
 }
+
+/// Says where a corrupt record was found: "corrupt: <place>: <what>".
+pub fn found_in(place: &str) -> impl Fn(KvError) -> KvError + '_ {
+    move |err| match err.message.strip_prefix(CORRUPT) {
+        Some(what) => corrupt(&format!("{place}: {what}")),
+        None => err,
+    }
+}
+
+/// The highest version a store can hold: IndexedDB keys and JS numbers are
+/// doubles, exact up to 2^53 - 1.
+pub const MAX_VERSION: u64 = (1 << 53) - 1;
+
+/// Bounds on a stored queue message's lists, far above what enqueue allows
+/// (5 backoff intervals), so that a corrupt one cannot make a failing
+/// message be retried without end.
+const MAX_BACKOFF_INTERVALS: usize = 100;
 
 struct Writer(Vec<u8>);
 
@@ -131,11 +152,12 @@ impl<'a> Reader<'a> {
         Ok(self.varint()?.checked_sub(1))
     }
 
-    fn count(&mut self) -> KvResult<usize> {
-        // Each item takes at least two bytes, which bounds what a corrupt
-        // count can make us allocate.
+    /// How many items follow, each at least `min_item_bytes` long: a count
+    /// the rest of the input cannot hold is corrupt, which bounds what a
+    /// corrupt count can make us allocate or loop over.
+    fn count(&mut self, min_item_bytes: usize) -> KvResult<usize> {
         let count = usize::try_from(self.varint()?).map_err(|_| corrupt("count"))?;
-        if count > self.input.len() / 2 + 1 {
+        if count.saturating_mul(min_item_bytes) > self.input.len() {
             return Err(corrupt("count"));
         }
         Ok(count)
@@ -176,9 +198,13 @@ pub fn decode_commit(input: &[u8]) -> KvResult<PreparedCommit> {
         return Err(corrupt("unknown commit format"));
     }
     let version = reader.varint()?;
+    if version == 0 || version > MAX_VERSION {
+        return Err(corrupt("a commit's version is out of range"));
+    }
     let stamp = versionstamp::from_version(version);
     let mut changes = BTreeMap::new();
-    for _ in 0..reader.count()? {
+    // A change is at least a key length and a tag.
+    for _ in 0..reader.count(2)? {
         let key = reader.bytes()?;
         let change = match reader.value()? {
             Some(value) => Some(StoredEntry {
@@ -224,11 +250,19 @@ pub fn decode_message(input: &[u8]) -> KvResult<QueuedMessage> {
     }
     let payload = reader.bytes()?;
     let deliver_at_ms = reader.varint()?;
-    let keys_if_undelivered = (0..reader.count()?).map(|_| reader.bytes()).collect::<KvResult<_>>()?;
-    let backoff_schedule = (0..reader.count()?)
+    let keys_if_undelivered = (0..reader.count(1)?).map(|_| reader.bytes()).collect::<KvResult<_>>()?;
+    // An interval under 128 ms is one byte.
+    let intervals = reader.count(1)?;
+    if intervals > MAX_BACKOFF_INTERVALS {
+        return Err(corrupt("too many backoff intervals"));
+    }
+    let backoff_schedule: Vec<u32> = (0..intervals)
         .map(|_| u32::try_from(reader.varint()?).map_err(|_| corrupt("backoff interval")))
         .collect::<KvResult<_>>()?;
     let failed_attempts = usize::try_from(reader.varint()?).map_err(|_| corrupt("attempts"))?;
+    if failed_attempts > backoff_schedule.len() {
+        return Err(corrupt("more failed attempts than backoff intervals"));
+    }
     reader.finish()?;
     Ok(QueuedMessage {
         payload,
@@ -304,6 +338,7 @@ pub struct Page {
     first_key: Vec<u8>,
     last_key: Vec<u8>,
     earliest_expiry: Option<u64>,
+    newest_version: u64,
 }
 
 /// One entry as it sits in a page's bytes.
@@ -402,12 +437,16 @@ impl Page {
         if reader.byte()? != PAGE_FORMAT {
             return Err(corrupt("unknown page format"));
         }
-        let len = reader.count()?;
+        // An entry is at least a key length, a tag, a value, a version and
+        // an expiry.
+        let len = reader.count(4)?;
         let mut scan = PageScan { input: reader.input };
         let mut bounds: Option<(&[u8], &[u8])> = None;
         let mut earliest_expiry: Option<u64> = None;
+        let mut newest_version = 0;
         for _ in 0..len {
             let entry = scan.entry().ok_or_else(|| corrupt("malformed page entry"))?;
+            newest_version = newest_version.max(entry.version);
             if let Some(at) = entry.expires_at_ms {
                 earliest_expiry = Some(earliest_expiry.map_or(at, |earliest| earliest.min(at)));
             }
@@ -430,7 +469,14 @@ impl Page {
             first_key,
             last_key,
             earliest_expiry,
+            newest_version,
         }))
+    }
+
+    /// The highest version of its entries (none may be newer than the
+    /// snapshot the page belongs to).
+    pub fn newest_version(&self) -> u64 {
+        self.newest_version
     }
 
     pub fn len(&self) -> usize {
@@ -460,7 +506,7 @@ impl Page {
         let mut out = Vec::with_capacity(self.len);
         // `parse` accepted these bytes, so no step can fail; should one fail
         // anyway, the entries read so far are returned.
-        if reader.byte().is_err() || reader.count().is_err() {
+        if reader.byte().is_err() || reader.count(4).is_err() {
             return out;
         }
         let mut scan = PageScan { input: reader.input };
@@ -599,6 +645,57 @@ mod tests {
             Page::parse(vec![1, 0xff, 0xff, 0xff, 0xff, 0x0f]).is_err(),
             "huge count"
         );
+    }
+
+    #[test]
+    fn versions_and_lists_out_of_range_are_corrupt() {
+        let commit = |version| {
+            encode_commit(&PreparedCommit {
+                version,
+                changes: BTreeMap::new(),
+                enqueues: Vec::new(),
+            })
+        };
+        assert!(decode_commit(&commit(1)).is_ok());
+        assert!(decode_commit(&commit(MAX_VERSION)).is_ok());
+        assert!(decode_commit(&commit(0)).is_err(), "no commit has version 0");
+        assert!(
+            decode_commit(&commit(MAX_VERSION + 1)).is_err(),
+            "past what IndexedDB keys hold"
+        );
+        assert!(decode_commit(&commit(u64::MAX)).is_err());
+
+        let message = |intervals: usize, failed_attempts: usize| {
+            encode_message(&QueuedMessage {
+                payload: vec![1],
+                deliver_at_ms: 5,
+                keys_if_undelivered: vec![],
+                backoff_schedule: vec![0; intervals],
+                failed_attempts,
+            })
+        };
+        assert!(decode_message(&message(5, 5)).is_ok());
+        assert!(decode_message(&message(MAX_BACKOFF_INTERVALS, 0)).is_ok());
+        assert!(
+            decode_message(&message(MAX_BACKOFF_INTERVALS + 1, 0)).is_err(),
+            "a failing message would be retried without end"
+        );
+        assert!(decode_message(&message(2, 3)).is_err(), "more attempts than intervals");
+    }
+
+    #[test]
+    fn a_page_knows_its_newest_version_and_errors_say_where() {
+        let mut writer = PageWriter::new(usize::MAX);
+        writer.push(b"a", &entry(KvValue::Bytes(vec![1]), 7, None));
+        writer.push(b"b", &entry(KvValue::Bytes(vec![1]), 3, None));
+        let page = Page::parse(writer.finish().remove(0))
+            .expect("parses")
+            .expect("not empty");
+        assert_eq!(page.newest_version(), 7);
+        let err = found_in("a log record")(corrupt("truncated"));
+        assert_eq!(err.message, "The stored database is corrupt: a log record: truncated");
+        let other = found_in("a log record")(KvError::error("IndexedDB failed"));
+        assert_eq!(other.message, "IndexedDB failed", "only corrupt errors get a place");
     }
 
     fn one_page(keys: &[&[u8]]) -> Vec<u8> {

@@ -23,6 +23,12 @@ pub struct Since {
     pub snapshot: Option<(u64, Vec<Vec<u8>>)>,
     /// Commit records, oldest first.
     pub log: Vec<Vec<u8>>,
+    /// The store holds less than the reader said it has (`after` is past
+    /// its newest commit): the reader's memory holds commits that were never
+    /// durable (a forged or mistaken announcement). `snapshot` (`(0, [])`
+    /// when the store has none) and `log` are then the whole database, to
+    /// load instead of what the reader holds.
+    pub reset: bool,
 }
 
 /// A queue message's place in the store: when it is due, then the version
@@ -56,6 +62,8 @@ pub enum Taken {
 
 pub trait Store {
     /// One read-only transaction: what was committed after `after`.
+    /// Stored records that are not what the store's layout says (types,
+    /// shapes, versions) fail it with a "corrupt" error.
     fn read_since(&self, after: u64) -> HostFuture<Since>;
 
     /// One read-write transaction that appends what `prepare` returns and
@@ -73,8 +81,15 @@ pub trait Store {
 
     /// One read-write transaction: the first message due at `now` that no
     /// other instance holds a live lease on, leased to this instance until
-    /// `lease_until`.
+    /// `lease_until`. A lease ending after `lease_until` is no lease (a clock
+    /// that went back, or a corrupt row). Rows that are no message (wrong
+    /// types or shapes, impossible keys) are set aside, never returned, and
+    /// so are messages of an unknown format (left for a newer webkv).
     fn take_message(&self, now: u64, lease_until: u64) -> HostFuture<Taken>;
+
+    /// Sets a message that does not decode aside (out of the queue, kept
+    /// for inspection), reporting why.
+    fn discard_message(&self, key: MessageKey, why: &str) -> HostFuture<()>;
 
     /// Extends this instance's lease on a message it is delivering.
     fn renew_lease(&self, key: MessageKey, lease_until: u64) -> HostFuture<()>;
@@ -99,6 +114,9 @@ pub enum PeerEvent {
     /// committed without announcing (nobody was listening), so whatever it
     /// committed before answering is read from the store.
     Present,
+    /// Another instance committed, but its announcement was too large to
+    /// take from the message: read what was missed from the store.
+    Missed,
     Closed,
 }
 
@@ -126,6 +144,10 @@ pub trait Peers {
     fn announce_queued(&self);
 
     fn next_event(&self) -> HostFuture<PeerEvent>;
+
+    /// Another instance sent something this one cannot use (an announced
+    /// record that does not decode): report it (rate-limited by the host).
+    fn ignored(&self, what: &str);
 
     fn close(&self);
 }

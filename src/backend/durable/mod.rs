@@ -79,6 +79,10 @@ struct State {
     release_requested: bool,
     log_bytes: usize,
     snapshot_bytes: usize,
+    /// A background catch-up is running; `catch_up_again`: someone asked
+    /// for one since it started reading.
+    catching_up: bool,
+    catch_up_again: bool,
     closed: bool,
     /// Queue messages this instance is delivering, by local id.
     deliveries: HashMap<u64, (MessageKey, QueuedMessage)>,
@@ -130,7 +134,7 @@ async fn follow_peers(shared: Rc<Shared>) {
             Ok(PeerEvent::Committed(records)) => shared.absorb_announced(&records),
             Ok(PeerEvent::WriterWaiting) => shared.writer_waiting(),
             Ok(PeerEvent::Queued) => shared.queue_signal.notify(),
-            Ok(PeerEvent::Present) => shared.catch_up_in_background(),
+            Ok(PeerEvent::Present | PeerEvent::Missed) => shared.catch_up_in_background(),
             Ok(PeerEvent::Closed) | Err(_) => return,
         }
     }

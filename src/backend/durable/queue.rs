@@ -5,6 +5,7 @@
 //! whoever asks next, which is how "at least once" survives a crash.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -16,6 +17,7 @@ use futures::future::{select, Either};
 use super::host::{MessageKey, Taken};
 use super::Shared;
 use crate::core::error::{KvError, KvResult};
+use crate::core::limits::Limits;
 use crate::core::queue::{undelivered_write, QueuedMessage, Retry};
 use crate::core::record;
 
@@ -30,22 +32,43 @@ const IDLE_POLL_MS: u64 = 5_000;
 /// Wakes queue listeners: something may have become deliverable.
 #[derive(Default)]
 pub(super) struct Signal {
-    generation: RefCell<(u64, Vec<Waker>)>,
+    state: RefCell<SignalState>,
+}
+
+#[derive(Default)]
+struct SignalState {
+    generation: u64,
+    next_waiter: u64,
+    /// One waker per waiting `Changed`, however often it is polled; a
+    /// dropped one (a wait that ended another way) leaves nothing behind.
+    waiting: HashMap<u64, Waker>,
 }
 
 impl Signal {
     pub(super) fn notify(&self) {
-        let mut state = self.generation.borrow_mut();
-        state.0 += 1;
-        for waker in state.1.drain(..) {
+        let waiting = {
+            let mut state = self.state.borrow_mut();
+            state.generation += 1;
+            std::mem::take(&mut state.waiting)
+        };
+        for (_, waker) in waiting {
             waker.wake();
         }
     }
 
+    /// How many wakers wait for the next notification.
+    #[cfg(test)]
+    pub(super) fn waiting(&self) -> usize {
+        self.state.borrow().waiting.len()
+    }
+
     fn changed(self: &Rc<Self>) -> Changed {
+        let mut state = self.state.borrow_mut();
+        state.next_waiter += 1;
         Changed {
             signal: Rc::clone(self),
-            seen: self.generation.borrow().0,
+            seen: state.generation,
+            id: state.next_waiter,
         }
     }
 }
@@ -53,18 +76,28 @@ impl Signal {
 struct Changed {
     signal: Rc<Signal>,
     seen: u64,
+    id: u64,
 }
 
 impl Future for Changed {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let mut state = self.signal.generation.borrow_mut();
-        if state.0 != self.seen {
+        let mut state = self.signal.state.borrow_mut();
+        if state.generation != self.seen {
             return Poll::Ready(());
         }
-        state.1.push(cx.waker().clone());
+        let kept = state.waiting.get(&self.id);
+        if !kept.is_some_and(|kept| kept.will_wake(cx.waker())) {
+            state.waiting.insert(self.id, cx.waker().clone());
+        }
         Poll::Pending
+    }
+}
+
+impl Drop for Changed {
+    fn drop(&mut self) {
+        self.signal.state.borrow_mut().waiting.remove(&self.id);
     }
 }
 
@@ -80,7 +113,16 @@ impl Shared {
             let now = self.memory.now();
             match self.store.take_message(now, now + LEASE_MS).await? {
                 Taken::Message(key, bytes) => {
-                    let message = record::decode_message(&bytes)?;
+                    let message = match record::decode_message(&bytes) {
+                        Ok(message) => message,
+                        Err(err) => {
+                            // Never deliverable: out of the way of the
+                            // others. If that fails, it stays leased to this
+                            // instance for a while, and is tried again.
+                            let _ = self.store.discard_message(key, &err.message).await;
+                            continue;
+                        }
+                    };
                     let payload = message.payload.clone();
                     let id = {
                         let mut state = self.state.borrow_mut();
@@ -128,7 +170,14 @@ impl Shared {
                     .await
             }
             Retry::GiveUp { payload, keys } => {
-                if let Some(write) = undelivered_write(payload, keys) {
+                // The keys come from the store: if one is no key a commit
+                // could write (empty, too long), none is written, and the
+                // message is dropped as if it had none.
+                let limits = Limits::default();
+                let writable = |key: &Vec<u8>| !key.is_empty() && limits.check_write_key_size(key).is_ok();
+                let write = undelivered_write(payload, keys)
+                    .filter(|write| write.mutations.iter().all(|mutation| writable(&mutation.key)));
+                if let Some(write) = write {
                     let (reply, written) = oneshot::channel();
                     Shared::queue_write(self, write, reply);
                     written.await.unwrap_or_else(|_| Err(KvError::closed()))?;

@@ -25,8 +25,12 @@ struct Disk {
     snapshot: (u64, Vec<Vec<u8>>),
     log: BTreeMap<u64, Vec<u8>>,
     transactions: usize,
+    /// Read-only transactions (`read_since`).
+    reads: usize,
     fail_next_write: Option<KvError>,
     queue: BTreeMap<MessageKey, (Vec<u8>, Option<Lease>)>,
+    /// Queue messages set aside, and why.
+    discarded: Vec<(MessageKey, String)>,
 }
 
 /// Which instance delivers a queue message, and until when.
@@ -34,11 +38,16 @@ type Lease = (usize, u64);
 
 impl Disk {
     fn since(&self, after: u64) -> Since {
-        let snapshot = (after < self.snapshot.0).then(|| self.snapshot.clone());
+        // Asked for what came after a version the store never reached: the
+        // reader's memory is wrong, and gets the whole database.
+        let reset = after > self.version;
+        let after = if reset { 0 } else { after };
+        let snapshot = (reset || after < self.snapshot.0).then(|| self.snapshot.clone());
         let from = after.max(self.snapshot.0);
         Since {
             snapshot,
             log: self.log.range(from + 1..).map(|(_, bytes)| bytes.clone()).collect(),
+            reset,
         }
     }
 }
@@ -50,6 +59,7 @@ struct FakeStore {
 
 impl Store for FakeStore {
     fn read_since(&self, after: u64) -> HostFuture<Since> {
+        self.disk.borrow_mut().reads += 1;
         Box::pin(ready(Ok(self.disk.borrow().since(after))))
     }
 
@@ -97,8 +107,17 @@ impl Store for FakeStore {
                 next_due = Some(next_due.map_or(key.0, |due| due.min(key.0)));
                 break;
             }
+            // A newer webkv's message: not ours to deliver or discard.
+            if bytes
+                .first()
+                .is_some_and(|format| *format != crate::core::record::MESSAGE_FORMAT)
+            {
+                continue;
+            }
             match lease {
-                Some((_, until)) if *until > now => next_due = Some(next_due.map_or(*until, |due| due.min(*until))),
+                Some((_, until)) if *until > now && *until <= lease_until => {
+                    next_due = Some(next_due.map_or(*until, |due| due.min(*until)));
+                }
                 _ => {
                     *lease = Some((self.id, lease_until));
                     return Box::pin(ready(Ok(Taken::Message(*key, bytes.clone()))));
@@ -106,6 +125,14 @@ impl Store for FakeStore {
             }
         }
         Box::pin(ready(Ok(Taken::NextDue(next_due))))
+    }
+
+    fn discard_message(&self, key: MessageKey, why: &str) -> HostFuture<()> {
+        let mut disk = self.disk.borrow_mut();
+        if disk.queue.remove(&key).is_some() {
+            disk.discarded.push((key, why.to_string()));
+        }
+        Box::pin(ready(Ok(())))
     }
 
     fn renew_lease(&self, key: MessageKey, lease_until: u64) -> HostFuture<()> {
@@ -150,6 +177,8 @@ struct Hub {
     waiting: VecDeque<(usize, oneshot::Sender<()>)>,
     inboxes: BTreeMap<usize, (VecDeque<PeerEvent>, Option<oneshot::Sender<()>>)>,
     deliver_announcements: bool,
+    /// What instances reported as ignored.
+    ignored: Vec<String>,
 }
 
 impl Hub {
@@ -247,6 +276,10 @@ impl Peers for FakePeers {
                 }
             }
         })
+    }
+
+    fn ignored(&self, what: &str) {
+        self.hub.borrow_mut().ignored.push(what.to_string());
     }
 
     fn close(&self) {
@@ -563,4 +596,170 @@ fn a_queued_message_survives_its_page_and_goes_to_one_instance_at_a_time() {
     });
     assert!(matches!(&dead[0][..], [entry] if matches!(&entry.value, KvValue::V8(bytes) if bytes == &vec![7])));
     assert!(world.disk.borrow().queue.is_empty(), "settled messages leave the store");
+}
+
+/// A commit record as another instance would announce it: `version` sets
+/// `key` to `value`.
+fn record(version: u64, key: &str, value: u64) -> Vec<u8> {
+    let mut changes = BTreeMap::new();
+    changes.insert(
+        key.as_bytes().to_vec(),
+        Some(crate::core::entry::StoredEntry {
+            value: KvValue::U64(value),
+            versionstamp: crate::core::versionstamp::from_version(version),
+            expires_at_ms: None,
+        }),
+    );
+    crate::core::record::encode_commit(&crate::core::entry::PreparedCommit {
+        version,
+        changes,
+        enqueues: Vec::new(),
+    })
+}
+
+fn eventual(world: &mut World, db: &Rc<DurableBackend>, key: &'static str) -> Option<u64> {
+    let db = Rc::clone(db);
+    world.run(async move {
+        let ranges = vec![point_range(key.as_bytes().to_vec())];
+        let mut read = db.snapshot_read(ranges, Consistency::Eventual).await.expect("reads");
+        read.pop()?.pop().map(|entry| match entry.value {
+            KvValue::U64(n) => n,
+            other => panic!("{other:?}"),
+        })
+    })
+}
+
+fn post(world: &World, to: usize, event: PeerEvent) {
+    let mut hub = world.hub.borrow_mut();
+    let (inbox, wake) = hub.inboxes.get_mut(&to).expect("open");
+    inbox.push_back(event);
+    if let Some(wake) = wake.take() {
+        let _ = wake.send(());
+    }
+}
+
+#[test]
+fn announcements_that_skip_ahead_or_do_not_decode_cost_one_store_read_and_are_not_applied() {
+    let mut world = World::new(true);
+    let a = world.open();
+    let b = world.open();
+    let first = Rc::clone(&a);
+    world.run(async move { first.atomic_write(set("k", 1)).await.expect("commits") });
+    world.pool.run_until_stalled();
+    assert_eq!(eventual(&mut world, &b, "k"), Some(1));
+    let reads = world.disk.borrow().reads;
+    // A flood: commits far ahead (a gap: read what was missed), bytes that
+    // are no record at all, and versions long past.
+    for i in 0..1_000 {
+        let records = match i % 3 {
+            0 => vec![record(1_000_000 + i, "forged", i)],
+            1 => vec![vec![], vec![1, 0xff], vec![0xff; 12]],
+            _ => vec![record(1, "k", 99)],
+        };
+        post(&world, 1, PeerEvent::Committed(records));
+    }
+    world.pool.run_until_stalled();
+    let flood_reads = world.disk.borrow().reads - reads;
+    assert!(flood_reads <= 2, "{flood_reads} store reads for one flood");
+    assert_eq!(eventual(&mut world, &b, "forged"), None);
+    assert_eq!(eventual(&mut world, &b, "k"), Some(1));
+    assert!(
+        !world.hub.borrow().ignored.is_empty(),
+        "what does not decode is reported"
+    );
+    // Following goes on: the next real commit arrives by announcement.
+    let second = Rc::clone(&a);
+    world.run(async move { second.atomic_write(set("k", 2)).await.expect("commits") });
+    world.pool.run_until_stalled();
+    assert_eq!(eventual(&mut world, &b, "k"), Some(2));
+}
+
+#[test]
+fn a_well_formed_announcement_of_a_commit_nobody_made_never_breaks_the_stored_history() {
+    let mut world = World::new(true);
+    let owner = world.open();
+    let other = world.open();
+    let first = Rc::clone(&owner);
+    world.run(async move { first.atomic_write(set("k", 1)).await.expect("commits") });
+    world.pool.run_until_stalled();
+    // The owner has everything: nobody else can have committed version 2.
+    post(&world, 0, PeerEvent::Committed(vec![record(2, "forged", 1)]));
+    world.pool.run_until_stalled();
+    assert_eq!(eventual(&mut world, &owner, "forged"), None);
+    let second = Rc::clone(&owner);
+    world.run(async move { second.atomic_write(set("k", 2)).await.expect("commits") });
+
+    // Another instance believes it (it cannot tell); once it writes, its
+    // write reads the store, sees memory is ahead of it, and reloads.
+    post(&world, 1, PeerEvent::Committed(vec![record(3, "forged", 1)]));
+    world.pool.run_until_stalled();
+    let third = Rc::clone(&other);
+    world.run(async move { third.atomic_write(set("k", 3)).await.expect("commits") });
+    assert_eq!(eventual(&mut world, &other, "forged"), None);
+    owner.close();
+    other.close();
+
+    let reopened = world.open();
+    assert_eq!(eventual(&mut world, &reopened, "k"), Some(3));
+    assert_eq!(eventual(&mut world, &reopened, "forged"), None);
+}
+
+#[test]
+fn a_corrupt_queue_message_is_set_aside_and_the_rest_delivered() {
+    let mut world = World::new(true);
+    let db = world.open();
+    {
+        let mut disk = world.disk.borrow_mut();
+        // Due first: a truncated message, bytes that end early, nothing.
+        disk.queue.insert((0, 500, 0), (vec![1, 0xff], None));
+        disk.queue.insert((0, 500, 1), (vec![1, 3, 1], None));
+        disk.queue.insert((0, 500, 2), (vec![], None));
+    }
+    let enqueuing = Rc::clone(&db);
+    world.run(async move {
+        enqueuing
+            .atomic_write(enqueue(7, vec![], vec![]))
+            .await
+            .expect("commits")
+    });
+    let taker = Rc::clone(&db);
+    let (id, payload) = world
+        .run(async move { taker.dequeue().await })
+        .expect("dequeues")
+        .expect("the good message");
+    assert_eq!(payload, vec![7]);
+    db.finish_message(id, true);
+    world.pool.run_until_stalled();
+    assert!(world.disk.borrow().queue.is_empty(), "{:?}", world.disk.borrow().queue);
+    let discarded: Vec<_> = world.disk.borrow().discarded.iter().map(|(key, _)| *key).collect();
+    assert_eq!(discarded, [(0, 500, 0), (0, 500, 1), (0, 500, 2)]);
+}
+
+#[test]
+fn waiting_and_delivering_keep_one_waker_each() {
+    let mut world = World::new(true);
+    let db = world.open();
+    let enqueuing = Rc::clone(&db);
+    world.run(async move {
+        enqueuing
+            .atomic_write(enqueue(7, vec![], vec![]))
+            .await
+            .expect("commits")
+    });
+    let taker = Rc::clone(&db);
+    // Taken and never finished: its lease is renewed every LEASE_MS / 3.
+    let _ = world.run(async move { taker.dequeue().await });
+    // Another listener waits for the next message, looking again every 5 s.
+    let waiting = Rc::clone(&db);
+    let _listener = world
+        .pool
+        .spawner()
+        .spawn_local_with_handle(async move { waiting.dequeue().await })
+        .expect("spawns");
+    for _ in 0..300 {
+        world.advance(super::queue::LEASE_MS / 3);
+    }
+    let shared = &db.shared;
+    assert!(shared.queue_closed.waiting() <= 1, "{}", shared.queue_closed.waiting());
+    assert!(shared.queue_signal.waiting() <= 1, "{}", shared.queue_signal.waiting());
 }

@@ -164,12 +164,15 @@ impl Shared {
                 .first()
                 .is_some_and(|first| first.version == self.memory.version() + 1);
             if continues {
-                self.state.borrow_mut().log_bytes += plan.records.iter().map(Vec::len).sum::<usize>();
+                let bytes = plan.records.iter().map(Vec::len).fold(0usize, usize::saturating_add);
+                let mut state = self.state.borrow_mut();
+                state.log_bytes = state.log_bytes.saturating_add(bytes);
+                drop(state);
                 self.memory.apply(plan.prepared);
             } else {
                 // Memory moved while the transaction ran (only possible
                 // without ownership): the durable log is the truth.
-                self.absorb_announced(&plan.records);
+                self.apply_or_catch_up(&plan.records);
             }
             self.peers.announce(&plan.records);
         }
