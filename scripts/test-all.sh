@@ -3,7 +3,7 @@
 # and headless Chromium, the package build, the V8 codec, type checks, the
 # conformance suite against real Deno and against webkv, the runtime smoke
 # tests, the IndexedDB database in Chromium, the www pages, and KV Connect
-# against a real denokv.
+# against a real denokv and against hostile servers.
 # Expects `bash scripts/setup.sh` to have run (the README's test command does).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,6 +26,7 @@ run "clippy (native)" cargo clippy --all-targets -- -D warnings
 run "clippy (wasm32)" cargo clippy --target wasm32-unknown-unknown --lib --tests -- -D warnings
 run "core tests (native)" cargo test
 run "bindings in Node (wasm-bindgen-test)" cargo test --target wasm32-unknown-unknown --test wasm_node
+run "KV Connect wire decoders as wasm32, fed a hostile server's bytes" cargo test --target wasm32-unknown-unknown --test wasm_remote_decode
 run "bindings in Chromium (wasm-bindgen-test)" cargo test --target wasm32-unknown-unknown --test wasm_browser
 run "build pkg/" node scripts/build.mjs
 run "V8 value codec in Node" node --test tests/codec/v8_node.test.mjs
@@ -42,6 +43,8 @@ run "www pages in Chromium: explorer, demo app, bundled demo, playground" node -
 run "KV Connect: conformance, interop and faults against denokv" bash tests/kvconnect/run.sh
 run "KV Connect: Chromium through the CORS proxy" node --test tests/kvconnect/chromium.test.mjs
 run "KV Connect: Node and workerd straight to denokv" node --test tests/kvconnect/runtimes.test.mjs
+run "KV Connect: hostile servers and redirects, in Node" node --test tests/kvconnect/hostile.test.mjs tests/kvconnect/redirects.test.mjs
+run "KV Connect: hostile servers, in Deno (http1.js)" node_modules/@deno/linux-x64-glibc/deno test -A tests/kvconnect/hostile_deno.test.js
 
 printf '\n==== all test groups passed\n'
 printf '  %s\n' "${passed[@]}"

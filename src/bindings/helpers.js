@@ -136,7 +136,7 @@ async function readLimited(response, maxBytes) {
 // Deno's fetch resends a POST whose pooled keep-alive connection closed
 // before the answer came, which could apply a commit twice. Deno's commits
 // normally go through http1.js; where fetch carries them instead (a proxy
-// may be configured, or a redirect), they go through a client that never
+// may be configured), they go through a client that never
 // reuses a connection. Other runtimes' fetch offers no such control (see the
 // README).
 export function createFreshConnectionClient() {

@@ -473,7 +473,10 @@ impl Client {
     async fn snapshot_read(&self, ranges: &[ReadRange], strong: bool) -> Result<Vec<Vec<KvEntry>>, KvError> {
         let request: Rc<[u8]> = Rc::from(wire::snapshot_read_request(ranges));
         let max_response_bytes = wire::max_snapshot_read_bytes(ranges);
-        for _ in 0..MAX_ATTEMPTS {
+        for attempt in 0..MAX_ATTEMPTS {
+            if attempt > 0 {
+                self.transport.sleep(self.backoff_ms(attempt)).await;
+            }
             let body = self
                 .call("snapshot_read", Rc::clone(&request), strong, true, max_response_bytes)
                 .await
@@ -499,7 +502,10 @@ impl Client {
             return Err(KvError::error("Enqueue operations are not supported in KV Connect"));
         }
         let request: Rc<[u8]> = Rc::from(wire::atomic_write_request(write));
-        for _ in 0..MAX_ATTEMPTS {
+        for attempt in 0..MAX_ATTEMPTS {
+            if attempt > 0 {
+                self.transport.sleep(self.backoff_ms(attempt)).await;
+            }
             let body = self
                 .call(
                     "atomic_write",

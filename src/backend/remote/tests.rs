@@ -343,6 +343,24 @@ fn answers_over_their_cap_or_with_odd_statuses_fail_without_retrying() {
     }
 }
 
+#[test]
+fn disabled_reads_are_retried_after_a_wait_then_fail() {
+    let disabled = pb::SnapshotReadOutput {
+        ranges: vec![],
+        read_disabled: true,
+        read_is_strongly_consistent: false,
+        status: pb::SnapshotReadStatus::SrReadDisabled as i32,
+    }
+    .encode_to_vec();
+    let script = Script::new(move |path| metadata_or(path, || ok(&disabled)));
+    let db = backend("http://h/", &script);
+    block_on(db.connect()).expect("opens");
+    let err = block_on(db.snapshot_read(vec![point_range(vec![2, 0])], Consistency::Strong)).expect_err("disabled");
+    assert!(err.message.contains("reads stayed disabled"), "{}", err.message);
+    assert_eq!(script.count("/snapshot_read"), 8);
+    assert!(script.now.get() >= 12_000, "waited {} ms", script.now.get());
+}
+
 // ---------------------------------------------------------------- watch
 
 fn watch(db: &RemoteBackend, key: &[u8]) -> Box<dyn WatchStream> {
