@@ -60,6 +60,7 @@ impl RemoteBackend {
                 metadata: RefCell::new(None),
                 closed: Cell::new(false),
                 close_wakers: RefCell::new(Vec::new()),
+                next_waker_id: Cell::new(0),
             }),
         }
     }
@@ -84,7 +85,7 @@ impl Backend for RemoteBackend {
     /// never settles `listenQueue`; here it never delivers either, and ends
     /// (as a local listener does) when the database closes.
     fn dequeue(&self) -> BackendFuture<Option<(u64, Vec<u8>)>> {
-        let closed = Closed(Rc::clone(&self.client));
+        let closed = self.client.closed();
         Box::pin(async move {
             closed.await;
             Ok(None)
@@ -99,7 +100,7 @@ impl Backend for RemoteBackend {
     fn close(&self) {
         self.client.closed.set(true);
         self.client.transport.close();
-        for waker in self.client.close_wakers.take() {
+        for (_, waker) in self.client.close_wakers.take() {
             waker.wake();
         }
     }
@@ -111,25 +112,51 @@ struct Client {
     transport: Rc<dyn Transport>,
     metadata: RefCell<Option<Rc<Metadata>>>,
     closed: Cell<bool>,
-    /// Tasks waiting for the database to close (see `Closed`).
-    close_wakers: RefCell<Vec<Waker>>,
+    /// Tasks waiting for the database to close (see `Closed`), by id.
+    close_wakers: RefCell<Vec<(u64, Waker)>>,
+    next_waker_id: Cell<u64>,
 }
 
-/// Resolves once the database is closed.
-struct Closed(Rc<Client>);
+/// Resolves once the database is closed. Its waker is registered while it
+/// waits and removed when it is dropped, so a long-lived database does not
+/// collect one per watch update.
+struct Closed {
+    client: Rc<Client>,
+    id: Option<u64>,
+}
 
 impl Future for Closed {
     type Output = ();
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.0.closed.get() {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.client.closed.get() {
             return Poll::Ready(());
         }
-        let mut wakers = self.0.close_wakers.borrow_mut();
-        if !wakers.iter().any(|w| w.will_wake(cx.waker())) {
-            wakers.push(cx.waker().clone());
+        let id = match self.id {
+            Some(id) => id,
+            None => {
+                let id = self.client.next_waker_id.get();
+                self.client.next_waker_id.set(id.wrapping_add(1));
+                self.id = Some(id);
+                id
+            }
+        };
+        let mut wakers = self.client.close_wakers.borrow_mut();
+        match wakers.iter_mut().find(|(i, _)| *i == id) {
+            Some((_, waker)) => waker.clone_from(cx.waker()),
+            None => wakers.push((id, cx.waker().clone())),
         }
         Poll::Pending
+    }
+}
+
+impl Drop for Closed {
+    fn drop(&mut self) {
+        if let Some(id) = self.id {
+            if let Ok(mut wakers) = self.client.close_wakers.try_borrow_mut() {
+                wakers.retain(|(i, _)| *i != id);
+            }
+        }
     }
 }
 
@@ -284,7 +311,10 @@ impl Client {
 
     /// Resolves once the database is closed.
     fn closed(self: &Rc<Self>) -> Closed {
-        Closed(Rc::clone(self))
+        Closed {
+            client: Rc::clone(self),
+            id: None,
+        }
     }
 
     /// Sends `request`, following same-origin redirects, and returns the

@@ -424,6 +424,32 @@ fn pings_or_disabled_reads_do_not_reset_the_backoff() {
 }
 
 #[test]
+fn watch_updates_leave_no_close_waker_behind() {
+    let script = Script::new(|path| metadata_or(path, || Reply::Stream(vec![watch_update(&[2, 0])])));
+    let db = backend("http://h/", &script);
+    block_on(db.connect()).expect("opens");
+    let mut stream = watch(&db, &[2, 0]);
+    for _ in 0..100 {
+        let mut next = stream.next();
+        // As the bindings do: a first poll with a no-op waker, then the task's.
+        if poll_once(next.as_mut()).is_pending() {
+            block_on(next).expect("an update");
+        }
+    }
+    assert_eq!(db.client.close_wakers.borrow().len(), 0);
+    let mut pending = db.dequeue();
+    assert!(poll_once(pending.as_mut()).is_pending());
+    assert!(poll_once(pending.as_mut()).is_pending());
+    assert_eq!(
+        db.client.close_wakers.borrow().len(),
+        1,
+        "one waker, replaced when polled again"
+    );
+    drop(pending);
+    assert_eq!(db.client.close_wakers.borrow().len(), 0);
+}
+
+#[test]
 fn a_frame_over_the_cap_fails_the_watch() {
     let script = Script::new(|path| metadata_or(path, || Reply::Stream(vec![vec![0xfc, 0xff, 0xff, 0xff, 1, 2]])));
     let db = backend("http://h/", &script);
