@@ -327,6 +327,27 @@ export const cases = [
     },
   })),
   {
+    // The old client trapped on each of these; after 2,113 traps even :memory: databases failed.
+    name: "watch: 2,500 watches answered with 0xFFFFFFFC frames leave the client working",
+    server: withMetadata(() => stream([lengthPrefix(0xfffffffc)])),
+    run: async (t) => {
+      const kv = await t.open();
+      const before = t.webkv.wasmMemoryBytes();
+      for (let batch = 0; batch < 50; batch++) {
+        await Promise.all(Array.from({ length: 50 }, () => expectWatchError(kv, [["a"]], /a watch frame of 4294967292 bytes/)));
+      }
+      kv.close();
+      assert.equal(t.server.count("/v2/watch"), 2500);
+      const memory = await t.webkv.openKv(":memory:");
+      await memory.set(["k"], 1);
+      assert.equal((await memory.get(["k"])).value, 1);
+      memory.close();
+      const grown = t.webkv.wasmMemoryBytes() - before;
+      console.log(`  2,500 oversized frames: wasm memory grew by ${grown} bytes`);
+      assert.ok(grown < 16 * 2 ** 20, `wasm memory grew by ${grown} bytes`);
+    },
+  },
+  {
     name: "watch: a frame declaring 1.5 GiB, followed by 1.5 GiB",
     server: withMetadata(() => endless(
       "HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n" + String.fromCharCode(...lengthPrefix(1.5 * GiB)),
