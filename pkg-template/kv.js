@@ -114,7 +114,7 @@ export async function openKv(path = undefined, options = undefined) {
       db.dispose();
       throw err;
     }
-    return new Kv(db, constructToken, { remote: true });
+    return new Kv(db, constructToken);
   }
   if (path === ":memory:" || !wasm.hasIndexedDb()) {
     return new Kv(wasm.openMemory(), constructToken);
@@ -379,14 +379,12 @@ function validatePositiveInteger(name, value) {
 
 export class Kv {
   #db;
-  #remote;
 
-  constructor(db = undefined, token = undefined, { remote = false } = {}) {
+  constructor(db = undefined, token = undefined) {
     if (token !== constructToken) {
       throw new TypeError("Kv can not be constructed: use openKv instead");
     }
     this.#db = db;
-    this.#remote = remote;
   }
 
   atomic() {
@@ -470,8 +468,8 @@ export class Kv {
    */
   async listenQueue(handler) {
     if (this.#db.isClosed()) throw new Error("Queue already closed");
-    // KV Connect has no queues: like Deno's remote client, never deliver.
-    if (this.#remote) return new Promise(() => {});
+    // Over KV Connect the backend's dequeue delivers nothing and answers
+    // null once the database closes.
     const running = new Set();
     for (;;) {
       const next = await this.#db.dequeue();

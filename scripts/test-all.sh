@@ -3,7 +3,8 @@
 # and headless Chromium (through wasm-pack), the package build, the V8 codec,
 # type checks, the conformance suite against real Deno and against webkv, the
 # runtime smoke tests, the packed package in every bundler, the IndexedDB
-# database in Chromium, the www pages, and KV Connect against a real denokv.
+# database in Chromium, the www pages, and KV Connect against a real denokv
+# and against hostile servers.
 # Expects `bash scripts/setup.sh` to have run (the README's test command does).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,7 +28,7 @@ run "clippy (wasm32)" cargo clippy --target wasm32-unknown-unknown --lib --tests
 run "core tests (native)" cargo test
 # The commands the README gives the crate's users (they run the same suites
 # as `cargo test --target wasm32-unknown-unknown`).
-run "bindings in Node (wasm-pack test --node)" wasm-pack test --node
+run "bindings, and the KV Connect wire decoders fed a hostile server's bytes, as wasm32 in Node (wasm-pack test --node)" wasm-pack test --node
 run "bindings in Chromium (wasm-pack test --headless --chrome)" wasm-pack test --headless --chrome
 run "build pkg/" node scripts/build.mjs
 run "V8 value codec in Node" node --test tests/codec/v8_node.test.mjs
@@ -46,6 +47,8 @@ run "www pages in Chromium: explorer, demo app, bundled demo, playground" node -
 run "KV Connect: conformance, interop and faults against denokv" bash tests/kvconnect/run.sh
 run "KV Connect: Chromium through the CORS proxy" node --test tests/kvconnect/chromium.test.mjs
 run "KV Connect: Node and workerd straight to denokv" node --test tests/kvconnect/runtimes.test.mjs
+run "KV Connect: hostile servers and redirects, in Node" node --test tests/kvconnect/hostile.test.mjs tests/kvconnect/redirects.test.mjs
+run "KV Connect: hostile servers, in Deno (http1.js)" node_modules/@deno/linux-x64-glibc/deno test -A tests/kvconnect/hostile_deno.test.js
 
 printf '\n==== all test groups passed\n'
 printf '  %s\n' "${passed[@]}"

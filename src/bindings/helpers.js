@@ -242,20 +242,77 @@ export function readIntegers(values) {
 // only bounds a Proxy that changed its length since.
 const MAX_INTEGERS = 64;
 
-// The KV Connect client's transport: a POST with fetch. A network failure
-// rejects; any HTTP answer resolves to [status, body, final URL].
-export async function httpPost(url, headers, body, client) {
-  // `body` is a view into wasm memory, which may move before fetch reads it.
-  const init = { method: "POST", headers, body: body.slice() };
+// The KV Connect client's transport: a POST with fetch, which follows no
+// redirect (the client follows same-origin ones itself, so that no token
+// reaches another origin). A network failure, or no whole answer within
+// `timeoutMs` (0: no limit), rejects; any HTTP answer resolves to
+// [status, body, location]. `body` is null when the answer is longer than
+// `maxBytes`: it is then not read further. `status` is 0 for a redirect that
+// the runtime does not reveal (a browser's opaque redirect).
+export async function httpPost(url, headers, body, client, maxBytes, timeoutMs) {
+  // `body` is a view into wasm memory, which may move before fetch reads
+  // it; each request, a redirected one too, gets its own copy.
+  const init = { method: "POST", headers, body: body.slice(), redirect: "manual" };
   if (client !== undefined) init.client = client;
-  const response = await fetch(url, init);
-  return [response.status, new Uint8Array(await response.arrayBuffer()), response.url || url];
+  const cancelTimer = timeLimit(init, timeoutMs);
+  try {
+    const response = await fetch(url, init);
+    return [statusOf(response), await readLimited(response, maxBytes), response.headers.get("location")];
+  } finally {
+    cancelTimer();
+  }
+}
+
+function timeLimit(init, timeoutMs) {
+  if (!(timeoutMs > 0)) return () => {};
+  const controller = new AbortController();
+  init.signal = controller.signal;
+  const timer = setTimeout(() => controller.abort(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+  return () => clearTimeout(timer);
+}
+
+function statusOf(response) {
+  return response.type === "opaqueredirect" ? 0 : response.status;
+}
+
+// A response body of at most `maxBytes`, or null (and the rest cancelled)
+// for a longer one: a declared Content-Length over it is refused before any
+// of the body is read, and a body without one (or decompressed to more) is
+// cut off as soon as it passes the limit.
+async function readLimited(response, maxBytes) {
+  const declared = response.headers.get("content-length")?.trim();
+  if (declared && /^\d+$/.test(declared) && Number(declared) > maxBytes) {
+    response.body?.cancel().catch(() => {});
+    return null;
+  }
+  if (!response.body) return new Uint8Array(0);
+  const reader = response.body.getReader();
+  const parts = [];
+  let length = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    length += value.byteLength;
+    if (length > maxBytes) {
+      reader.cancel().catch(() => {});
+      return null;
+    }
+    parts.push(value);
+  }
+  if (parts.length === 1) return parts[0];
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.byteLength;
+  }
+  return out;
 }
 
 // Deno's fetch resends a POST whose pooled keep-alive connection closed
 // before the answer came, which could apply a commit twice. Deno's commits
 // normally go through http1.js; where fetch carries them instead (a proxy
-// may be configured, or a redirect), they go through a client that never
+// may be configured), they go through a client that never
 // reuses a connection. Other runtimes' fetch offers no such control (see the
 // README).
 export function createFreshConnectionClient() {
@@ -302,12 +359,25 @@ export function errorText(error) {
   }
 }
 
-// A POST whose 200 answer is read as a stream: [200, null, reader], or
-// [status, body, null] for any other answer.
-export async function httpPostStream(url, headers, body) {
-  const response = await fetch(url, { method: "POST", headers, body: body.slice() });
-  if (response.status !== 200) return [response.status, new Uint8Array(await response.arrayBuffer()), null];
-  return [200, null, response.body.getReader()];
+// A POST whose 200 answer is read as a stream: [200, null, null, reader],
+// or [status, body, location, null] for any other answer (body as
+// httpPost's). `controller` (the transport's) ends the request and its
+// stream when the database closes.
+export async function httpPostStream(url, headers, body, maxBytes, controller) {
+  const init = { method: "POST", headers, body: body.slice(), redirect: "manual", signal: controller.signal };
+  const response = await fetch(url, init);
+  if (response.status !== 200 || !response.body) {
+    return [statusOf(response), await readLimited(response, maxBytes), response.headers.get("location"), null];
+  }
+  return [200, null, null, response.body.getReader()];
+}
+
+export function createAbortController() {
+  return new AbortController();
+}
+
+export function abort(controller) {
+  controller.abort(new Error("the database is closed"));
 }
 
 export async function readChunk(reader) {

@@ -8,18 +8,27 @@
 // reuses keep-alive connections, keeps a read pending on each idle one so a
 // connection the server closed is dropped before it is reused, and drops
 // connections idle for IDLE_MS (servers often close theirs after 5 s). It
-// follows no redirects and speaks to no proxy: the transport falls back to
-// fetch for a 3xx, and where a proxy may be configured.
+// follows no redirects (the client follows same-origin ones itself, through
+// this pool too) and speaks to no proxy: the transport uses fetch where a
+// proxy may be configured.
+//
+// The server is not trusted: an answer body longer than the request's
+// `maxBytes` is refused (a Content-Length over it before any of the body is
+// read, chunked or until-close bodies as soon as they pass it), so a hostile
+// server cannot make it buffer gigabytes; heads are capped at 64 KiB and
+// interim (1xx) answers at MAX_INTERIM.
 
 const IDLE_MS = 3000;
 const MAX_IDLE_PER_ORIGIN = 8;
 const READ_SIZE = 65536;
+const MAX_INTERIM = 8;
 const EMPTY = new Uint8Array(0);
 let latin1; // a TextDecoder, made in Deno only: not every runtime has latin1
 const STATUS = /^HTTP\/1\.(\d) (\d{3})/;
 const CONTENT_LENGTH = /\r\ncontent-length:[ \t]*([^\r]*)/i;
 const TRANSFER_ENCODING = /\r\ntransfer-encoding:[ \t]*([^\r]*)/i;
 const CONNECTION = /\r\nconnection:[ \t]*([^\r]*)/i;
+const LOCATION = /\r\nlocation:[ \t]*([^\r]*)/i;
 const encoder = new TextEncoder();
 
 /** A pool of connections, or undefined where fetch must do the job. */
@@ -47,10 +56,17 @@ function proxyMayBeSet(deno) {
   return false;
 }
 
-/** A POST: [status, body, url], or a rejection when no whole answer came. */
-export function poolPost(pool, url, headers, body) {
-  return pool.post(url, headers, body);
+/**
+ * A POST: [status, body, location], or a rejection when no whole answer came
+ * (within `timeoutMs`, if not 0). `body` is null when the answer's body is
+ * longer than `maxBytes`; `location` is a redirect's Location header.
+ */
+export function poolPost(pool, url, headers, body, maxBytes = Infinity, timeoutMs = 0) {
+  return pool.post(url, headers, body, maxBytes, timeoutMs);
 }
+
+/** Thrown when an answer's body is longer than the request allows. */
+class TooLarge extends Error {}
 
 export function closePool(pool) {
   pool.close();
@@ -66,7 +82,7 @@ class Pool {
     this.#deno = deno;
   }
 
-  async post(url, headers, body) {
+  async post(url, headers, body, maxBytes = Infinity, timeoutMs = 0) {
     const target = new URL(url);
     let head = `POST ${target.pathname}${target.search} HTTP/1.1\r\nhost: ${target.host}\r\n` +
       `user-agent: Deno/${this.#deno.version?.deno}\r\ncontent-length: ${body.length}\r\n`;
@@ -80,18 +96,39 @@ class Pool {
     message.set(headBytes);
     message.set(body, headBytes.length);
 
-    const conn = this.#take(target.origin) ?? await this.#connect(target);
+    let conn = this.#take(target.origin);
+    let timer;
+    let timedOut = false;
+    let expire;
+    const expired = new Promise((_, reject) => (expire = reject));
+    expired.catch(() => {});
+    if (timeoutMs > 0) {
+      timer = setTimeout(() => {
+        timedOut = true;
+        conn?.close();
+        expire(new Error(`no answer within ${timeoutMs} ms`));
+      }, timeoutMs);
+    }
     try {
+      if (!conn) {
+        const connecting = this.#connect(target);
+        connecting.then((late) => timedOut && late.close(), () => {});
+        conn = await Promise.race([connecting, expired]);
+      }
       for (let written = 0; written < message.length;) {
         written += await conn.socket.write(message.subarray(written));
       }
-      const [status, responseBody, reusable] = await conn.response();
+      const [status, responseBody, reusable, location] = await conn.response(maxBytes);
       if (reusable) this.#release(target.origin, conn);
       else conn.close();
-      return [status, responseBody, url];
+      return [status, responseBody, location];
     } catch (error) {
-      conn.close();
+      conn?.close();
+      if (error instanceof TooLarge) return [error.status, null, null];
+      if (timedOut) throw new Error(`no answer within ${timeoutMs} ms`);
       throw error;
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -235,49 +272,68 @@ class Connection {
     }
   }
 
-  /** The next response: [status, body, whether the connection can be reused]. */
-  async response() {
+  /**
+   * The next response: [status, body, whether the connection can be reused,
+   * Location]. Throws TooLarge (with the status) for a body over `maxBytes`.
+   */
+  async response(maxBytes = Infinity) {
     let head;
-    do head = await this.#head(); while (/^HTTP\/1\.\d 1\d\d/.test(head)); // interim answers
+    for (let interim = 0;; interim++) {
+      head = await this.#head();
+      if (!/^HTTP\/1\.\d 1\d\d/.test(head)) break;
+      if (interim >= MAX_INTERIM) throw new Error("too many interim (1xx) responses");
+    }
     const match = STATUS.exec(head);
     if (!match) throw new Error(`not an HTTP/1.x response: ${JSON.stringify(head.slice(0, 40))}`);
     const status = Number(match[2]);
     const length = CONTENT_LENGTH.exec(head)?.[1].trim();
+    const tooLarge = () => Object.assign(new TooLarge(`the answer is longer than ${maxBytes} bytes`), { status });
     let body, framed = true;
     if (status === 204 || status === 304) body = EMPTY;
-    else if (/chunked/i.test(TRANSFER_ENCODING.exec(head)?.[1] ?? "")) body = await this.#chunked();
+    else if (/chunked/i.test(TRANSFER_ENCODING.exec(head)?.[1] ?? "")) body = await this.#chunked(maxBytes, tooLarge);
     else if (length !== undefined) {
       if (!/^\d+$/.test(length)) throw new Error(`invalid content-length ${JSON.stringify(length)}`);
+      if (Number(length) > maxBytes) throw tooLarge();
       body = await this.#bytes(Number(length));
     } else {
-      body = await this.#untilClose();
+      body = await this.#untilClose(maxBytes, tooLarge);
       framed = false;
     }
     const reusable = framed && match[1] === "1" && !/close/i.test(CONNECTION.exec(head)?.[1] ?? "") &&
       this.#at === this.#buffer.length;
-    return [status, body, reusable];
+    return [status, body, reusable, LOCATION.exec(head)?.[1].trim() ?? null];
   }
 
-  async #chunked() {
+  async #chunked(maxBytes, tooLarge) {
     const parts = [];
+    let total = 0;
     for (;;) {
-      const size = parseInt(await this.#line(), 16);
-      if (!(size >= 0)) throw new Error("invalid chunked response");
+      const line = (await this.#line()).split(";")[0].trim();
+      if (!/^[0-9a-f]{1,16}$/i.test(line)) throw new Error("invalid chunked response");
+      const size = parseInt(line, 16);
       if (size === 0) break;
+      if (size > maxBytes - total) throw tooLarge();
+      total += size;
       parts.push(await this.#bytes(size));
       if (await this.#line() !== "") throw new Error("invalid chunked response");
     }
-    while (await this.#line() !== ""); // trailers
+    for (let trailers = 0; await this.#line() !== ""; trailers++) {
+      if (trailers > 100) throw new Error("too many trailers");
+    }
     return concat(parts);
   }
 
-  async #untilClose() {
+  async #untilClose(maxBytes, tooLarge) {
     const parts = [this.#buffer.subarray(this.#at)];
+    let total = parts[0].length;
     for (let chunk; (chunk = await this.pending) !== null;) {
       if (chunk instanceof Error) throw chunk;
+      total += chunk.length;
+      if (total > maxBytes) throw tooLarge();
       this.#read();
       parts.push(chunk);
     }
+    if (total > maxBytes) throw tooLarge();
     this.#buffer = EMPTY;
     this.#at = 0;
     return concat(parts);

@@ -21,13 +21,29 @@ extern "C" {
     #[wasm_bindgen(catch, js_name = readIntegers)]
     pub fn read_integers(values: &JsValue) -> Result<js_sys::Array, JsValue>;
     #[wasm_bindgen(js_name = httpPost)]
-    pub fn http_post(url: &str, headers: &js_sys::Array, body: &[u8], client: &JsValue) -> js_sys::Promise;
+    pub fn http_post(
+        url: &str,
+        headers: &js_sys::Array,
+        body: &[u8],
+        client: &JsValue,
+        max_bytes: f64,
+        timeout_ms: u32,
+    ) -> js_sys::Promise;
     #[wasm_bindgen(js_name = createFreshConnectionClient)]
     pub fn create_fresh_connection_client() -> JsValue;
     #[wasm_bindgen(js_name = closeClient)]
     pub fn close_client(client: &JsValue);
     #[wasm_bindgen(js_name = httpPostStream)]
-    pub fn http_post_stream(url: &str, headers: &js_sys::Array, body: &[u8]) -> js_sys::Promise;
+    pub fn http_post_stream(
+        url: &str,
+        headers: &js_sys::Array,
+        body: &[u8],
+        max_bytes: f64,
+        controller: &JsValue,
+    ) -> js_sys::Promise;
+    #[wasm_bindgen(js_name = createAbortController)]
+    pub fn create_abort_controller() -> JsValue;
+    pub fn abort(controller: &JsValue);
     #[wasm_bindgen(js_name = readChunk)]
     pub fn read_chunk(reader: &JsValue) -> js_sys::Promise;
     #[wasm_bindgen(js_name = cancelReader)]
@@ -46,7 +62,14 @@ extern "C" {
     #[wasm_bindgen(js_name = createConnectionPool)]
     pub fn create_connection_pool() -> JsValue;
     #[wasm_bindgen(js_name = poolPost)]
-    pub fn pool_post(pool: &JsValue, url: &str, headers: &js_sys::Array, body: &[u8]) -> js_sys::Promise;
+    pub fn pool_post(
+        pool: &JsValue,
+        url: &str,
+        headers: &js_sys::Array,
+        body: &[u8],
+        max_bytes: f64,
+        timeout_ms: u32,
+    ) -> js_sys::Promise;
     #[wasm_bindgen(js_name = closePool)]
     pub fn close_pool(pool: &JsValue);
 }

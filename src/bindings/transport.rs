@@ -1,6 +1,11 @@
 //! The KV Connect client's transport: in Deno, http1.js (HTTP/1.1 on raw
 //! sockets, which never resends a request); elsewhere, and for what http1.js
-//! does not do (redirects, proxies, the watch stream), the host's `fetch`.
+//! does not do (proxies, the watch stream), the host's `fetch`. Neither
+//! follows redirects: the client does, within an origin.
+//!
+//! Answers come into wasm memory only within the request's
+//! `max_response_bytes` (the JS side stops reading beyond it), and a watch
+//! stream's chunks are copied in at most `MAX_CHUNK_BYTES` at a time.
 
 use std::cell::{OnceCell, RefCell};
 use std::rc::Rc;
@@ -11,8 +16,12 @@ use wasm_bindgen_futures::JsFuture;
 
 use super::js;
 use crate::backend::remote::transport::{
-    ByteStream, HttpRequest, HttpResponse, StreamResponse, Transport, TransportFuture,
+    ByteStream, HttpRequest, HttpResponse, StreamResponse, Transport, TransportError, TransportFuture,
 };
+
+/// The most of a watch stream's chunk copied into wasm memory at once; the
+/// frame reader checks each frame's declared length before more arrives.
+const MAX_CHUNK_BYTES: u32 = 256 * 1024;
 
 #[derive(Default)]
 pub struct FetchTransport {
@@ -23,6 +32,8 @@ pub struct FetchTransport {
     /// sent twice travel on connections that are never reused (see
     /// `HttpRequest::idempotent`).
     fresh_connections: Rc<RefCell<Option<JsValue>>>,
+    /// Aborts watch requests, and so their streams, when the database closes.
+    streams: OnceCell<JsValue>,
     /// Readers of open streams, cancelled when the database closes.
     readers: Rc<RefCell<Vec<JsValue>>>,
 }
@@ -37,14 +48,40 @@ fn headers_array(headers: &[(&'static str, String)]) -> Array {
 struct FetchStream {
     reader: JsValue,
     readers: Rc<RefCell<Vec<JsValue>>>,
+    /// The rest of a chunk larger than `MAX_CHUNK_BYTES`, handed over next.
+    rest: Rc<RefCell<Option<Uint8Array>>>,
+}
+
+/// At most `MAX_CHUNK_BYTES` of `chunk` as bytes, and the rest, if any.
+fn split_chunk(chunk: &Uint8Array) -> (Vec<u8>, Option<Uint8Array>) {
+    let length = chunk.length();
+    if length <= MAX_CHUNK_BYTES {
+        return (chunk.to_vec(), None);
+    }
+    (
+        chunk.subarray(0, MAX_CHUNK_BYTES).to_vec(),
+        Some(chunk.subarray(MAX_CHUNK_BYTES, length)),
+    )
 }
 
 impl ByteStream for FetchStream {
     fn next_chunk(&mut self) -> TransportFuture<Result<Option<Vec<u8>>, String>> {
+        let rest = Rc::clone(&self.rest);
+        let held = rest.borrow_mut().take();
+        if let Some(held) = held {
+            let (bytes, more) = split_chunk(&held);
+            *rest.borrow_mut() = more;
+            return Box::pin(std::future::ready(Ok(Some(bytes))));
+        }
         let promise = js::read_chunk(&self.reader);
         Box::pin(async move {
             let chunk = JsFuture::from(promise).await.map_err(|err| js::error_text(&err))?;
-            Ok(chunk.dyn_into::<Uint8Array>().ok().map(|bytes| bytes.to_vec()))
+            let Ok(chunk) = chunk.dyn_into::<Uint8Array>() else {
+                return Ok(None);
+            };
+            let (bytes, more) = split_chunk(&chunk);
+            *rest.borrow_mut() = more;
+            Ok(Some(bytes))
         })
     }
 }
@@ -66,63 +103,98 @@ fn fetch_post(fresh_connections: &RefCell<Option<JsValue>>, request: &HttpReques
             .get_or_insert_with(js::create_fresh_connection_client)
             .clone()
     };
-    js::http_post(&request.url, headers, &request.body, &client)
+    js::http_post(
+        &request.url,
+        headers,
+        &request.body,
+        &client,
+        max_bytes(request),
+        request.timeout_ms,
+    )
 }
 
-/// A settled POST's [status, body, final URL].
-async fn response(promise: Promise, url: &str) -> Result<HttpResponse, String> {
-    let answer = JsFuture::from(promise).await.map_err(|err| js::error_text(&err))?;
+fn max_bytes(request: &HttpRequest) -> f64 {
+    request.max_response_bytes as f64
+}
+
+/// A body handed over from JS: bytes, or null when it was over the limit.
+fn body(value: JsValue) -> Result<Vec<u8>, TransportError> {
+    value
+        .dyn_into::<Uint8Array>()
+        .map(|bytes| bytes.to_vec())
+        .map_err(|_| TransportError::TooLarge)
+}
+
+fn status(value: &JsValue) -> u16 {
+    // Anything not a status (NaN, out of range) becomes 0: "not revealed".
+    value
+        .as_f64()
+        .filter(|status| (0.0..=999.0).contains(status))
+        .map_or(0, |status| status as u16)
+}
+
+/// A settled POST's [status, body | null, location | null].
+async fn response(promise: Promise) -> Result<HttpResponse, TransportError> {
+    let answer = JsFuture::from(promise)
+        .await
+        .map_err(|err| TransportError::Network(js::error_text(&err)))?;
     let parts: Array = answer.unchecked_into();
     Ok(HttpResponse {
-        status: parts.get(0).as_f64().unwrap_or(0.0) as u16,
-        body: parts.get(1).unchecked_into::<Uint8Array>().to_vec(),
-        url: parts.get(2).as_string().unwrap_or_else(|| url.to_string()),
+        status: status(&parts.get(0)),
+        body: body(parts.get(1))?,
+        location: parts.get(2).as_string(),
     })
 }
 
 impl Transport for FetchTransport {
-    fn post(&self, request: HttpRequest) -> TransportFuture<Result<HttpResponse, String>> {
+    fn post(&self, request: HttpRequest) -> TransportFuture<Result<HttpResponse, TransportError>> {
         let pool = self.pool.get_or_init(js::create_connection_pool).clone();
-        let fresh_connections = Rc::clone(&self.fresh_connections);
-        Box::pin(async move {
-            let headers = headers_array(&request.headers);
-            if !pool.is_undefined() {
-                let answer = response(
-                    js::pool_post(&pool, &request.url, &headers, &request.body),
-                    &request.url,
-                )
-                .await?;
-                if !(300..400).contains(&answer.status) {
-                    return Ok(answer);
-                }
-                // A redirect, which http1.js does not follow: the server did
-                // not process the request, and fetch follows it.
-            }
-            response(fetch_post(&fresh_connections, &request, &headers), &request.url).await
-        })
+        let headers = headers_array(&request.headers);
+        // Both start the request now: the body is copied out of wasm memory
+        // before anything else runs.
+        let promise = if pool.is_undefined() {
+            fetch_post(&self.fresh_connections, &request, &headers)
+        } else {
+            js::pool_post(
+                &pool,
+                &request.url,
+                &headers,
+                &request.body,
+                max_bytes(&request),
+                request.timeout_ms,
+            )
+        };
+        Box::pin(response(promise))
     }
 
-    fn post_stream(&self, request: HttpRequest) -> TransportFuture<Result<StreamResponse, String>> {
-        let promise = js::http_post_stream(&request.url, &headers_array(&request.headers), &request.body);
+    fn post_stream(&self, request: HttpRequest) -> TransportFuture<Result<StreamResponse, TransportError>> {
+        let promise = js::http_post_stream(
+            &request.url,
+            &headers_array(&request.headers),
+            &request.body,
+            max_bytes(&request),
+            self.streams.get_or_init(js::create_abort_controller),
+        );
         let readers = Rc::clone(&self.readers);
         Box::pin(async move {
-            let answer = JsFuture::from(promise).await.map_err(|err| js::error_text(&err))?;
+            let answer = JsFuture::from(promise)
+                .await
+                .map_err(|err| TransportError::Network(js::error_text(&err)))?;
             let parts: Array = answer.unchecked_into();
-            let status = parts.get(0).as_f64().unwrap_or(0.0) as u16;
-            let reader = parts.get(2);
-            if status != 200 || reader.is_null() {
+            let reader = parts.get(3);
+            if reader.is_null() || reader.is_undefined() {
                 return Ok(StreamResponse::Failed(HttpResponse {
-                    status,
-                    body: parts
-                        .get(1)
-                        .dyn_into::<Uint8Array>()
-                        .map(|b| b.to_vec())
-                        .unwrap_or_default(),
-                    url: request.url,
+                    status: status(&parts.get(0)),
+                    body: body(parts.get(1))?,
+                    location: parts.get(2).as_string(),
                 }));
             }
             readers.borrow_mut().push(reader.clone());
-            Ok(StreamResponse::Streaming(Box::new(FetchStream { reader, readers })))
+            Ok(StreamResponse::Streaming(Box::new(FetchStream {
+                reader,
+                readers,
+                rest: Rc::default(),
+            })))
         })
     }
 
@@ -147,6 +219,9 @@ impl Transport for FetchTransport {
         }
         if let Some(client) = self.fresh_connections.borrow_mut().take() {
             js::close_client(&client);
+        }
+        if let Some(controller) = self.streams.get() {
+            js::abort(controller);
         }
         for reader in self.readers.borrow_mut().drain(..) {
             js::cancel_reader(&reader);

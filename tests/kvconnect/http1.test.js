@@ -77,8 +77,8 @@ function scriptedServer(answer, { listener = Deno.listen({ hostname: "127.0.0.1"
 }
 
 async function post(pool, url, body = "", headers = [["content-type", "text/plain"]]) {
-  const [status, answer, finalUrl] = await poolPost(pool, url, headers, bytes(body));
-  assertStrictEquals(finalUrl, url);
+  const [status, answer, location] = await poolPost(pool, url, headers, bytes(body));
+  assertStrictEquals(location, null, "no redirect");
   return [status, decoder.decode(answer)];
 }
 
@@ -255,11 +255,11 @@ Deno.test("[http1] stands aside (fetch serves) where a proxy is set or the proxy
   assertStrictEquals(await run(["--allow-net", "--allow-read"], {}), "fetch", "no env permission: fetch, and no prompt");
 });
 
-// A metadata exchange answered with a redirect (same origin: fetch drops the authorization
-// header on a cross-origin one): http1.js does not follow it, the transport sends the request
-// again with fetch, which does. The server forwards everything else to denokv.
+// A metadata exchange answered with a redirect: http1.js hands the 307 back with its Location,
+// and webkv's client follows it (same origin only) through the pool. The server forwards
+// everything else to denokv.
 Deno.test({
-  name: "[http1] webkv: a redirected metadata exchange is followed through fetch",
+  name: "[http1] webkv: a same-origin redirected metadata exchange is followed through the pool",
   sanitizeOps: false,
   sanitizeResources: false,
   fn: async () => {
@@ -289,15 +289,120 @@ Deno.test({
         kv.close();
       }
       const paths = server.requests.map((r) => r.head.split(" ")[1]);
-      // http1.js's request, then fetch's, which it follows
-      assertEquals(paths.slice(0, 3), ["/", "/", "/kv/"]);
-      assert(paths.slice(3).every((p) => p.startsWith("/v2/")), paths.join(" "));
-      assertStrictEquals(new Set(server.requests.slice(3).map((r) => r.conn)).size, 1, "the data path on one reused connection");
+      // the redirected request, then where it led, sent once each
+      assertEquals(paths.slice(0, 2), ["/", "/kv/"]);
+      assert(/\r\nauthorization: Bearer /i.test(server.requests[1].head), "the token went along, to the same origin");
+      assert(paths.slice(2).every((p) => p.startsWith("/v2/")), paths.join(" "));
+      assertStrictEquals(new Set(server.requests.map((r) => r.conn)).size, 1, "everything on one reused connection");
     } finally {
       server.stop();
       if (denokv.own) await denokv.stop();
     }
   },
+});
+
+// A redirect to another origin (another port) is not followed: openKv fails with a clear
+// error, and the other server never sees a request, let alone the access token.
+Deno.test({
+  name: "[http1] webkv: a redirect to another origin is refused; the token never reaches it",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const { openWebkvRemote } = await import("./common.js");
+    const other = scriptedServer(() => ok("{}"));
+    const server = scriptedServer((r) =>
+      r.head.startsWith("POST / ")
+        ? `HTTP/1.1 307 Temporary Redirect\r\nlocation: ${other.url}/\r\ncontent-length: 0\r\n\r\n`
+        : ok("unexpected")
+    );
+    try {
+      let error;
+      try {
+        (await openWebkvRemote(server.url, "secret-access-token")).close();
+      } catch (e) {
+        error = e;
+      }
+      assert(error instanceof TypeError, `openKv rejects with a TypeError, got ${error}`);
+      assertStrictEquals(
+        error.message,
+        `Could not open Deno KV database: '${server.url}/' redirected to '${other.url}/', another origin. ` +
+          "webkv follows redirects only within an origin, so that no token is sent to another server: " +
+          `open '${other.url}/' directly if you trust it`,
+      );
+      assertStrictEquals(server.requests.length, 1);
+      assertStrictEquals(other.requests.length, 0, "the other origin was never contacted");
+    } finally {
+      server.stop();
+      other.stop();
+    }
+  },
+});
+
+// Bodies over the request's limit are refused without being read: a Content-Length over it at
+// once, chunked and until-close bodies as soon as they pass it. The connection is closed.
+test("a body over maxBytes is refused, whatever its framing", async (pool) => {
+  const big = "x".repeat(5000);
+  const chunked = `HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n${(3000).toString(16)}\r\n${"y".repeat(3000)}\r\n` +
+    `${(3000).toString(16)}\r\n${"y".repeat(3000)}\r\n0\r\n\r\n`;
+  const answers = [
+    `HTTP/1.1 200 OK\r\ncontent-length: 4294967296\r\n\r\n`,
+    ok(big),
+    chunked,
+    `HTTP/1.1 500 Oops\r\nconnection: close\r\n\r\n${big}`,
+    `HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nffffffffffffffffff\r\n`,
+  ];
+  let i = 0;
+  const server = scriptedServer(() => answers[i++]);
+  try {
+    const results = [];
+    for (let n = 0; n < 4; n++) {
+      const [status, body] = await poolPost(pool, `${server.url}/x`, [], bytes("q"), 4096);
+      results.push([status, body]);
+    }
+    assertEquals(results, [[200, null], [200, null], [200, null], [500, null]]);
+    let error;
+    try {
+      await poolPost(pool, `${server.url}/x`, [], bytes("q"), 4096);
+    } catch (e) {
+      error = e;
+    }
+    assert(/invalid chunked response/.test(error?.message), String(error));
+    assertStrictEquals(new Set(server.requests.map((r) => r.conn)).size, 5, "each refused answer closed its connection");
+  } finally {
+    server.stop();
+  }
+});
+
+test("interim answers are capped", async (pool) => {
+  const server = scriptedServer(() => "HTTP/1.1 100 Continue\r\n\r\n".repeat(50) + ok("late"));
+  try {
+    let error;
+    try {
+      await poolPost(pool, `${server.url}/x`, [], bytes("q"));
+    } catch (e) {
+      error = e;
+    }
+    assert(/too many interim/.test(error?.message), String(error));
+  } finally {
+    server.stop();
+  }
+});
+
+test("a request with no whole answer within timeoutMs is rejected", async (pool) => {
+  const server = scriptedServer(() => new Promise(() => {}));
+  try {
+    const t0 = Date.now();
+    let error;
+    try {
+      await poolPost(pool, `${server.url}/x`, [], bytes("q"), 1000, 300);
+    } catch (e) {
+      error = e;
+    }
+    assertStrictEquals(error?.message, "no answer within 300 ms");
+    assert(Date.now() - t0 < 2000);
+  } finally {
+    server.stop();
+  }
 });
 
 // https: a CA and a certificate for localhost made with openssl, trusted by a child Deno

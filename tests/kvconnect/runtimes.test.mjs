@@ -26,7 +26,7 @@ function expected(prefix, server) {
     failedCheckOk: false,
     keys: ["a", "n"],
     wrongToken:
-      `TypeError: Could not open Deno KV database: the metadata endpoint at '${server.url}' responded with status 401 Unauthorized: Invalid access token.`,
+      `TypeError: Could not open Deno KV database: the metadata endpoint at '${server.url}/' responded with status 401 Unauthorized: Invalid access token.`,
   };
 }
 

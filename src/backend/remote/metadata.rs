@@ -27,6 +27,13 @@ struct RawEndpoint {
     consistency: String,
 }
 
+/// Never used: `parse` refuses metadata without a strong endpoint. It keeps
+/// `endpoint` total without an index that could panic.
+static FALLBACK: Endpoint = Endpoint {
+    url: String::new(),
+    strong: true,
+};
+
 #[derive(Debug, Clone)]
 pub struct Endpoint {
     pub url: String,
@@ -43,21 +50,33 @@ pub struct Metadata {
 }
 
 impl Metadata {
-    /// Parses and checks a 200 response; `final_url` is the URL after redirects.
+    /// Parses and checks a 200 response; `final_url` is the URL after
+    /// redirects. Everything here came from the server, so every field is
+    /// checked before use: a known version, http(s) endpoints (https ones
+    /// when the metadata came over https), a strong one among them, a
+    /// token and database id that fit in an HTTP header, a real date.
     pub fn parse(body: &[u8], final_url: &str) -> Result<Self, KvError> {
         let invalid = |why: String| KvError::type_error(format!("Invalid KV Connect metadata: {why}"));
         let raw: RawMetadata = serde_json::from_slice(body).map_err(|err| invalid(err.to_string()))?;
         if !(1..=3).contains(&raw.version) {
             return Err(invalid(format!("unsupported protocol version {}", raw.version)));
         }
-        let mut endpoints = Vec::with_capacity(raw.endpoints.len());
+        let mut endpoints = Vec::with_capacity(raw.endpoints.len().min(16));
         for endpoint in &raw.endpoints {
             let url = if raw.version >= 2 {
                 url::resolve(final_url, &endpoint.url)
-                    .ok_or_else(|| invalid(format!("bad endpoint URL {}", endpoint.url)))?
             } else {
-                endpoint.url.to_string()
+                Some(endpoint.url.to_string())
             };
+            let url = url
+                .filter(|url| url::is_http(url) && !url.contains(['\r', '\n', '\0']))
+                .ok_or_else(|| invalid(format!("bad endpoint URL {:?}", endpoint.url)))?;
+            if url::is_https(final_url) && !url::is_https(&url) {
+                return Err(invalid(format!(
+                    "endpoint URL {:?} is not https, while the metadata came over https",
+                    endpoint.url
+                )));
+            }
             endpoints.push(Endpoint {
                 url: url.trim_end_matches('/').to_string(),
                 strong: endpoint.consistency == "strong",
@@ -66,8 +85,13 @@ impl Metadata {
         if !endpoints.iter().any(|e| e.strong) {
             return Err(invalid("no strongly consistent endpoint".to_string()));
         }
+        for (name, value) in [("token", &raw.token), ("databaseId", &raw.database_id)] {
+            if !value.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+                return Err(invalid(format!("{name} is not printable ASCII")));
+            }
+        }
         let expires_at_ms =
-            rfc3339_ms(&raw.expires_at).ok_or_else(|| invalid(format!("bad expiresAt {}", raw.expires_at)))?;
+            rfc3339_ms(&raw.expires_at).ok_or_else(|| invalid(format!("bad expiresAt {:?}", raw.expires_at)))?;
         Ok(Self {
             version: raw.version,
             database_id: raw.database_id,
@@ -90,8 +114,12 @@ impl Metadata {
     }
 
     fn strong_endpoint(&self) -> &Endpoint {
-        // `parse` guarantees one exists.
-        self.endpoints.iter().find(|e| e.strong).unwrap_or(&self.endpoints[0])
+        // `parse` guarantees one exists, so `endpoints` is never empty.
+        self.endpoints
+            .iter()
+            .find(|e| e.strong)
+            .or(self.endpoints.first())
+            .unwrap_or(&FALLBACK)
     }
 }
 
@@ -187,5 +215,50 @@ mod tests {
         let v9 = V2.replace(r#""version":2"#, r#""version":9"#);
         assert!(Metadata::parse(v9.as_bytes(), "http://h/").is_err());
         assert!(Metadata::parse(b"not json", "http://h/").is_err());
+    }
+
+    #[test]
+    fn rejects_what_a_hostile_server_could_put_in_metadata() {
+        let cases: Vec<(String, &str)> = vec![
+            (V2.replace(r#""/v2""#, r#""javascript:alert(1)""#), "endpoint URL"),
+            (V2.replace(r#""/v2""#, r#""file:///etc/passwd""#), "endpoint URL"),
+            (V2.replace(r#""version":2"#, r#""version":18446744073709551616"#), "u64"),
+            (V2.replace(r#""version":2"#, r#""version":-1"#), "u64"),
+            (V2.replace(r#""version":2"#, r#""version":1e400"#), "out of range"),
+            (V2.replace(r#""version":2"#, r#""version":"2""#), "u64"),
+            (V2.replace("t0k3n", "t0k3n\\r\\nx-evil: 1"), "token"),
+            (V2.replace("t0k3n", "t\\u0000"), "token"),
+            (V2.replace("8d5fa0e0", "8d5fa0e0\\n"), "databaseId"),
+            (V2.replace("2030-01-01T00:00:00Z", "yesterday"), "expiresAt"),
+            (V2.replace("2030-01-01T00:00:00Z", "99999-01-01T00:00:00Z"), "expiresAt"),
+            (
+                V2.replace(
+                    r#""endpoints":["#,
+                    r#""endpoints":[{"url":"/a","consistency":"eventual"},"#,
+                )
+                .replace(r#""consistency":"strong""#, r#""consistency":"Strong""#),
+                "strong",
+            ),
+            (r#"{"version":2}"#.to_string(), "missing field"),
+            (format!(r#"{{"extra":{}"#, "[".repeat(10_000)), "EOF"),
+            (format!(r#"{{"endpoints":{}"#, "[".repeat(10_000)), "expected a string"),
+            (String::new(), "EOF"),
+        ];
+        for (body, why) in cases {
+            let err = Metadata::parse(body.as_bytes(), "http://h/").expect_err(&body[..body.len().min(80)]);
+            assert!(err.message.contains(why), "{why}: {}", err.message);
+        }
+        assert!(Metadata::parse(&[0xff, 0xfe, b'{'], "http://h/").is_err(), "not UTF-8");
+        // Nesting in a field that is skipped, as deep as the 256 KiB cap
+        // allows: serde_json skips it without recursing.
+        let deep = format!(r#"{{"extra":{}{}}}"#, "[".repeat(130_000), "]".repeat(130_000));
+        assert!(Metadata::parse(deep.as_bytes(), "http://h/").is_err(), "no other field");
+        let downgrade = V2.replace(r#""/v2""#, r#""http://h/v2""#);
+        let err = Metadata::parse(downgrade.as_bytes(), "https://h/").expect_err("downgrade");
+        assert!(err.message.contains("not https"), "{}", err.message);
+        assert!(
+            Metadata::parse(downgrade.as_bytes(), "http://h/").is_ok(),
+            "http from http is fine"
+        );
     }
 }

@@ -2,10 +2,15 @@
 //! clock and randomness. The wasm bindings implement it (in Deno with their
 //! own HTTP/1.1 client, elsewhere with `fetch`); the protocol logic stays
 //! free of JS types.
+//!
+//! A transport follows no redirects: it hands a 3xx back with its
+//! `Location`, and the client decides (same origin only, see `redirect`).
 
 use std::future::Future;
 use std::pin::Pin;
+use std::rc::Rc;
 
+#[derive(Clone)]
 pub struct HttpRequest {
     /// False for a commit: nothing below the client may send it twice. Some
     /// HTTP clients (Deno's fetch) silently resend a request whose pooled
@@ -14,14 +19,33 @@ pub struct HttpRequest {
     pub idempotent: bool,
     pub url: String,
     pub headers: Vec<(&'static str, String)>,
-    pub body: Vec<u8>,
+    /// Shared, so that following a redirect sends it again without a copy.
+    pub body: Rc<[u8]>,
+    /// The largest answer body accepted. A transport stops reading a longer
+    /// one (a Content-Length over it is refused before any of it is read)
+    /// and reports `TransportError::TooLarge`.
+    pub max_response_bytes: usize,
+    /// Milliseconds to wait for the whole answer (for a stream, its head)
+    /// before giving up with a network error; 0 waits as long as it takes.
+    pub timeout_ms: u32,
 }
 
 pub struct HttpResponse {
+    /// 0 when the runtime hid the answer: a browser's fetch, asked not to
+    /// follow redirects, reports one as an opaque response.
     pub status: u16,
     pub body: Vec<u8>,
-    /// The URL after any redirects: v2+ endpoints resolve against it.
-    pub url: String,
+    /// A redirect's `Location` header, as sent.
+    pub location: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransportError {
+    /// No complete answer arrived (refused, dropped, timed out): the request
+    /// may or may not have been processed.
+    Network(String),
+    /// The answer was longer than `max_response_bytes`.
+    TooLarge,
 }
 
 pub type TransportFuture<T> = Pin<Box<dyn Future<Output = T>>>;
@@ -34,19 +58,19 @@ pub trait ByteStream {
 
 pub enum StreamResponse {
     Streaming(Box<dyn ByteStream>),
-    /// A non-200 answer, read whole.
+    /// A non-200 answer, read whole (within `max_response_bytes`).
     Failed(HttpResponse),
 }
 
 pub trait Transport {
-    /// `Err` is a network failure: no HTTP response arrived.
-    fn post(&self, request: HttpRequest) -> TransportFuture<Result<HttpResponse, String>>;
+    fn post(&self, request: HttpRequest) -> TransportFuture<Result<HttpResponse, TransportError>>;
     /// A POST whose 200 answer is streamed; `close` ends open streams.
-    fn post_stream(&self, request: HttpRequest) -> TransportFuture<Result<StreamResponse, String>>;
+    fn post_stream(&self, request: HttpRequest) -> TransportFuture<Result<StreamResponse, TransportError>>;
     fn sleep(&self, ms: u32) -> TransportFuture<()>;
     fn now_ms(&self) -> u64;
     /// A number in [0, 1), for backoff jitter.
     fn random(&self) -> f64;
-    /// Releases what the transport holds (connections); the database closed.
+    /// Releases what the transport holds (connections, open streams); the
+    /// database closed.
     fn close(&self);
 }
