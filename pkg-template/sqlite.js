@@ -1,0 +1,95 @@
+// openKv(path) in Node, Bun and Deno: a database file in Deno's own SQLite
+// format. This is a thin shim over the runtime's synchronous SQLite
+// (`node:sqlite`'s DatabaseSync in Node 22.5+ and Deno, `bun:sqlite` in Bun):
+// it opens the file and runs the statements the wasm side prepares; every
+// rule of the format lives in Rust (src/backend/sqlite/).
+import { realpathSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
+
+/** How long a statement waits for another process's lock before failing. */
+const BUSY_TIMEOUT_MS = 5000;
+
+/**
+ * How the runtime's entry file offers SQLite: `load()` resolves to
+ * `{ kind: "node" | "bun", Database }`, or rejects when the runtime has none
+ * (then `missing(path)` is the error openKv throws).
+ */
+export function sqliteSupport(load, missing) {
+  let driver = null;
+  return async (path) => {
+    try {
+      driver ??= await load();
+    } catch (cause) {
+      throw missing(path, cause);
+    }
+    const canonical = canonicalPath(path);
+    return { canonical, connect: () => new Connection(driver, canonical) };
+  };
+}
+
+/** The same text for every spelling of the same file, existing or not yet. */
+function canonicalPath(path) {
+  const absolute = resolve(path);
+  try {
+    return realpathSync(absolute);
+  } catch {
+    // Not created yet: its directory decides.
+  }
+  try {
+    return join(realpathSync(dirname(absolute)), basename(absolute));
+  } catch {
+    return absolute;
+  }
+}
+
+class Connection {
+  #db;
+  #bun;
+  #statements = [];
+
+  constructor(driver, path) {
+    this.#bun = driver.kind === "bun";
+    this.#db = this.#bun ? new driver.Database(path, { create: true, readwrite: true }) : new driver.Database(path);
+    try {
+      this.#db.exec(`pragma busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    } catch (err) {
+      this.#db.close();
+      throw err;
+    }
+  }
+
+  exec(sql) {
+    this.#db.exec(sql);
+  }
+
+  prepare(sql) {
+    const statement = this.#db.prepare(sql);
+    let arrays = this.#bun;
+    if (!arrays && typeof statement.setReturnArrays === "function") {
+      statement.setReturnArrays(true);
+      arrays = true;
+    }
+    this.#statements.push({ statement, arrays });
+    return this.#statements.length - 1;
+  }
+
+  query(id, params) {
+    const { statement, arrays } = this.#statements[id];
+    if (this.#bun) return statement.values(...params);
+    const rows = statement.all(...params);
+    return arrays ? rows : rows.map((row) => Object.values(row));
+  }
+
+  run(id, params) {
+    return Number(this.#statements[id].statement.run(...params).changes);
+  }
+
+  randomBytes(buf) {
+    crypto.getRandomValues(buf);
+  }
+
+  close() {
+    this.#statements = [];
+    this.#db.close();
+  }
+}
