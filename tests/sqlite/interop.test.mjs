@@ -6,12 +6,13 @@ import { copyFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { canon, canonKey, sampleValues } from "./scripts/canon.js";
-import { lines, run, tempDir } from "./helpers.mjs";
+import { spawn } from "node:child_process";
+import { DENOKV, lines, run, sleep, tempDir } from "./helpers.mjs";
 import { KvU64 } from "webkv";
 
 const expectedValues = new Map(sampleValues(KvU64).map(([k, v]) => [canonKey(k), canon(v)]));
 
-function check(written, read, from) {
+function check(written, read, from, { queue = true } = {}) {
   const stamps = new Map(lines(written, "stamp").map((l) => [l.slice(0, l.lastIndexOf(" ")), l.slice(l.lastIndexOf(" ") + 1)]));
   const entries = new Map(
     lines(read, "entry").map((l) => {
@@ -31,7 +32,7 @@ function check(written, read, from) {
   assert.equal(entries.size, expectedValues.size + 2, [...entries.keys()].join("\n"));
   const versions = [...stamps.values()];
   assert.deepEqual([...versions].sort(), versions, "versionstamps increase commit by commit");
-  assert.match(lines(read, "message")[0], new RegExp(`^\\{"from":"${from}","n":42n\\} after \\d+$`));
+  if (queue) assert.match(lines(read, "message")[0], new RegExp(`^\\{"from":"${from}","n":42n\\} after \\d+$`));
 }
 
 for (const writer of ["node24", "bun", "deno"]) {
@@ -56,4 +57,28 @@ test("real Deno writes a file that webkv reads in Node 24, Bun and Deno", async 
     const read = await run(reader, "read.js", [copy, "webkv"]);
     check(written, read, "deno-kv");
   }
+});
+
+test("denokv serves a file webkv wrote to real Deno's KV Connect client", async (t) => {
+  const file = join(tempDir(t), "served.db");
+  const written = await run("node24", "write.js", [file, "webkv"]);
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const token = "webkv-sqlite-test-token";
+  const server = spawn(DENOKV, ["--sqlite-path", file, "serve", "--access-token", token, "--addr", `127.0.0.1:${port}`], {
+    stdio: "ignore",
+  });
+  t.after(() => server.kill("SIGKILL"));
+  for (let i = 0; i < 100; i++) {
+    try {
+      await fetch(`http://127.0.0.1:${port}/`);
+      break;
+    } catch {
+      await sleep(50);
+    }
+  }
+  const read = await run("deno-kv", "read.js", [`http://127.0.0.1:${port}`, "deno-kv", 10], {
+    env: { DENO_KV_ACCESS_TOKEN: token },
+  });
+  assert.equal(lines(read, "entry").length, expectedValues.size + 2, read);
+  check(written, read, "webkv", { queue: false });
 });
