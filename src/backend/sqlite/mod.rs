@@ -175,6 +175,21 @@ fn keys_json(keys: &[Vec<u8>]) -> String {
     serde_json::to_string(keys).unwrap_or_else(|_| "[]".to_string())
 }
 
+/// A UUID v4 (as Deno's queue ids are) from 16 random bytes.
+fn uuid_v4(mut bytes: [u8; 16]) -> String {
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
+}
+
 impl SqliteDb {
     fn open(host: Box<dyn SqliteHost>, path: String, clock: Clock, timer: Timer) -> KvResult<Self> {
         let db = Self {
@@ -271,17 +286,7 @@ impl SqliteDb {
     fn uuid_v4(&self) -> String {
         let mut bytes = [0u8; 16];
         self.host.random_bytes(&mut bytes);
-        bytes[6] = (bytes[6] & 0x0f) | 0x40;
-        bytes[8] = (bytes[8] & 0x3f) | 0x80;
-        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-        format!(
-            "{}-{}-{}-{}-{}",
-            &hex[0..8],
-            &hex[8..12],
-            &hex[12..16],
-            &hex[16..20],
-            &hex[20..32]
-        )
+        uuid_v4(bytes)
     }
 
     fn inc_version(&self, by: i64) -> KvResult<i64> {
@@ -1025,5 +1030,42 @@ impl Future for WaitForChange {
             let wake_at = self.expiry.map_or(poll_at, |at| (at + 1).min(poll_at));
             self.timer = Some(sleep_until(&self.db, wake_at, now));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queue_columns_are_written_as_deno_writes_them() {
+        // `[["dead", 1n]]` as Deno stores it (read from a file Deno wrote).
+        let key = crate::core::key::encode(vec![
+            denokv_proto::KeyPart::String("dead".into()),
+            denokv_proto::KeyPart::Int(1.into()),
+        ])
+        .expect("encodes");
+        assert_eq!(keys_json(&[key]), "[[2,100,101,97,100,0,21,1]]");
+        assert_eq!(keys_json(&[]), "[]");
+        assert_eq!(backoff_json(&DEFAULT_BACKOFF_SCHEDULE), "[100,1000,5000,30000,60000]");
+    }
+
+    #[test]
+    fn message_ids_are_uuid_v4() {
+        let id = uuid_v4([0xff; 16]);
+        assert_eq!(id, "ffffffff-ffff-4fff-bfff-ffffffffffff");
+        let id = uuid_v4([0; 16]);
+        assert_eq!(id, "00000000-0000-4000-8000-000000000000");
+    }
+
+    #[test]
+    fn stored_values_decode_by_encoding_and_unknown_ones_are_deno_s_error() {
+        assert!(matches!(
+            decode_value(vec![42, 0, 0, 0, 0, 0, 0, 0], 2),
+            Ok(KvValue::U64(42))
+        ));
+        assert!(matches!(decode_value(vec![1, 2], 3), Ok(KvValue::Bytes(b)) if b == [1, 2]));
+        let err = decode_value(vec![], 7).expect_err("unknown");
+        assert_eq!(err.message, "The value encoding 7 is unknown.");
     }
 }
