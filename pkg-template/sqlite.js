@@ -3,7 +3,7 @@
 // (`node:sqlite`'s DatabaseSync in Node 22.5+ and Deno, `bun:sqlite` in Bun):
 // it opens the file and runs the statements the wasm side prepares; every
 // rule of the format lives in Rust (src/backend/sqlite/).
-import { realpathSync } from "node:fs";
+import { accessSync, constants, existsSync, realpathSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 
 /** How long a statement waits for another process's lock before failing. */
@@ -42,14 +42,31 @@ function canonicalPath(path) {
   }
 }
 
+/** An existing file this process may not write: opened read-only, as Deno does. */
+function readOnlyFile(path) {
+  if (!existsSync(path)) return false;
+  try {
+    accessSync(path, constants.W_OK);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
 class Connection {
   #db;
   #bun;
   #statements = [];
+  readOnly;
 
   constructor(driver, path) {
     this.#bun = driver.kind === "bun";
-    this.#db = this.#bun ? new driver.Database(path, { create: true, readwrite: true }) : new driver.Database(path);
+    this.readOnly = readOnlyFile(path);
+    if (this.#bun) {
+      this.#db = new driver.Database(path, this.readOnly ? { readonly: true } : { create: true, readwrite: true });
+    } else {
+      this.#db = new driver.Database(path, { readOnly: this.readOnly });
+    }
     try {
       this.#db.exec(`pragma busy_timeout = ${BUSY_TIMEOUT_MS}`);
     } catch (err) {

@@ -39,6 +39,8 @@ extern "C" {
     fn query(this: &SqliteConnection, statement: u32, params: &Array) -> Result<Array, JsValue>;
     #[wasm_bindgen(method, catch)]
     fn run(this: &SqliteConnection, statement: u32, params: &Array) -> Result<f64, JsValue>;
+    #[wasm_bindgen(method, getter, js_name = readOnly)]
+    fn read_only(this: &SqliteConnection) -> bool;
     #[wasm_bindgen(method, js_name = randomBytes)]
     fn random_bytes(this: &SqliteConnection, buf: &mut [u8]);
     #[wasm_bindgen(method)]
@@ -105,6 +107,10 @@ impl SqliteHost for JsSqliteHost {
             .run(statement, &params(values))
             .map(|changes| changes as u64)
             .map_err(host_error)
+    }
+
+    fn read_only(&self) -> bool {
+        self.0.read_only()
     }
 
     fn random_bytes(&self, buf: &mut [u8]) {

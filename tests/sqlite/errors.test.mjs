@@ -2,11 +2,12 @@
 // paths, and a runtime without SQLite.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { openKv } from "webkv";
-import { NODE24, scripts, tempDir } from "./helpers.mjs";
+import { command, NODE24, scripts, tempDir } from "./helpers.mjs";
+import { createHash } from "node:crypto";
 import { spawn } from "node:child_process";
 
 test("a corrupt file gives a clear error and is left as it was", async (t) => {
@@ -77,4 +78,42 @@ test("without node:sqlite (Node 20) a path is an error naming the alternatives, 
   assert.match(out, /^TypeError: openKv\(".*x\.db"\) keeps the database in a SQLite file, which needs node:sqlite/);
   assert.match(out, /openKv\(\) or openKv\(":memory:"\)/);
   assert.match(out, /KV Connect server such as denokv/);
+});
+
+// In an unprivileged user namespace this (root) process loses its power to
+// write files it may not write (root ignores a file's mode): a 0444 file is
+// then read-only to it.
+const canUnshare = (() => {
+  try {
+    execFileSync("unshare", ["-U", "true"]);
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+test("a read-only file opens read-only as in Deno: reads work, writes fail with Deno's error, nothing changes", {
+  skip: canUnshare ? false : "needs `unshare -U` (unprivileged user namespaces)",
+}, async (t) => {
+  const file = join(tempDir(t), "ro.db");
+  const kv = await openKv(file);
+  await kv.set(["k"], 1);
+  kv.close();
+  chmodSync(file, 0o444);
+  const digest = () => createHash("sha256").update(readFileSync(file)).digest("hex");
+  const before = digest();
+  const outputs = {};
+  for (const runtime of ["deno-kv", "node24", "bun", "deno"]) {
+    const [bin, argv] = command(runtime, "readonly.js", [file, runtime === "deno-kv" ? "deno-kv" : "webkv"]);
+    outputs[runtime] = execFileSync("unshare", ["-U", bin, ...argv], { encoding: "utf8" });
+  }
+  assert.equal(
+    outputs["deno-kv"],
+    "read 1\n" + "TypeError: Can not write to a read-only database.\n".repeat(3),
+    "real Deno's behaviour",
+  );
+  for (const runtime of ["node24", "bun", "deno"]) assert.equal(outputs[runtime], outputs["deno-kv"], runtime);
+  assert.equal(digest(), before);
+  // SQLite may leave an empty WAL beside a WAL-mode file it read: no data.
+  assert.ok(!existsSync(file + "-wal") || statSync(file + "-wal").size === 0);
 });

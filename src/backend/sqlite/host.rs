@@ -56,6 +56,12 @@ pub trait SqliteHost {
     /// Runs a prepared statement; returns the number of rows it changed.
     fn run(&self, statement: StatementId, params: &[SqlValue]) -> KvResult<u64>;
 
+    /// Whether the file was opened read-only (it is not writable by this
+    /// process): reads work, writes fail, as in Deno.
+    fn read_only(&self) -> bool {
+        false
+    }
+
     /// Fills `buf` with random bytes (versionstamp increments, message ids).
     fn random_bytes(&self, buf: &mut [u8]);
 

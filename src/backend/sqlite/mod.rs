@@ -134,6 +134,11 @@ fn int(n: u64) -> SqlValue {
     SqlValue::Integer(i64::try_from(n).unwrap_or(i64::MAX))
 }
 
+/// Deno's error for a write to a file opened read-only.
+fn read_only_error() -> KvError {
+    KvError::type_error("Can not write to a read-only database.")
+}
+
 fn corrupt(what: &str) -> KvError {
     KvError::type_error(format!("The database file holds an invalid {what}"))
 }
@@ -212,6 +217,10 @@ impl SqliteDb {
     fn set_up(&self) -> KvResult<()> {
         // Checks that this is a database before anything is written.
         self.host.exec("select count(*) from sqlite_master")?;
+        if self.host.read_only() {
+            // As Deno: no journal mode, migrations or sweep; writes fail.
+            return Ok(());
+        }
         self.host.exec("pragma journal_mode = wal")?;
         self.host.exec("pragma synchronous = full")?;
         self.write_tx(|db| {
@@ -372,6 +381,9 @@ impl SqliteDb {
     }
 
     fn atomic_write(&self, write: AtomicWrite) -> KvResult<Option<Committed>> {
+        if self.host.read_only() {
+            return Err(read_only_error());
+        }
         let now = (self.clock)();
         if now >= self.state.borrow().next_sweep_ms {
             self.sweep_expired(now)?;
@@ -580,6 +592,10 @@ impl SqliteDb {
     /// of a listening process (renewing leases, requeueing dead ones).
     fn dequeue(&self, handle: u64) -> KvResult<Dequeued> {
         let now = (self.clock)();
+        if self.host.read_only() {
+            // Nothing can be taken from a file this process cannot write.
+            return Ok(Dequeued::NotBefore(now + QUEUE_CLEANUP_INTERVAL_MS));
+        }
         let (cleanup_due, keepalive_due, can_dispatch) = {
             let state = self.state.borrow();
             (
