@@ -3,7 +3,7 @@
 // (`node:sqlite`'s DatabaseSync in Node 22.5+ and Deno, `bun:sqlite` in Bun):
 // it opens the file and runs the statements the wasm side prepares; every
 // rule of the format lives in Rust (src/backend/sqlite/).
-import { accessSync, constants, existsSync, realpathSync } from "node:fs";
+import { closeSync, existsSync, openSync, realpathSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 
 /** How long a statement waits for another process's lock before failing. */
@@ -42,14 +42,18 @@ function canonicalPath(path) {
   }
 }
 
-/** An existing file this process may not write: opened read-only, as Deno does. */
+/**
+ * An existing file this process may not write: opened read-only, as Deno
+ * does. (Opening it for update writes nothing; `accessSync` would need
+ * Deno's --allow-sys.)
+ */
 function readOnlyFile(path) {
   if (!existsSync(path)) return false;
   try {
-    accessSync(path, constants.W_OK);
+    closeSync(openSync(path, "r+"));
     return false;
-  } catch {
-    return true;
+  } catch (err) {
+    return err?.code === "EACCES" || err?.code === "EPERM" || err?.code === "EROFS";
   }
 }
 

@@ -19,4 +19,5 @@ if [ ! -f pkg/package.json ] || [ ! -f pkg/webkv_wasm_bg.wasm ]; then
 fi
 # One file at a time: the lock and timing tests must not compete for the CPU.
 if [ $# -eq 0 ]; then set -- tests/sqlite/*.test.mjs; fi
-exec "$node24" --test --test-concurrency=1 "$@"
+# A test that waits for a child process fails after a minute instead of hanging.
+exec "$node24" --test --test-concurrency=1 --test-timeout=60000 "$@"
