@@ -41,9 +41,11 @@ export interface OpenKvOptions {
  *   database. In a browser the database is persisted to IndexedDB under that
  *   name (no path opens the default database), so its contents survive page
  *   reloads and are shared by every `Kv` opened with the same name in the
- *   same origin. Where IndexedDB is not available (Deno, Node, workerd and
- *   other server-side runtimes) a named database falls back to an in-memory
- *   database, which is not persisted.
+ *   same origin. Outside browsers a path opens (or creates) a SQLite file in
+ *   Deno's own format, shared with `Deno.openKv(path)`, `denokv` and other
+ *   processes (Node 22.5+ via `node:sqlite`, Bun via `bun:sqlite`, Deno via
+ *   `node:sqlite`); where the runtime has no SQLite (Node 20, workerd) a
+ *   path is a TypeError, and no path is an in-memory database.
  * - An `http://` or `https://` URL points at a remote database served over
  *   the KV Connect protocol (for example one hosted on Deno Deploy, or a
  *   self-hosted `denokv` server). Pass the access token in

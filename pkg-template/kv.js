@@ -85,6 +85,25 @@ function environmentToken() {
   return globalThis.process?.env?.DENO_KV_ACCESS_TOKEN;
 }
 
+let sqliteSupport = null;
+
+/**
+ * Called by the Node/Bun and Deno entry files: how `openKv(path)` reaches
+ * the runtime's SQLite (pkg-template/sqlite.js).
+ */
+export function setSqliteSupport(support) {
+  sqliteSupport = support;
+}
+
+/** What `openKv(path)` throws where the runtime has no SQLite at all. */
+function noSqlite(path) {
+  return new TypeError(
+    `openKv(${JSON.stringify(path)}): this runtime has no SQLite to keep a database file in. ` +
+      'Use openKv() or openKv(":memory:") for a database in memory, or openKv("http(s)://...") for a ' +
+      "KV Connect server such as denokv (denokv --sqlite-path FILE serve); files need Node 22.5+, Bun or Deno",
+  );
+}
+
 /**
  * Opens a database. `":memory:"` is in memory; no path or a name opens a
  * named database (held in memory where IndexedDB is not available); an
@@ -116,8 +135,18 @@ export async function openKv(path = undefined, options = undefined) {
     }
     return new Kv(db, constructToken);
   }
-  if (path === ":memory:" || !wasm.hasIndexedDb()) {
+  if (path === undefined && !wasm.hasIndexedDb()) {
     return new Kv(wasm.openMemory(), constructToken);
+  }
+  if (path === ":memory:") {
+    return new Kv(wasm.openMemory(), constructToken);
+  }
+  if (!wasm.hasIndexedDb()) {
+    // A file in Deno's SQLite format, shared with Deno, denokv and other
+    // processes; never silently a database in memory.
+    if (sqliteSupport === null) throw noSqlite(path);
+    const { canonical, connect } = await sqliteSupport(path);
+    return new Kv(wasm.openSqlite(canonical, connect), constructToken);
   }
   return new Kv(await wasm.openIndexedDb(path ?? DEFAULT_NAME), constructToken);
 }

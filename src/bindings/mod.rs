@@ -8,6 +8,7 @@ mod errors;
 mod indexeddb;
 mod js;
 mod key;
+mod sqlite;
 mod timer;
 mod transport;
 mod warm_up;

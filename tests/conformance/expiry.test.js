@@ -9,7 +9,7 @@ import { assert, assertEquals, assertRejects, assertThrows, delay } from "./asse
 // Over KV Connect (deno-remote, webkv-remote) the server decides: denokv 0.14 uses the same
 // SQLite backend and its periodic sweep, and the protocol's entries carry no expiry time, so no
 // client can hide an expired entry either. Only the local webkv target is checked.
-const PROMPT_EXPIRY = TARGET === "webkv" || TARGET === "webkv-idb";
+const PROMPT_EXPIRY = TARGET === "webkv" || TARGET === "webkv-idb" || TARGET === "webkv-sqlite";
 
 async function listAll(kv) {
   const out = [];

@@ -4,6 +4,9 @@
 //   deno-remote:     real Deno's KV Connect client, Deno.openKv(KV_CONNECT_URL), token via
 //                    DENO_KV_ACCESS_TOKEN (set here from KV_CONNECT_TOKEN)
 //   webkv-remote:    webkv's KV Connect client, openKv(KV_CONNECT_URL, { accessToken })
+//   webkv-sqlite:    the webkv package (pkg/deno.js) on SQLite files in Deno's format: every
+//                    openKv(":memory:") opens a new file in a temporary directory (a fresh, empty
+//                    database, like Deno's ":memory:"); needs --allow-read/--allow-write only
 //   webkv-idb:       the package's browser build (pkg/browser.js) in a real Chromium page
 //                    (tests/conformance/chromium/run.mjs); every openKv() opens a named,
 //                    IndexedDB-backed database of its own (see openBrowserKv below)
@@ -35,12 +38,19 @@ if (TARGET === "deno" || TARGET === "deno-remote") {
   // Dynamic import so the deno target works while pkg/ does not exist yet.
   const mod = await import(new URL("../../pkg/deno.js", import.meta.url).href);
   impl = { openKv: mod.openKv, KvU64: mod.KvU64 };
+} else if (TARGET === "webkv-sqlite") {
+  const mod = await import(new URL("../../pkg/deno.js", import.meta.url).href);
+  const dir = Deno.makeTempDirSync({ prefix: "webkv-conformance-" });
+  globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
+  let files = 0;
+  const fileFor = (path) => (path === ":memory:" ? `${dir}/db-${++files}.sqlite` : `${dir}/named-${encodeURIComponent(path)}`);
+  impl = { openKv: (path) => mod.openKv(fileFor(path)), KvU64: mod.KvU64 };
 } else if (TARGET === "webkv-idb") {
   const mod = await import(new URL("../../pkg/browser.js", import.meta.url).href);
   impl = { openKv: mod.openKv, KvU64: mod.KvU64, deleteKv: mod.deleteKv };
 } else {
   throw new Error(
-    `Unknown KV_TARGET ${JSON.stringify(TARGET)} (expected "deno", "webkv", "deno-remote", "webkv-remote" or "webkv-idb")`,
+    `Unknown KV_TARGET ${JSON.stringify(TARGET)} (expected "deno", "webkv", "webkv-sqlite", "deno-remote", "webkv-remote" or "webkv-idb")`,
   );
 }
 

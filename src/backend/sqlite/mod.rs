@@ -1,0 +1,1087 @@
+//! A database in a SQLite file, in Deno's own format (denokv's `sqlite`
+//! crate): the file is the truth, read and written statement by statement
+//! through a synchronous host connection (`host::SqliteHost`), so several
+//! processes (webkv or Deno) share one serializable history through SQLite's
+//! locks. Within one process every `openKv` of the same canonical path shares
+//! one connection (`open_shared`), as Deno's handles share one notifier.
+
+pub mod host;
+mod schema;
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::future::{ready, Future};
+use std::pin::Pin;
+use std::rc::{Rc, Weak};
+use std::task::{Context, Poll, Waker};
+
+use denokv_proto::{AtomicWrite, Consistency, KvEntry, KvValue, MutationKind, ReadRange};
+
+use self::host::{SqlValue, SqliteHost, StatementId};
+use super::memory::{Clock, Sleep, Timer};
+use super::{Backend, BackendFuture, WatchStream};
+use crate::core::error::{KvError, KvResult};
+use crate::core::numeric::{self, SumParams, U64Op};
+use crate::core::queue::DEFAULT_BACKOFF_SCHEDULE;
+use crate::core::versionstamp::{self, Versionstamp};
+
+/// How long a message being delivered stays leased to this process without
+/// a renewal (Deno's `MESSAGE_DEADLINE_TIMEOUT`).
+const MESSAGE_DEADLINE_MS: u64 = 5_000;
+/// How often leases of messages being delivered are renewed (Deno's 2 s).
+const KEEPALIVE_INTERVAL_MS: u64 = 2_000;
+/// How often leases that ran out (a process died mid-delivery) are looked for.
+const QUEUE_CLEANUP_INTERVAL_MS: u64 = 60_000;
+/// How often a listener looks for messages other processes enqueued (Deno
+/// looks every 60 s; a cheap indexed read, so webkv looks every second).
+const QUEUE_POLL_MS: u64 = 1_000;
+/// How often a watch looks for commits of other processes.
+const WATCH_POLL_MS: u64 = 1_000;
+/// At most this many messages of one database are delivered at once (Deno's).
+const DISPATCH_CONCURRENCY_LIMIT: usize = 100;
+/// Expired rows are deleted at least this often while commits happen.
+const EXPIRY_SWEEP_INTERVAL_MS: u64 = 60_000;
+
+thread_local! {
+    /// Open databases by canonical path.
+    static OPEN: RefCell<HashMap<String, Weak<SqliteDb>>> = RefCell::new(HashMap::new());
+}
+
+/// Opens `path` (already canonical), or joins the database this process
+/// already has open there; `connect` makes the connection when there is none.
+pub fn open_shared(
+    path: &str,
+    connect: impl FnOnce() -> KvResult<Box<dyn SqliteHost>>,
+    clock: Clock,
+    timer: Timer,
+) -> KvResult<SqliteBackend> {
+    let existing = OPEN.with(|open| open.borrow().get(path).and_then(Weak::upgrade));
+    let db = match existing.filter(|db| !db.state.borrow().closed) {
+        Some(db) => db,
+        None => {
+            let host = connect()?;
+            let db = match SqliteDb::open(host, path.to_string(), clock, timer) {
+                Ok(db) => Rc::new(db),
+                Err(err) => return Err(err),
+            };
+            OPEN.with(|open| open.borrow_mut().insert(path.to_string(), Rc::downgrade(&db)));
+            db
+        }
+    };
+    Ok(SqliteBackend::join(db))
+}
+
+pub struct SqliteDb {
+    host: Box<dyn SqliteHost>,
+    path: String,
+    clock: Clock,
+    timer: Timer,
+    statements: RefCell<HashMap<&'static str, StatementId>>,
+    state: RefCell<Shared>,
+}
+
+#[derive(Default)]
+struct Shared {
+    next_handle: u64,
+    handles: Vec<(u64, Rc<Handle>)>,
+    /// Messages being delivered: webkv's id → (the row's id, the handle).
+    in_flight: HashMap<u64, (String, u64)>,
+    next_message: u64,
+    next_sweep_ms: u64,
+    next_cleanup_ms: u64,
+    next_keepalive_ms: u64,
+    closed: bool,
+}
+
+/// One `openKv` handle's watches and queue listeners.
+#[derive(Default)]
+struct Handle {
+    closed: Cell<bool>,
+    watchers: RefCell<Watchers>,
+}
+
+#[derive(Default)]
+struct Watchers {
+    next_id: u64,
+    slots: HashMap<u64, WatchSlot>,
+    listeners: Vec<Waker>,
+}
+
+struct WatchSlot {
+    keys: Vec<Vec<u8>>,
+    dirty: bool,
+    waker: Option<Waker>,
+}
+
+/// What a commit did, for the watchers and listeners of this process.
+struct Committed {
+    versionstamp: Versionstamp,
+    changed: Vec<Vec<u8>>,
+    enqueued: bool,
+}
+
+enum Dequeued {
+    Message(u64, Vec<u8>),
+    /// Nothing to deliver now: look again at this time.
+    NotBefore(u64),
+}
+
+fn blob(bytes: &[u8]) -> SqlValue {
+    SqlValue::Blob(bytes.to_vec())
+}
+
+fn int(n: u64) -> SqlValue {
+    SqlValue::Integer(i64::try_from(n).unwrap_or(i64::MAX))
+}
+
+/// Deno's error for a write to a file opened read-only.
+fn read_only_error() -> KvError {
+    KvError::type_error("Can not write to a read-only database.")
+}
+
+fn corrupt(what: &str) -> KvError {
+    KvError::type_error(format!("The database file holds an invalid {what}"))
+}
+
+fn column_i64(row: &[SqlValue], i: usize, what: &str) -> KvResult<i64> {
+    row.get(i).and_then(SqlValue::as_i64).ok_or_else(|| corrupt(what))
+}
+
+fn column_bytes(row: &mut [SqlValue], i: usize, what: &str) -> KvResult<Vec<u8>> {
+    row.get_mut(i)
+        .map(|cell| std::mem::replace(cell, SqlValue::Null))
+        .and_then(SqlValue::into_bytes)
+        .ok_or_else(|| corrupt(what))
+}
+
+fn column_text(row: &mut [SqlValue], i: usize, what: &str) -> KvResult<String> {
+    row.get_mut(i)
+        .map(|cell| std::mem::replace(cell, SqlValue::Null))
+        .and_then(SqlValue::into_text)
+        .ok_or_else(|| corrupt(what))
+}
+
+fn stamp_of(version: i64) -> Versionstamp {
+    versionstamp::from_version(u64::try_from(version).unwrap_or(0))
+}
+
+fn decode_value(bytes: Vec<u8>, encoding: i64) -> KvResult<KvValue> {
+    denokv_proto::decode_value(bytes, encoding)
+        .ok_or_else(|| KvError::type_error(format!("The value encoding {encoding} is unknown.")))
+}
+
+/// A message's backoff schedule as Deno stores it: JSON text.
+fn backoff_json(schedule: &[u32]) -> String {
+    serde_json::to_string(schedule).unwrap_or_else(|_| "[]".to_string())
+}
+
+/// `keysIfUndelivered` as Deno stores them: JSON arrays of byte values.
+fn keys_json(keys: &[Vec<u8>]) -> String {
+    serde_json::to_string(keys).unwrap_or_else(|_| "[]".to_string())
+}
+
+/// A UUID v4 (as Deno's queue ids are) from 16 random bytes.
+fn uuid_v4(mut bytes: [u8; 16]) -> String {
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
+}
+
+impl SqliteDb {
+    fn open(host: Box<dyn SqliteHost>, path: String, clock: Clock, timer: Timer) -> KvResult<Self> {
+        let db = Self {
+            host,
+            path,
+            clock,
+            timer,
+            statements: RefCell::new(HashMap::new()),
+            state: RefCell::new(Shared::default()),
+        };
+        if let Err(err) = db.set_up() {
+            db.host.close();
+            return Err(err);
+        }
+        Ok(db)
+    }
+
+    /// Deno's setup: WAL, then the migrations in one transaction; then the
+    /// expired rows go, as when Deno opens a file.
+    fn set_up(&self) -> KvResult<()> {
+        // Checks that this is a database before anything is written.
+        self.host.exec("select count(*) from sqlite_master")?;
+        if self.host.read_only() {
+            // As Deno: no journal mode, migrations or sweep; writes fail.
+            return Ok(());
+        }
+        self.host.exec("pragma journal_mode = wal")?;
+        self.host.exec("pragma synchronous = full")?;
+        self.write_tx(|db| {
+            db.host.exec(schema::CREATE_MIGRATION_TABLE)?;
+            let current = db
+                .query(schema::GET_MIGRATION_VERSION, &[])?
+                .first()
+                .map(|row| column_i64(row, 0, "migration version"))
+                .transpose()?
+                .unwrap_or(0);
+            for (i, migration) in schema::MIGRATIONS.iter().enumerate() {
+                let version = i as i64 + 1;
+                if version > current {
+                    db.host.exec(migration)?;
+                    db.run(schema::SET_MIGRATION_VERSION, &[SqlValue::Integer(version)])?;
+                }
+            }
+            Ok(Some(()))
+        })?;
+        let now = (self.clock)();
+        self.sweep_expired(now)?;
+        Ok(())
+    }
+
+    fn statement(&self, sql: &'static str) -> KvResult<StatementId> {
+        if let Some(id) = self.statements.borrow().get(sql) {
+            return Ok(*id);
+        }
+        let id = self.host.prepare(sql)?;
+        self.statements.borrow_mut().insert(sql, id);
+        Ok(id)
+    }
+
+    fn query(&self, sql: &'static str, params: &[SqlValue]) -> KvResult<Vec<Vec<SqlValue>>> {
+        self.host.query(self.statement(sql)?, params)
+    }
+
+    fn run(&self, sql: &'static str, params: &[SqlValue]) -> KvResult<u64> {
+        self.host.run(self.statement(sql)?, params)
+    }
+
+    /// Runs `body` in a transaction that takes the write lock at once
+    /// (waiting for it up to the busy timeout); `Ok(None)` rolls back.
+    fn write_tx<R>(&self, body: impl FnOnce(&Self) -> KvResult<Option<R>>) -> KvResult<Option<R>> {
+        self.tx(schema::BEGIN_WRITE, body)
+    }
+
+    fn tx<R>(&self, begin: &'static str, body: impl FnOnce(&Self) -> KvResult<Option<R>>) -> KvResult<Option<R>> {
+        self.run(begin, &[])?;
+        let result = body(self);
+        match result {
+            Ok(Some(value)) => match self.run(schema::COMMIT, &[]) {
+                Ok(_) => Ok(Some(value)),
+                Err(err) => {
+                    let _ = self.run(schema::ROLLBACK, &[]);
+                    Err(err)
+                }
+            },
+            other => {
+                let _ = self.run(schema::ROLLBACK, &[]);
+                other
+            }
+        }
+    }
+
+    fn random_increment(&self) -> i64 {
+        let mut byte = [0u8; 1];
+        self.host.random_bytes(&mut byte);
+        i64::from(byte[0] % 9) + 1
+    }
+
+    fn uuid_v4(&self) -> String {
+        let mut bytes = [0u8; 16];
+        self.host.random_bytes(&mut bytes);
+        uuid_v4(bytes)
+    }
+
+    fn inc_version(&self, by: i64) -> KvResult<i64> {
+        let rows = self.query(schema::INC_AND_GET_DATA_VERSION, &[SqlValue::Integer(by)])?;
+        rows.first()
+            .map(|row| column_i64(row, 0, "data version"))
+            .ok_or_else(|| corrupt("data version"))?
+    }
+
+    fn read_range(&self, range: &ReadRange, now: u64) -> KvResult<Vec<KvEntry>> {
+        if range.start >= range.end {
+            return Ok(Vec::new());
+        }
+        let sql = if range.reverse {
+            schema::RANGE_SCAN_REVERSE
+        } else {
+            schema::RANGE_SCAN
+        };
+        let params = [
+            blob(&range.start),
+            blob(&range.end),
+            int(now),
+            SqlValue::Integer(i64::from(range.limit.get())),
+        ];
+        let rows = self.query(sql, &params)?;
+        rows.into_iter()
+            .map(|mut row| {
+                let key = column_bytes(&mut row, 0, "key")?;
+                let value = column_bytes(&mut row, 1, "value")?;
+                let encoding = column_i64(&row, 2, "value encoding")?;
+                let version = column_i64(&row, 3, "version")?;
+                Ok(KvEntry {
+                    key,
+                    value: decode_value(value, encoding)?,
+                    versionstamp: stamp_of(version),
+                })
+            })
+            .collect()
+    }
+
+    fn snapshot_read(&self, ranges: &[ReadRange]) -> KvResult<Vec<Vec<KvEntry>>> {
+        let now = (self.clock)();
+        if ranges.len() == 1 {
+            // One statement is a snapshot of its own.
+            return Ok(vec![self.read_range(&ranges[0], now)?]);
+        }
+        let read = self.tx(schema::BEGIN_READ, |db| {
+            ranges
+                .iter()
+                .map(|range| db.read_range(range, now))
+                .collect::<KvResult<Vec<_>>>()
+                .map(Some)
+        })?;
+        Ok(read.unwrap_or_default())
+    }
+
+    /// The live entry at `key`: value, version, expiry.
+    fn point_get(&self, key: &[u8], now: u64) -> KvResult<Option<(KvValue, i64, i64)>> {
+        let mut rows = self.query(schema::POINT_GET, &[blob(key), int(now)])?;
+        let Some(mut row) = rows.pop() else {
+            return Ok(None);
+        };
+        let value = column_bytes(&mut row, 0, "value")?;
+        let encoding = column_i64(&row, 1, "value encoding")?;
+        let version = column_i64(&row, 2, "version")?;
+        let expires = column_i64(&row, 3, "expiration")?;
+        Ok(Some((decode_value(value, encoding)?, version, expires)))
+    }
+
+    fn set_row(&self, key: &[u8], value: &KvValue, version: i64, expiration_ms: i64) -> KvResult<()> {
+        let (bytes, encoding) = denokv_proto::encode_value(value);
+        self.run(
+            schema::POINT_SET,
+            &[
+                blob(key),
+                blob(&bytes),
+                SqlValue::Integer(encoding),
+                SqlValue::Integer(version),
+                SqlValue::Integer(expiration_ms),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn atomic_write(&self, write: AtomicWrite) -> KvResult<Option<Committed>> {
+        if self.host.read_only() {
+            return Err(read_only_error());
+        }
+        let now = (self.clock)();
+        if now >= self.state.borrow().next_sweep_ms {
+            self.sweep_expired(now)?;
+        }
+        let committed = self.write_tx(|db| db.commit_in_tx(write, now))?;
+        if let Some(committed) = &committed {
+            self.notify(&committed.changed);
+            if committed.enqueued {
+                self.wake_listeners();
+            }
+        }
+        Ok(committed)
+    }
+
+    fn commit_in_tx(&self, write: AtomicWrite, now: u64) -> KvResult<Option<Committed>> {
+        for check in &write.checks {
+            let current = self
+                .point_get(&check.key, now)?
+                .map(|(_, version, _)| stamp_of(version));
+            if current != check.versionstamp {
+                return Ok(None);
+            }
+        }
+        let version = self.inc_version(self.random_increment())?;
+        let stamp = stamp_of(version);
+        let mut changed = Vec::with_capacity(write.mutations.len());
+        let mut earliest_expiry = None::<u64>;
+        for mutation in write.mutations {
+            let expiration_ms = mutation.expire_at.map_or(-1, |at| at.timestamp_millis());
+            let current =
+                || -> KvResult<Option<KvValue>> { Ok(self.point_get(&mutation.key, now)?.map(|(value, _, _)| value)) };
+            let key = match mutation.kind {
+                MutationKind::Set(value) => {
+                    self.set_row(&mutation.key, &value, version, expiration_ms)?;
+                    if expiration_ms >= 0 {
+                        let at = expiration_ms as u64;
+                        earliest_expiry = Some(earliest_expiry.map_or(at, |e| e.min(at)));
+                    }
+                    mutation.key
+                }
+                MutationKind::Delete => {
+                    self.run(schema::POINT_DELETE, &[blob(&mutation.key)])?;
+                    mutation.key
+                }
+                MutationKind::Sum {
+                    ref value,
+                    ref min_v8,
+                    ref max_v8,
+                    clamp,
+                } => {
+                    let params = SumParams {
+                        operand: value,
+                        min_v8,
+                        max_v8,
+                        clamp,
+                    };
+                    let result = numeric::sum(current()?.as_ref(), params)?;
+                    self.set_row(&mutation.key, &result, version, -1)?;
+                    mutation.key
+                }
+                MutationKind::Min(ref value) | MutationKind::Max(ref value) => {
+                    let op = if matches!(mutation.kind, MutationKind::Min(_)) {
+                        U64Op::Min
+                    } else {
+                        U64Op::Max
+                    };
+                    let result = numeric::min_max(op, current()?.as_ref(), value)?;
+                    self.set_row(&mutation.key, &result, version, -1)?;
+                    mutation.key
+                }
+                MutationKind::SetSuffixVersionstampedKey(value) => {
+                    let mut key = mutation.key;
+                    key.push(0x02);
+                    key.extend_from_slice(versionstamp::to_hex(&stamp).as_bytes());
+                    key.push(0x00);
+                    self.set_row(&key, &value, version, expiration_ms)?;
+                    key
+                }
+            };
+            changed.push(key);
+        }
+        let enqueued = !write.enqueues.is_empty();
+        for enqueue in write.enqueues {
+            let schedule = enqueue
+                .backoff_schedule
+                .unwrap_or_else(|| DEFAULT_BACKOFF_SCHEDULE.to_vec());
+            self.run(
+                schema::QUEUE_ADD_READY,
+                &[
+                    SqlValue::Integer(enqueue.deadline.timestamp_millis()),
+                    SqlValue::Text(self.uuid_v4()),
+                    SqlValue::Blob(enqueue.payload),
+                    SqlValue::Text(backoff_json(&schedule)),
+                    SqlValue::Text(keys_json(&enqueue.keys_if_undelivered)),
+                ],
+            )?;
+        }
+        if let Some(at) = earliest_expiry {
+            let mut state = self.state.borrow_mut();
+            state.next_sweep_ms = state.next_sweep_ms.min(at);
+        }
+        Ok(Some(Committed {
+            versionstamp: stamp,
+            changed,
+            enqueued,
+        }))
+    }
+
+    /// Deletes the rows whose time has come, as Deno does (advancing the
+    /// version by 1 when it deletes any), and notes when to look again.
+    fn sweep_expired(&self, now: u64) -> KvResult<()> {
+        let swept = self.write_tx(|db| {
+            let deleted = db.query(schema::DELETE_ALL_EXPIRED, &[int(now)])?;
+            if !deleted.is_empty() {
+                db.inc_version(1)?;
+            }
+            let earliest = db
+                .query(schema::EARLIEST_EXPIRATION, &[])?
+                .first()
+                .map(|row| column_i64(row, 0, "expiration"))
+                .transpose()?;
+            let keys = deleted
+                .into_iter()
+                .map(|mut row| column_bytes(&mut row, 0, "key"))
+                .collect::<KvResult<Vec<_>>>()?;
+            Ok(Some((keys, earliest)))
+        })?;
+        let Some((keys, earliest)) = swept else {
+            return Ok(());
+        };
+        let fallback = now + EXPIRY_SWEEP_INTERVAL_MS;
+        self.state.borrow_mut().next_sweep_ms = earliest.map_or(fallback, |at| (at.max(0) as u64).min(fallback));
+        self.notify(&keys);
+        Ok(())
+    }
+
+    fn data_version(&self) -> KvResult<i64> {
+        self.query(schema::GET_DATA_VERSION, &[])?
+            .first()
+            .map(|row| column_i64(row, 0, "data version"))
+            .ok_or_else(|| corrupt("data version"))?
+    }
+
+    /// The entries of `keys` and the database's version, in one snapshot.
+    fn read_keys(&self, keys: &[Vec<u8>]) -> KvResult<(Vec<Option<KvEntry>>, i64)> {
+        let now = (self.clock)();
+        let read = self.tx(schema::BEGIN_READ, |db| {
+            let mut entries = Vec::with_capacity(keys.len());
+            for key in keys {
+                entries.push(db.point_get(key, now)?.map(|(value, version, _)| KvEntry {
+                    key: key.clone(),
+                    value,
+                    versionstamp: stamp_of(version),
+                }));
+            }
+            Ok(Some((entries, db.data_version()?)))
+        })?;
+        read.ok_or_else(|| corrupt("snapshot"))
+    }
+
+    /// When the first of `keys` that is live expires, if any does.
+    fn next_expiry(&self, keys: &[Vec<u8>]) -> KvResult<Option<u64>> {
+        let now = (self.clock)();
+        let mut next = None::<u64>;
+        for key in keys {
+            if let Some((_, _, at)) = self.point_get(key, now)? {
+                if at >= 0 {
+                    next = Some(next.map_or(at as u64, |n| n.min(at as u64)));
+                }
+            }
+        }
+        Ok(next)
+    }
+
+    fn handles(&self) -> Vec<Rc<Handle>> {
+        self.state.borrow().handles.iter().map(|(_, h)| Rc::clone(h)).collect()
+    }
+
+    fn notify(&self, changed: &[Vec<u8>]) {
+        if changed.is_empty() {
+            return;
+        }
+        for handle in self.handles() {
+            let mut watchers = handle.watchers.borrow_mut();
+            for slot in watchers.slots.values_mut() {
+                if slot.keys.iter().any(|key| changed.contains(key)) {
+                    slot.dirty = true;
+                    if let Some(waker) = slot.waker.take() {
+                        waker.wake();
+                    }
+                }
+            }
+        }
+    }
+
+    fn wake_listeners(&self) {
+        for handle in self.handles() {
+            let listeners = std::mem::take(&mut handle.watchers.borrow_mut().listeners);
+            for waker in listeners {
+                waker.wake();
+            }
+        }
+    }
+
+    /// Takes the next due message for `handle`, after the periodic chores
+    /// of a listening process (renewing leases, requeueing dead ones).
+    fn dequeue(&self, handle: u64) -> KvResult<Dequeued> {
+        let now = (self.clock)();
+        if self.host.read_only() {
+            // Nothing can be taken from a file this process cannot write.
+            return Ok(Dequeued::NotBefore(now + QUEUE_CLEANUP_INTERVAL_MS));
+        }
+        let (cleanup_due, keepalive_due, can_dispatch) = {
+            let state = self.state.borrow();
+            (
+                now >= state.next_cleanup_ms,
+                !state.in_flight.is_empty() && now >= state.next_keepalive_ms,
+                state.in_flight.len() < DISPATCH_CONCURRENCY_LIMIT,
+            )
+        };
+        if cleanup_due {
+            self.queue_cleanup(now)?;
+            self.state.borrow_mut().next_cleanup_ms = now + QUEUE_CLEANUP_INTERVAL_MS;
+        }
+        if keepalive_due {
+            self.keepalive(now)?;
+            self.state.borrow_mut().next_keepalive_ms = now + KEEPALIVE_INTERVAL_MS;
+        }
+        let earliest = self
+            .query(schema::QUEUE_GET_EARLIEST_READY, &[])?
+            .first()
+            .map(|row| column_i64(row, 0, "queue time"))
+            .transpose()?;
+        if can_dispatch && earliest.is_some_and(|ts| ts <= now as i64) {
+            let taken = self.write_tx(|db| {
+                let mut rows = db.query(schema::QUEUE_GET_NEXT_READY, &[int(now)])?;
+                let Some(mut row) = rows.pop() else {
+                    return Ok(None);
+                };
+                let id = column_text(&mut row, 1, "message id")?;
+                let data = column_bytes(&mut row, 2, "message")?;
+                let schedule = column_text(&mut row, 3, "backoff schedule")?;
+                let keys = column_text(&mut row, 4, "keysIfUndelivered")?;
+                db.run(schema::QUEUE_REMOVE_READY, &[SqlValue::Text(id.clone())])?;
+                db.run(
+                    schema::QUEUE_ADD_RUNNING,
+                    &[
+                        int(now + MESSAGE_DEADLINE_MS),
+                        SqlValue::Text(id.clone()),
+                        blob(&data),
+                        SqlValue::Text(schedule),
+                        SqlValue::Text(keys),
+                    ],
+                )?;
+                Ok(Some((id, data)))
+            })?;
+            if let Some((row_id, payload)) = taken {
+                let mut state = self.state.borrow_mut();
+                let id = state.next_message;
+                state.next_message += 1;
+                if state.in_flight.is_empty() {
+                    state.next_keepalive_ms = now + KEEPALIVE_INTERVAL_MS;
+                }
+                state.in_flight.insert(id, (row_id, handle));
+                return Ok(Dequeued::Message(id, payload));
+            }
+            // Another process took it: look again at once.
+            return Ok(Dequeued::NotBefore(now));
+        }
+        let state = self.state.borrow();
+        let mut wake = (now + QUEUE_POLL_MS).min(state.next_cleanup_ms);
+        if let Some(ts) = earliest.filter(|_| can_dispatch) {
+            wake = wake.min(ts.max(0) as u64);
+        }
+        if !state.in_flight.is_empty() {
+            wake = wake.min(state.next_keepalive_ms);
+        }
+        Ok(Dequeued::NotBefore(wake))
+    }
+
+    fn keepalive(&self, now: u64) -> KvResult<()> {
+        let ids: Vec<String> = self
+            .state
+            .borrow()
+            .in_flight
+            .values()
+            .map(|(id, _)| id.clone())
+            .collect();
+        self.write_tx(|db| {
+            for id in ids {
+                db.run(
+                    schema::QUEUE_UPDATE_RUNNING_DEADLINE,
+                    &[int(now + MESSAGE_DEADLINE_MS), SqlValue::Text(id)],
+                )?;
+            }
+            Ok(Some(()))
+        })?;
+        Ok(())
+    }
+
+    /// Requeues the messages whose lease ran out: their process died.
+    fn queue_cleanup(&self, now: u64) -> KvResult<()> {
+        loop {
+            let outcome = self.write_tx(|db| {
+                let ids = db
+                    .query(schema::QUEUE_GET_RUNNING_PAST_DEADLINE, &[int(now)])?
+                    .into_iter()
+                    .map(|mut row| column_text(&mut row, 0, "message id"))
+                    .collect::<KvResult<Vec<_>>>()?;
+                let mut written = Vec::new();
+                for id in &ids {
+                    written.extend(db.requeue(id, now)?);
+                }
+                Ok(Some((ids.is_empty(), written)))
+            })?;
+            let Some((done, written)) = outcome else {
+                return Ok(());
+            };
+            self.notify(&written);
+            if done {
+                return Ok(());
+            }
+            self.wake_listeners();
+        }
+    }
+
+    /// Deno's `requeue_message`: back into `queue` after the next backoff
+    /// interval, or, with the schedule spent, the payload written under its
+    /// `keysIfUndelivered`; returns the keys written.
+    fn requeue(&self, id: &str, now: u64) -> KvResult<Vec<Vec<u8>>> {
+        let mut rows = self.query(schema::QUEUE_GET_RUNNING_BY_ID, &[SqlValue::Text(id.to_string())])?;
+        let Some(mut row) = rows.pop() else {
+            return Ok(Vec::new());
+        };
+        let data = column_bytes(&mut row, 2, "message")?;
+        let schedule_text = column_text(&mut row, 3, "backoff schedule")?;
+        let keys_text = column_text(&mut row, 4, "keysIfUndelivered")?;
+        let schedule: Vec<u64> = serde_json::from_str::<Option<Vec<u64>>>(&schedule_text)
+            .map_err(|_| corrupt("backoff schedule"))?
+            .unwrap_or_default();
+        let mut written = Vec::new();
+        if let Some((first, rest)) = schedule.split_first() {
+            self.run(
+                schema::QUEUE_ADD_READY,
+                &[
+                    int(now.saturating_add(*first)),
+                    SqlValue::Text(id.to_string()),
+                    blob(&data),
+                    SqlValue::Text(serde_json::to_string(rest).unwrap_or_else(|_| "[]".to_string())),
+                    SqlValue::Text(keys_text),
+                ],
+            )?;
+        } else {
+            let keys: Vec<Vec<u8>> = serde_json::from_str(&keys_text).map_err(|_| corrupt("keysIfUndelivered"))?;
+            if !keys.is_empty() {
+                let version = self.inc_version(self.random_increment())?;
+                for key in keys {
+                    self.set_row(&key, &KvValue::V8(data.clone()), version, -1)?;
+                    written.push(key);
+                }
+            }
+        }
+        self.run(schema::QUEUE_REMOVE_RUNNING, &[SqlValue::Text(id.to_string())])?;
+        Ok(written)
+    }
+
+    fn finish_message(&self, id: u64, delivered: bool) {
+        let Some((row_id, _)) = self.state.borrow_mut().in_flight.remove(&id) else {
+            return;
+        };
+        let now = (self.clock)();
+        let outcome = self.write_tx(|db| {
+            if delivered {
+                db.run(schema::QUEUE_REMOVE_RUNNING, &[SqlValue::Text(row_id.clone())])?;
+                Ok(Some(Vec::new()))
+            } else {
+                db.requeue(&row_id, now).map(Some)
+            }
+        });
+        // A failure leaves the row leased: once its lease runs out, the
+        // cleanup requeues it (at-least-once delivery).
+        if let Ok(Some(written)) = outcome {
+            self.notify(&written);
+        }
+        self.wake_listeners();
+    }
+
+    fn close_handle(&self, id: u64) {
+        let (handle, last) = {
+            let mut state = self.state.borrow_mut();
+            let position = state.handles.iter().position(|(h, _)| *h == id);
+            let handle = position.map(|i| state.handles.remove(i).1);
+            // Its messages are no longer renewed: the cleanup of whichever
+            // process listens next requeues them.
+            state.in_flight.retain(|_, (_, owner)| *owner != id);
+            let last = state.handles.is_empty() && !state.closed;
+            if last {
+                state.closed = true;
+            }
+            (handle, last)
+        };
+        if let Some(handle) = handle {
+            handle.closed.set(true);
+            let mut watchers = handle.watchers.borrow_mut();
+            for slot in watchers.slots.values_mut() {
+                if let Some(waker) = slot.waker.take() {
+                    waker.wake();
+                }
+            }
+            for waker in watchers.listeners.drain(..) {
+                waker.wake();
+            }
+        }
+        if last {
+            self.host.close();
+            OPEN.with(|open| {
+                let mut open = open.borrow_mut();
+                if open.get(&self.path).is_some_and(|db| std::ptr::eq(db.as_ptr(), self)) {
+                    open.remove(&self.path);
+                }
+            });
+        }
+    }
+}
+
+/// One `openKv` handle on a shared database.
+pub struct SqliteBackend {
+    db: Rc<SqliteDb>,
+    id: u64,
+    handle: Rc<Handle>,
+}
+
+impl SqliteBackend {
+    fn join(db: Rc<SqliteDb>) -> Self {
+        let handle = Rc::new(Handle::default());
+        let id = {
+            let mut state = db.state.borrow_mut();
+            let id = state.next_handle;
+            state.next_handle += 1;
+            state.handles.push((id, Rc::clone(&handle)));
+            id
+        };
+        Self { db, id, handle }
+    }
+}
+
+impl Drop for SqliteBackend {
+    fn drop(&mut self) {
+        if !self.handle.closed.get() {
+            self.db.close_handle(self.id);
+        }
+    }
+}
+
+impl Backend for SqliteBackend {
+    fn snapshot_read(&self, ranges: Vec<ReadRange>, _consistency: Consistency) -> BackendFuture<Vec<Vec<KvEntry>>> {
+        Box::pin(ready(self.db.snapshot_read(&ranges)))
+    }
+
+    fn atomic_write(&self, write: AtomicWrite) -> BackendFuture<Option<Versionstamp>> {
+        let result = self
+            .db
+            .atomic_write(write)
+            .map(|committed| committed.map(|c| c.versionstamp));
+        Box::pin(ready(result))
+    }
+
+    fn watch(&self, keys: Vec<Vec<u8>>) -> Box<dyn WatchStream> {
+        let id = {
+            let mut watchers = self.handle.watchers.borrow_mut();
+            let id = watchers.next_id;
+            watchers.next_id += 1;
+            watchers.slots.insert(
+                id,
+                WatchSlot {
+                    keys: keys.clone(),
+                    dirty: false,
+                    waker: None,
+                },
+            );
+            id
+        };
+        Box::new(SqliteWatch {
+            id,
+            keys,
+            started: false,
+            last_version: Rc::new(Cell::new(0)),
+            db: Rc::clone(&self.db),
+            handle: Rc::clone(&self.handle),
+        })
+    }
+
+    fn dequeue(&self) -> BackendFuture<Option<(u64, Vec<u8>)>> {
+        Box::pin(NextMessage {
+            db: Rc::clone(&self.db),
+            handle_id: self.id,
+            handle: Rc::clone(&self.handle),
+            timer: None,
+        })
+    }
+
+    fn finish_message(&self, id: u64, delivered: bool) {
+        self.db.finish_message(id, delivered);
+    }
+
+    fn close(&self) {
+        if !self.handle.closed.get() {
+            self.db.close_handle(self.id);
+        }
+    }
+}
+
+fn sleep_until(db: &SqliteDb, at: u64, now: u64) -> Sleep {
+    (db.timer)(u32::try_from(at.saturating_sub(now)).unwrap_or(u32::MAX))
+}
+
+/// Resolves with the next due message, or None when the handle closes.
+struct NextMessage {
+    db: Rc<SqliteDb>,
+    handle_id: u64,
+    handle: Rc<Handle>,
+    timer: Option<(u64, Sleep)>,
+}
+
+impl Future for NextMessage {
+    type Output = KvResult<Option<(u64, Vec<u8>)>>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        loop {
+            if self.handle.closed.get() {
+                return Poll::Ready(Ok(None));
+            }
+            let now = (self.db.clock)();
+            let wake_at = match self.db.dequeue(self.handle_id) {
+                Ok(Dequeued::Message(id, payload)) => return Poll::Ready(Ok(Some((id, payload)))),
+                Ok(Dequeued::NotBefore(at)) => at,
+                // A busy or failing file: a listener keeps listening.
+                Err(_) => now + QUEUE_POLL_MS,
+            };
+            if wake_at <= now {
+                continue;
+            }
+            self.handle.watchers.borrow_mut().listeners.push(cx.waker().clone());
+            if self.timer.as_ref().is_none_or(|(armed, _)| wake_at < *armed) {
+                let sleep = sleep_until(&self.db, wake_at, now);
+                self.timer = Some((wake_at, sleep));
+            }
+            let fired = match self.timer.as_mut() {
+                Some((_, sleep)) => sleep.as_mut().poll(cx).is_ready(),
+                None => false,
+            };
+            if !fired {
+                return Poll::Pending;
+            }
+            self.timer = None;
+        }
+    }
+}
+
+struct SqliteWatch {
+    id: u64,
+    keys: Vec<Vec<u8>>,
+    started: bool,
+    /// The database version of the last read.
+    last_version: Rc<Cell<i64>>,
+    db: Rc<SqliteDb>,
+    handle: Rc<Handle>,
+}
+
+impl WatchStream for SqliteWatch {
+    fn next(&mut self) -> BackendFuture<Option<Vec<Option<KvEntry>>>> {
+        if self.keys.is_empty() || self.handle.closed.get() {
+            return Box::pin(ready(Ok(None)));
+        }
+        if !self.started {
+            self.started = true;
+            let read = self.db.read_keys(&self.keys).map(|(entries, version)| {
+                self.last_version.set(version);
+                Some(entries)
+            });
+            return Box::pin(ready(read));
+        }
+        let expiry = match self.db.next_expiry(&self.keys) {
+            Ok(expiry) => expiry,
+            Err(err) => return Box::pin(ready(Err(err))),
+        };
+        let wait = WaitForChange {
+            id: self.id,
+            db: Rc::clone(&self.db),
+            handle: Rc::clone(&self.handle),
+            expiry,
+            last_version: self.last_version.get(),
+            timer: None,
+        };
+        let (db, keys, last_version) = (Rc::clone(&self.db), self.keys.clone(), Rc::clone(&self.last_version));
+        Box::pin(async move {
+            if !wait.await {
+                return Ok(None);
+            }
+            let (entries, version) = db.read_keys(&keys)?;
+            last_version.set(version);
+            Ok(Some(entries))
+        })
+    }
+}
+
+impl Drop for SqliteWatch {
+    fn drop(&mut self) {
+        self.handle.watchers.borrow_mut().slots.remove(&self.id);
+    }
+}
+
+/// Resolves true when a watched key may have changed (a commit of this
+/// process, one of them expiring, or the file's version moving: another
+/// process committed), false when the handle closes.
+struct WaitForChange {
+    id: u64,
+    db: Rc<SqliteDb>,
+    handle: Rc<Handle>,
+    expiry: Option<u64>,
+    last_version: i64,
+    timer: Option<Sleep>,
+}
+
+impl Future for WaitForChange {
+    type Output = bool;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<bool> {
+        loop {
+            if self.handle.closed.get() {
+                return Poll::Ready(false);
+            }
+            {
+                let mut watchers = self.handle.watchers.borrow_mut();
+                let Some(slot) = watchers.slots.get_mut(&self.id) else {
+                    return Poll::Ready(false);
+                };
+                if slot.dirty {
+                    slot.dirty = false;
+                    return Poll::Ready(true);
+                }
+                slot.waker = Some(cx.waker().clone());
+            }
+            let now = (self.db.clock)();
+            if self.expiry.is_some_and(|at| at <= now) {
+                return Poll::Ready(true);
+            }
+            if let Some(sleep) = self.timer.as_mut() {
+                if sleep.as_mut().poll(cx).is_pending() {
+                    return Poll::Pending;
+                }
+                self.timer = None;
+                // Has another process committed since the last read?
+                if self.db.data_version().is_ok_and(|version| version != self.last_version) {
+                    return Poll::Ready(true);
+                }
+                continue;
+            }
+            let poll_at = now + WATCH_POLL_MS;
+            let wake_at = self.expiry.map_or(poll_at, |at| (at + 1).min(poll_at));
+            self.timer = Some(sleep_until(&self.db, wake_at, now));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queue_columns_are_written_as_deno_writes_them() {
+        // `[["dead", 1n]]` as Deno stores it (read from a file Deno wrote).
+        let key = crate::core::key::encode(vec![
+            denokv_proto::KeyPart::String("dead".into()),
+            denokv_proto::KeyPart::Int(1.into()),
+        ])
+        .expect("encodes");
+        assert_eq!(keys_json(&[key]), "[[2,100,101,97,100,0,21,1]]");
+        assert_eq!(keys_json(&[]), "[]");
+        assert_eq!(backoff_json(&DEFAULT_BACKOFF_SCHEDULE), "[100,1000,5000,30000,60000]");
+    }
+
+    #[test]
+    fn message_ids_are_uuid_v4() {
+        let id = uuid_v4([0xff; 16]);
+        assert_eq!(id, "ffffffff-ffff-4fff-bfff-ffffffffffff");
+        let id = uuid_v4([0; 16]);
+        assert_eq!(id, "00000000-0000-4000-8000-000000000000");
+    }
+
+    #[test]
+    fn stored_values_decode_by_encoding_and_unknown_ones_are_deno_s_error() {
+        assert!(matches!(
+            decode_value(vec![42, 0, 0, 0, 0, 0, 0, 0], 2),
+            Ok(KvValue::U64(42))
+        ));
+        assert!(matches!(decode_value(vec![1, 2], 3), Ok(KvValue::Bytes(b)) if b == [1, 2]));
+        let err = decode_value(vec![], 7).expect_err("unknown");
+        assert_eq!(err.message, "The value encoding 7 is unknown.");
+    }
+}

@@ -1,0 +1,175 @@
+//! `openKv(path)` outside browsers: the SQLite backend over a connection
+//! that the runtime's entry file makes (pkg-template/sqlite.js, a thin shim
+//! over `node:sqlite` or `bun:sqlite`).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+
+use js_sys::{Array, Uint8Array};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+
+use super::{errors, js, now_ms, Database};
+use crate::backend::memory::Sleep;
+use crate::backend::sqlite::host::{SqlValue, SqliteHost, StatementId};
+use crate::backend::sqlite::open_shared;
+use crate::core::error::{KvError, KvResult};
+use crate::core::limits::Limits;
+use crate::kv::Kv;
+
+#[wasm_bindgen(module = "/src/bindings/sqlite.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = startTimer)]
+    fn start_timer(ms: u32) -> Array;
+    #[wasm_bindgen(js_name = stopTimer)]
+    fn stop_timer(id: &JsValue);
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// The connection object of pkg-template/sqlite.js.
+    pub type SqliteConnection;
+    #[wasm_bindgen(method, catch)]
+    fn exec(this: &SqliteConnection, sql: &str) -> Result<(), JsValue>;
+    #[wasm_bindgen(method, catch)]
+    fn prepare(this: &SqliteConnection, sql: &str) -> Result<u32, JsValue>;
+    #[wasm_bindgen(method, catch)]
+    fn query(this: &SqliteConnection, statement: u32, params: &Array) -> Result<Array, JsValue>;
+    #[wasm_bindgen(method, catch)]
+    fn run(this: &SqliteConnection, statement: u32, params: &Array) -> Result<f64, JsValue>;
+    #[wasm_bindgen(method, getter, js_name = readOnly)]
+    fn read_only(this: &SqliteConnection) -> bool;
+    #[wasm_bindgen(method, js_name = randomBytes)]
+    fn random_bytes(this: &SqliteConnection, buf: &mut [u8]);
+    #[wasm_bindgen(method)]
+    fn close(this: &SqliteConnection);
+}
+
+/// SQLite's errors surface as TypeErrors with its message, as in Deno
+/// (`TypeError: database is locked`).
+fn host_error(error: JsValue) -> KvError {
+    KvError::type_error(js::error_text(&error))
+}
+
+fn to_js(value: &SqlValue) -> JsValue {
+    match value {
+        SqlValue::Null => JsValue::NULL,
+        // As BigInt: node:sqlite binds a JS number as a REAL.
+        SqlValue::Integer(n) => JsValue::from(*n),
+        SqlValue::Text(text) => JsValue::from_str(text),
+        SqlValue::Blob(bytes) => Uint8Array::from(bytes.as_slice()).into(),
+    }
+}
+
+fn from_js(value: JsValue) -> SqlValue {
+    if let Some(n) = value.as_f64() {
+        return SqlValue::Integer(n as i64);
+    }
+    if let Some(text) = value.as_string() {
+        return SqlValue::Text(text);
+    }
+    if value.is_bigint() {
+        return i64::try_from(value).map_or(SqlValue::Null, SqlValue::Integer);
+    }
+    match value.dyn_into::<Uint8Array>() {
+        Ok(bytes) => SqlValue::Blob(bytes.to_vec()),
+        Err(_) => SqlValue::Null,
+    }
+}
+
+fn params(values: &[SqlValue]) -> Array {
+    values.iter().map(to_js).collect()
+}
+
+struct JsSqliteHost(SqliteConnection);
+
+impl SqliteHost for JsSqliteHost {
+    fn exec(&self, sql: &str) -> KvResult<()> {
+        self.0.exec(sql).map_err(host_error)
+    }
+
+    fn prepare(&self, sql: &str) -> KvResult<StatementId> {
+        self.0.prepare(sql).map_err(host_error)
+    }
+
+    fn query(&self, statement: StatementId, values: &[SqlValue]) -> KvResult<Vec<Vec<SqlValue>>> {
+        let rows = self.0.query(statement, &params(values)).map_err(host_error)?;
+        Ok(rows
+            .iter()
+            .map(|row| row.unchecked_into::<Array>().iter().map(from_js).collect())
+            .collect())
+    }
+
+    fn run(&self, statement: StatementId, values: &[SqlValue]) -> KvResult<u64> {
+        self.0
+            .run(statement, &params(values))
+            .map(|changes| changes as u64)
+            .map_err(host_error)
+    }
+
+    fn read_only(&self) -> bool {
+        self.0.read_only()
+    }
+
+    fn random_bytes(&self, buf: &mut [u8]) {
+        self.0.random_bytes(buf);
+    }
+
+    fn close(&self) {
+        self.0.close();
+    }
+}
+
+/// A sleep whose timer is cleared when it is dropped unfinished.
+struct ClearedOnDrop {
+    future: JsFuture,
+    id: JsValue,
+    done: bool,
+}
+
+impl Future for ClearedOnDrop {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let poll = Pin::new(&mut self.future).poll(cx).map(drop);
+        if poll.is_ready() {
+            self.done = true;
+        }
+        poll
+    }
+}
+
+impl Drop for ClearedOnDrop {
+    fn drop(&mut self) {
+        if !self.done {
+            stop_timer(&self.id);
+        }
+    }
+}
+
+fn cancellable_sleep(ms: u32) -> Sleep {
+    let started = start_timer(ms);
+    Box::pin(ClearedOnDrop {
+        future: JsFuture::from(js_sys::Promise::from(started.get(0))),
+        id: started.get(1),
+        done: false,
+    })
+}
+
+/// Opens the SQLite database at `path` (canonical: the same file gives the
+/// same text), or joins this process's open one; `connect()` returns a new
+/// connection and is only called when there is none.
+#[wasm_bindgen(js_name = openSqlite)]
+pub fn open_sqlite(path: String, connect: &js_sys::Function) -> Result<Database, JsValue> {
+    let connect = || -> KvResult<Box<dyn SqliteHost>> {
+        let connection = connect.call0(&JsValue::UNDEFINED).map_err(host_error)?;
+        Ok(Box::new(JsSqliteHost(connection.unchecked_into())))
+    };
+    let backend = open_shared(&path, connect, Rc::new(now_ms), Rc::new(cancellable_sleep))
+        .map_err(|err| errors::to_js(KvError::type_error(format!("Cannot open {path}: {}", err.message))))?;
+    Ok(Database {
+        kv: Rc::new(Kv::new(Box::new(backend), Limits::default())),
+    })
+}
