@@ -10,7 +10,8 @@
 // together with Deno.
 //
 // The only additions are the webkv-specific `openKv` options, `deleteKv`,
-// `wasmMemoryBytes`, and `KvCheck` (an alias of Deno's `AtomicCheck`).
+// `wasmMemoryBytes`, `setWasmSource`, and `KvCheck` (an alias of Deno's
+// `AtomicCheck`).
 //
 // `Kv` implements `Disposable` (`using kv = await openKv()`). The
 // `declare global` block at the end declares `Symbol.dispose` and
