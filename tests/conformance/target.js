@@ -44,7 +44,7 @@ if (TARGET === "deno" || TARGET === "deno-remote") {
   globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
   let files = 0;
   const fileFor = (path) => (path === ":memory:" ? `${dir}/db-${++files}.sqlite` : `${dir}/named-${encodeURIComponent(path)}`);
-  impl = { openKv: (path) => mod.openKv(fileFor(path)), KvU64: mod.KvU64 };
+  impl = { openKv: (path) => mod.openKv(fileFor(path)), openKvAsIs: mod.openKv, KvU64: mod.KvU64 };
 } else if (TARGET === "webkv-idb") {
   const mod = await import(new URL("../../pkg/browser.js", import.meta.url).href);
   impl = { openKv: mod.openKv, KvU64: mod.KvU64, deleteKv: mod.deleteKv };
@@ -135,7 +135,7 @@ async function openFreshRemote() {
 export const KvU64 = impl.KvU64;
 
 /** The implementation's own openKv, for tests of how it reads its path argument. */
-export const openKvAsIs = (path, options) => impl.openKv(path, options);
+export const openKvAsIs = (path, options) => (impl.openKvAsIs ?? impl.openKv)(path, options);
 
 // webkv-idb: in a browser the package's openKv(name) opens a durable, IndexedDB-backed database,
 // so the tests' databases get names of their own: every ":memory:" open gets a fresh unique name

@@ -520,14 +520,17 @@ impl SqliteDb {
         Ok(())
     }
 
-    fn data_version(&self) -> KvResult<i64> {
-        self.query(schema::GET_DATA_VERSION, &[])?
+    /// SQLite's count of commits by other connections to the file: this
+    /// process's own commits do not move it (they notify watchers as they
+    /// happen), so a watch that sees it move knows another process wrote.
+    fn foreign_commits(&self) -> KvResult<i64> {
+        self.query(schema::GET_FOREIGN_COMMITS, &[])?
             .first()
-            .map(|row| column_i64(row, 0, "data version"))
-            .ok_or_else(|| corrupt("data version"))?
+            .map(|row| column_i64(row, 0, "data_version pragma"))
+            .ok_or_else(|| corrupt("data_version pragma"))?
     }
 
-    /// The entries of `keys` and the database's version, in one snapshot.
+    /// The entries of `keys`, and `foreign_commits` as of the same snapshot.
     fn read_keys(&self, keys: &[Vec<u8>]) -> KvResult<(Vec<Option<KvEntry>>, i64)> {
         let now = (self.clock)();
         let read = self.tx(schema::BEGIN_READ, |db| {
@@ -539,7 +542,7 @@ impl SqliteDb {
                     versionstamp: stamp_of(version),
                 }));
             }
-            Ok(Some((entries, db.data_version()?)))
+            Ok(Some((entries, db.foreign_commits()?)))
         })?;
         read.ok_or_else(|| corrupt("snapshot"))
     }
@@ -870,7 +873,7 @@ impl Backend for SqliteBackend {
             id,
             keys,
             started: false,
-            last_version: Rc::new(Cell::new(0)),
+            seen_foreign_commits: Rc::new(Cell::new(0)),
             db: Rc::clone(&self.db),
             handle: Rc::clone(&self.handle),
         })
@@ -948,7 +951,7 @@ struct SqliteWatch {
     keys: Vec<Vec<u8>>,
     started: bool,
     /// The database version of the last read.
-    last_version: Rc<Cell<i64>>,
+    seen_foreign_commits: Rc<Cell<i64>>,
     db: Rc<SqliteDb>,
     handle: Rc<Handle>,
 }
@@ -960,8 +963,8 @@ impl WatchStream for SqliteWatch {
         }
         if !self.started {
             self.started = true;
-            let read = self.db.read_keys(&self.keys).map(|(entries, version)| {
-                self.last_version.set(version);
+            let read = self.db.read_keys(&self.keys).map(|(entries, foreign_commits)| {
+                self.seen_foreign_commits.set(foreign_commits);
                 Some(entries)
             });
             return Box::pin(ready(read));
@@ -975,16 +978,20 @@ impl WatchStream for SqliteWatch {
             db: Rc::clone(&self.db),
             handle: Rc::clone(&self.handle),
             expiry,
-            last_version: self.last_version.get(),
+            seen_foreign_commits: self.seen_foreign_commits.get(),
             timer: None,
         };
-        let (db, keys, last_version) = (Rc::clone(&self.db), self.keys.clone(), Rc::clone(&self.last_version));
+        let (db, keys, seen_foreign_commits) = (
+            Rc::clone(&self.db),
+            self.keys.clone(),
+            Rc::clone(&self.seen_foreign_commits),
+        );
         Box::pin(async move {
             if !wait.await {
                 return Ok(None);
             }
-            let (entries, version) = db.read_keys(&keys)?;
-            last_version.set(version);
+            let (entries, foreign_commits) = db.read_keys(&keys)?;
+            seen_foreign_commits.set(foreign_commits);
             Ok(Some(entries))
         })
     }
@@ -1004,7 +1011,7 @@ struct WaitForChange {
     db: Rc<SqliteDb>,
     handle: Rc<Handle>,
     expiry: Option<u64>,
-    last_version: i64,
+    seen_foreign_commits: i64,
     timer: Option<Sleep>,
 }
 
@@ -1037,7 +1044,11 @@ impl Future for WaitForChange {
                 }
                 self.timer = None;
                 // Has another process committed since the last read?
-                if self.db.data_version().is_ok_and(|version| version != self.last_version) {
+                if self
+                    .db
+                    .foreign_commits()
+                    .is_ok_and(|count| count != self.seen_foreign_commits)
+                {
                     return Poll::Ready(true);
                 }
                 continue;

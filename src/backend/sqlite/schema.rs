@@ -29,7 +29,7 @@ pub const ROLLBACK: &str = "rollback";
 
 pub const INC_AND_GET_DATA_VERSION: &str =
     "update data_version set version = version + ? where k = 0 returning version";
-pub const GET_DATA_VERSION: &str = "select version from data_version where k = 0";
+pub const GET_FOREIGN_COMMITS: &str = "pragma data_version";
 
 // Every read hides entries whose time has come (Deno leaves them visible
 // until its sweep, up to a minute later); the sweep deletes them as Deno's does.
