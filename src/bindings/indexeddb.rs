@@ -77,11 +77,7 @@ extern "C" {
 /// with every tab and worker that opens the same name.
 #[wasm_bindgen(js_name = openIndexedDb)]
 pub async fn open_indexed_db(name: String) -> Result<Database, JsValue> {
-    let host = Rc::new(
-        JsFuture::from(open_idb_host(&name))
-            .await?
-            .unchecked_into::<IdbHost>(),
-    );
+    let host = Rc::new(JsFuture::from(open_idb_host(&name)).await?.unchecked_into::<IdbHost>());
     let memory = MemoryBackend::new(Rc::new(now_ms), Rc::new(timer::sleep));
     let store = Box::new(IdbStore::new(Rc::clone(&host)));
     let peers = Box::new(IdbPeers(host));
