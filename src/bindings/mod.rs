@@ -17,6 +17,11 @@ mod transport;
 #[cfg(feature = "indexeddb")]
 mod warm_up;
 
+#[cfg(feature = "indexeddb")]
+pub use indexeddb::{delete_indexed_db, has_indexed_db, open_indexed_db};
+#[cfg(feature = "sqlite")]
+pub use sqlite::open_sqlite;
+
 use std::num::NonZeroU32;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
