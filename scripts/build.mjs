@@ -15,11 +15,20 @@ const run = (cmd, args) => execFileSync(cmd, args, { cwd: root, stdio: "inherit"
 // Two wasm files from the one crate (Cargo.toml's features): browsers (and
 // workerd) get the IndexedDB backend without SQLite, Node, Bun and Deno get
 // SQLite without IndexedDB; each runtime's entry file loads one of them
-// (bench/README.md has the sizes). Both builds share every compiled
-// dependency; only webkv itself is compiled (and linked) twice.
+// (bench/README.md has the sizes). The server build has its own target
+// directory: cargo names a cdylib's output without a hash of its features, so
+// in one directory each build would overwrite the other's webkv and every run
+// would compile webkv twice. Apart, an unchanged crate is not recompiled; the
+// cost is compiling the dependencies once more, the first time.
 const builds = [
-  { name: "webkv_wasm", features: "indexeddb", has: ["openIndexedDb"], lacks: ["openSqlite"] },
-  { name: "webkv_server", features: "sqlite", has: ["openSqlite"], lacks: ["openIndexedDb", "warmUp"] },
+  { name: "webkv_wasm", features: "indexeddb", targetDir: "target", has: ["openIndexedDb"], lacks: ["openSqlite"] },
+  {
+    name: "webkv_server",
+    features: "sqlite",
+    targetDir: "target/server",
+    has: ["openSqlite"],
+    lacks: ["openIndexedDb", "warmUp"],
+  },
 ];
 
 rmSync(pkg, { recursive: true, force: true });
@@ -34,14 +43,15 @@ for (const build of builds) {
     "--no-default-features",
     "--features",
     build.features,
+    "--target-dir",
+    build.targetDir,
   ]);
-  // Both builds link to the same path: turn each into its glue before the next.
   run("wasm-bindgen", [
     "--target", "web",
     "--weak-refs",
     "--out-dir", pkg,
     "--out-name", build.name,
-    join(root, "target/wasm32-unknown-unknown/release/webkv.wasm"),
+    join(root, build.targetDir, "wasm32-unknown-unknown/release/webkv.wasm"),
   ]);
 
   // Never Debian's binaryen 108: its output breaks wasm-bindgen 0.2.130 modules.
