@@ -4,7 +4,7 @@
 // Rollup, `bun build`, Vite's dev servers, Parcel, CDNs. The browser inflates
 // it with its own DecompressionStream and compiles it as it streams.
 // (webpack gets browser.js, which fetches the .wasm webpack emits.)
-import init from "./webkv_wasm.js";
+import init, * as glue from "./webkv_wasm.js";
 import wasmGzipBase64 from "./webkv_wasm_inline.js";
 import { preloadWasm, setWasmLoader, setWasmSourceHandler, warmUpWhenIdle } from "./kv.js";
 
@@ -28,7 +28,12 @@ function inlineWasm() {
   return new Response(wasm, { headers: { "content-type": "application/wasm" } });
 }
 
-setWasmLoader(() => init({ module_or_path: inlineWasm() }));
+// The browser build: IndexedDB, no SQLite (scripts/build.mjs).
+const load = (source) => async () => {
+  await init({ module_or_path: source() });
+  return glue;
+};
+setWasmLoader(load(inlineWasm), { indexedDb: true });
 // Inflating and compiling the wasm overlaps whatever the page does before
 // its first openKv, instead of adding to it; so does compiling the code an
 // open runs.
@@ -36,7 +41,7 @@ preloadWasm();
 warmUpWhenIdle();
 
 setWasmSourceHandler((source) => {
-  setWasmLoader(() => init({ module_or_path: source }));
+  setWasmLoader(load(() => source), { indexedDb: true });
   preloadWasm();
   warmUpWhenIdle();
 });

@@ -3,10 +3,15 @@
 // and plain <script type="module"> pages serving the package as it is. The
 // browser fetches it, compiles it as it downloads and caches it on its own.
 // Other bundlers get browser-inline.js.
-import init from "./webkv_wasm.js";
+import init, * as glue from "./webkv_wasm.js";
 import { preloadWasm, setWasmLoader, setWasmSourceHandler, warmUpWhenIdle } from "./kv.js";
 
-setWasmLoader(() => init({ module_or_path: new URL("./webkv_wasm_bg.wasm", import.meta.url) }));
+// The browser build: IndexedDB, no SQLite (scripts/build.mjs).
+const load = (source) => async () => {
+  await init({ module_or_path: source });
+  return glue;
+};
+setWasmLoader(load(new URL("./webkv_wasm_bg.wasm", import.meta.url)), { indexedDb: true });
 // Fetching and compiling the wasm overlaps whatever the page does before its
 // first openKv, instead of adding to it; so does compiling the code an
 // open runs.
@@ -14,7 +19,7 @@ preloadWasm();
 warmUpWhenIdle();
 
 setWasmSourceHandler((source) => {
-  setWasmLoader(() => init({ module_or_path: source }));
+  setWasmLoader(load(source), { indexedDb: true });
   preloadWasm();
   warmUpWhenIdle();
 });

@@ -1,11 +1,15 @@
 // Deno compiles the .wasm as a source-phase import, so loading webkv needs
-// no --allow-read (fetching the file: URL would).
-import source wasmModule from "./webkv_wasm_bg.wasm";
-import { initSync } from "./webkv_wasm.js";
+// no --allow-read (fetching the file: URL would). The server build: SQLite,
+// no IndexedDB (scripts/build.mjs).
+import source wasmModule from "./webkv_server_bg.wasm";
+import * as glue from "./webkv_server.js";
 import { setSqliteSupport, setWasmLoader } from "./kv.js";
 import { sqliteSupport } from "./sqlite.js";
 
-setWasmLoader(() => initSync({ module: wasmModule }));
+setWasmLoader(() => {
+  glue.initSync({ module: wasmModule });
+  return glue;
+});
 
 // openKv(path): a file through Deno's node:sqlite (--allow-read and
 // --allow-write on it suffice).

@@ -2,19 +2,28 @@
 // handling (ext/kv/01_db.ts), over the wasm bindings that do the work. Only
 // JS idioms live here: classes, async iteration and argument shapes.
 
-import * as wasm from "./webkv_wasm.js";
 import { deserialize, serialize, ValueWriter } from "./v8.js";
 
+// The loaded wasm-bindgen glue, set once its load completes: the browser
+// build (webkv_wasm.js, with IndexedDB) or the server build
+// (webkv_server.js, with SQLite), whichever the runtime's entry file loads.
+// kv.js imports neither, so an entry carries only the wasm it uses.
+let wasm = null;
 let loadWasm = null;
 let wasmReady = null;
+// Whether the loaded build has the IndexedDB backend (openIndexedDb,
+// hasIndexedDb, deleteIndexedDb, warmUp), as the entry file says.
+let indexedDbBuild = false;
 
 /**
- * Called by each runtime's entry file with how to load the .wasm; a later
- * call (before the first database opens) replaces the loader, and a load
- * already started with the old one is forgotten.
+ * Called by each runtime's entry file with how to load the .wasm: `loader`
+ * resolves to the initialized glue module, and `backends.indexedDb` says
+ * whether that build has the IndexedDB backend. A later call (before the
+ * first database opens) replaces the loader, and a load already started
+ * with the old one is forgotten.
  */
-export function setWasmLoader(loader) {
-  loadWasm = loader;
+export function setWasmLoader(loader, backends = {}) {
+  loadWasm = { loader, indexedDb: backends.indexedDb === true };
   wasmReady = null;
 }
 
@@ -55,7 +64,7 @@ export function warmUpWhenIdle() {
   ensureWasm()
     .then(() => new Promise((resolve) => setTimeout(resolve, 0)))
     .then(async () => {
-      wasm.warmUp();
+      if (indexedDbBuild) wasm.warmUp();
       const kv = new Kv(wasm.openMemory(), constructToken);
       await kv.set(["warm"], { warm: true });
       await kv.get(["warm"]);
@@ -66,9 +75,22 @@ export function warmUpWhenIdle() {
 }
 
 function ensureWasm() {
-  wasmReady ??= Promise.resolve()
-    .then(() => loadWasm());
+  if (wasmReady === null) {
+    const load = loadWasm;
+    wasmReady = Promise.resolve()
+      .then(() => load.loader())
+      .then((glue) => {
+        // An entry's loaders (setWasmSource's too) all load the same glue.
+        wasm = glue;
+        indexedDbBuild = load.indexedDb;
+      });
+  }
   return wasmReady;
+}
+
+/** Whether databases can live in IndexedDB here: a browser build, in a runtime with IndexedDB. */
+function hasIndexedDb() {
+  return indexedDbBuild && wasm.hasIndexedDb();
 }
 
 const constructToken = Symbol("webkv.construct");
@@ -135,13 +157,13 @@ export async function openKv(path = undefined, options = undefined) {
     }
     return new Kv(db, constructToken);
   }
-  if (path === undefined && !wasm.hasIndexedDb()) {
+  if (path === undefined && !hasIndexedDb()) {
     return new Kv(wasm.openMemory(), constructToken);
   }
   if (path === ":memory:") {
     return new Kv(wasm.openMemory(), constructToken);
   }
-  if (!wasm.hasIndexedDb()) {
+  if (!hasIndexedDb()) {
     // A file in Deno's SQLite format, shared with Deno, denokv and other
     // processes; never silently a database in memory.
     if (sqliteSupport === null) throw noSqlite(path);
@@ -160,13 +182,13 @@ export async function deleteKv(name = undefined) {
     throw new TypeError("name must be a string");
   }
   await ensureWasm();
-  if (name === ":memory:" || !wasm.hasIndexedDb()) return;
+  if (name === ":memory:" || !hasIndexedDb()) return;
   await wasm.deleteIndexedDb(name ?? DEFAULT_NAME);
 }
 
 /** Bytes of WebAssembly memory in use (0 before the first `openKv`). */
 export function wasmMemoryBytes() {
-  return wasmReady === null ? 0 : wasm.wasmMemoryBytes();
+  return wasm === null ? 0 : wasm.wasmMemoryBytes();
 }
 
 const MIN_U64 = 0n;

@@ -1,12 +1,14 @@
-// Node and Bun have no fetch for file: URLs: read the .wasm from disk.
+// Node and Bun have no fetch for file: URLs: read the .wasm from disk. The
+// server build: SQLite, no IndexedDB (scripts/build.mjs).
 import { readFile } from "node:fs/promises";
-import init from "./webkv_wasm.js";
+import init, * as glue from "./webkv_server.js";
 import { setSqliteSupport, setWasmLoader } from "./kv.js";
 import { sqliteSupport } from "./sqlite.js";
 
 setWasmLoader(async () => {
-  const bytes = await readFile(new URL("./webkv_wasm_bg.wasm", import.meta.url));
+  const bytes = await readFile(new URL("./webkv_server_bg.wasm", import.meta.url));
   await init({ module_or_path: bytes });
+  return glue;
 });
 
 // openKv(path): a file through bun:sqlite in Bun, node:sqlite in Node 22.5+.

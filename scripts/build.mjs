@@ -1,6 +1,7 @@
-// Builds the npm package into pkg/: the release wasm, its wasm-bindgen glue
-// (--target web: one ES module that every runtime can instantiate), wasm-opt
-// from npm's binaryen, and the files of pkg-template/.
+// Builds the npm package into pkg/: two release wasm files (the browser and
+// the server build), their wasm-bindgen glue (--target web: one ES module
+// that every runtime can instantiate), wasm-opt from npm's binaryen, and the
+// files of pkg-template/.
 import { execFileSync } from "node:child_process";
 import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -11,39 +12,81 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const pkg = join(root, "pkg");
 const run = (cmd, args) => execFileSync(cmd, args, { cwd: root, stdio: "inherit" });
 
-run("cargo", ["build", "--release", "--target", "wasm32-unknown-unknown", "--lib"]);
+// Two wasm files from the one crate (Cargo.toml's features): browsers (and
+// workerd) get the IndexedDB backend without SQLite, Node, Bun and Deno get
+// SQLite without IndexedDB; each runtime's entry file loads one of them
+// (bench/README.md has the sizes). The server build has its own target
+// directory: cargo names a cdylib's output without a hash of its features, so
+// in one directory each build would overwrite the other's webkv and every run
+// would compile webkv twice. Apart, an unchanged crate is not recompiled; the
+// cost is compiling the dependencies once more, the first time.
+const builds = [
+  { name: "webkv_wasm", features: "indexeddb", targetDir: "target", has: ["openIndexedDb"], lacks: ["openSqlite"] },
+  {
+    name: "webkv_server",
+    features: "sqlite",
+    targetDir: "target/server",
+    has: ["openSqlite"],
+    lacks: ["openIndexedDb", "warmUp"],
+  },
+];
 
 rmSync(pkg, { recursive: true, force: true });
 mkdirSync(pkg);
-run("wasm-bindgen", [
-  "--target", "web",
-  "--weak-refs",
-  "--out-dir", pkg,
-  "--out-name", "webkv_wasm",
-  join(root, "target/wasm32-unknown-unknown/release/webkv.wasm"),
-]);
+for (const build of builds) {
+  run("cargo", [
+    "build",
+    "--release",
+    "--target",
+    "wasm32-unknown-unknown",
+    "--lib",
+    "--no-default-features",
+    "--features",
+    build.features,
+    "--target-dir",
+    build.targetDir,
+  ]);
+  run("wasm-bindgen", [
+    "--target", "web",
+    "--weak-refs",
+    "--out-dir", pkg,
+    "--out-name", build.name,
+    join(root, build.targetDir, "wasm32-unknown-unknown/release/webkv.wasm"),
+  ]);
 
-// Never Debian's binaryen 108: its output breaks wasm-bindgen 0.2.130 modules.
-const wasmOpt = join(root, "node_modules/.bin/wasm-opt");
+  // Never Debian's binaryen 108: its output breaks wasm-bindgen 0.2.130 modules.
+  const wasmOpt = join(root, "node_modules/.bin/wasm-opt");
+  const wasmFile = join(pkg, `${build.name}_bg.wasm`);
+  run(wasmOpt, [
+    "-O3",
+    "--enable-bulk-memory",
+    "--enable-reference-types",
+    "--enable-nontrapping-float-to-int",
+    "--enable-sign-ext",
+    "--enable-multivalue",
+    "--enable-mutable-globals",
+    wasmFile,
+    "-o",
+    wasmFile,
+  ]);
+
+  // The glue, made fit for bundlers (every edit checked: a wasm-bindgen
+  // upgrade that changes what it generates fails the build instead of
+  // shipping unedited glue).
+  const gluePath = join(pkg, `${build.name}.js`);
+  const glue = fixGlue(readFileSync(gluePath, "utf8"), build.name);
+  for (const name of build.has) {
+    if (!new RegExp(`^export (?:async )?function ${name}\\(`, "m").test(glue)) {
+      throw new Error(`build: ${build.name}.js does not export ${name}`);
+    }
+  }
+  for (const name of build.lacks) {
+    if (new RegExp(`\\b${name}\\b`).test(glue)) throw new Error(`build: ${build.name}.js has ${name}`);
+  }
+  writeFileSync(gluePath, glue);
+}
 const wasmFile = join(pkg, "webkv_wasm_bg.wasm");
-run(wasmOpt, [
-  "-O3",
-  "--enable-bulk-memory",
-  "--enable-reference-types",
-  "--enable-nontrapping-float-to-int",
-  "--enable-sign-ext",
-  "--enable-multivalue",
-  "--enable-mutable-globals",
-  wasmFile,
-  "-o",
-  wasmFile,
-]);
-
-// The glue, made fit for bundlers (every edit checked: a wasm-bindgen
-// upgrade that changes what it generates fails the build instead of
-// shipping unedited glue).
-const gluePath = join(pkg, "webkv_wasm.js");
-writeFileSync(gluePath, fixGlue(readFileSync(gluePath, "utf8")));
+const serverWasmFile = join(pkg, "webkv_server_bg.wasm");
 
 // browser-inline.js's copy of the wasm: gzipped, then base64. Browsers
 // inflate it with their own DecompressionStream, and served gzipped it costs
@@ -59,7 +102,13 @@ writeFileSync(
 );
 
 // wasm-bindgen's own d.ts describes the glue, not the API.
-for (const name of ["webkv_wasm.d.ts", "webkv_wasm_bg.wasm.d.ts", ".gitignore"]) {
+for (const name of [
+  "webkv_wasm.d.ts",
+  "webkv_wasm_bg.wasm.d.ts",
+  "webkv_server.d.ts",
+  "webkv_server_bg.wasm.d.ts",
+  ".gitignore",
+]) {
   rmSync(join(pkg, name), { force: true });
 }
 for (const name of readdirSync(join(root, "pkg-template"))) {
@@ -82,7 +131,8 @@ symlinkSync("../pkg", join(root, "node_modules/webkv"), "dir");
  * `new URL(..., import.meta.url)` files would otherwise copy the .wasm into
  * apps that load the inlined copy.
  */
-function fixGlue(glue) {
+function fixGlue(glue, glueName) {
+  const file = `${glueName}.js`;
   const entry = /^ {8}("[^"]+"): (import\d+),\n/gm;
   const seen = new Set();
   const dropped = [];
@@ -96,22 +146,27 @@ function fixGlue(glue) {
   });
   for (const name of dropped) {
     const line = new RegExp(`^import \\* as ${name} from "[^"]+";?\\n`, "m");
-    if (!line.test(glue)) throw new Error(`build: webkv_wasm.js has no import line for ${name}`);
+    if (!line.test(glue)) throw new Error(`build: ${file} has no import line for ${name}`);
     glue = glue.replace(line, "");
-    if (new RegExp(`\\b${name}\\b`).test(glue)) throw new Error(`build: webkv_wasm.js still uses ${name}`);
+    if (new RegExp(`\\b${name}\\b`).test(glue)) throw new Error(`build: ${file} still uses ${name}`);
   }
-  const defaultUrl = /\n {4}if \(module_or_path === undefined\) \{\n {8}module_or_path = new URL\('webkv_wasm_bg\.wasm', import\.meta\.url\);\n {4}\}\n/;
-  if (!defaultUrl.test(glue)) throw new Error("build: webkv_wasm.js's init has no default wasm URL to remove");
+  const defaultUrl = new RegExp(
+    `\\n {4}if \\(module_or_path === undefined\\) \\{\\n {8}module_or_path = new URL\\('${glueName}_bg\\.wasm', import\\.meta\\.url\\);\\n {4}\\}\\n`,
+  );
+  if (!defaultUrl.test(glue)) throw new Error(`build: ${file}'s init has no default wasm URL to remove`);
   glue = glue.replace(
     defaultUrl,
     "\n    if (module_or_path === undefined) throw new TypeError('webkv: no wasm source given');\n",
   );
-  if (/import\.meta/.test(glue)) throw new Error("build: webkv_wasm.js still refers to import.meta");
+  if (/import\.meta/.test(glue)) throw new Error(`build: ${file} still refers to import.meta`);
   const keys = [...glue.matchAll(entry)].map((m) => m[1]);
   if (keys.length === 0 || keys.length !== new Set(keys).size) {
-    throw new Error(`build: webkv_wasm.js's wasm imports are not unique: ${keys.join(", ")}`);
+    throw new Error(`build: ${file}'s wasm imports are not unique: ${keys.join(", ")}`);
   }
   return glue;
 }
 
-console.log(`pkg/ built: webkv_wasm_bg.wasm ${statSync(wasmFile).size} bytes`);
+console.log(
+  `pkg/ built: webkv_wasm_bg.wasm (browsers, workerd) ${statSync(wasmFile).size} bytes, ` +
+    `webkv_server_bg.wasm (Node, Bun, Deno) ${statSync(serverWasmFile).size} bytes`,
+);

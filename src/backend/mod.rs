@@ -11,9 +11,14 @@ use denokv_proto::{AtomicWrite, Consistency, KvEntry, ReadRange};
 use crate::core::error::KvResult;
 use crate::core::versionstamp::Versionstamp;
 
+// Each persistent backend only in the builds that have a use for it
+// (Cargo.toml's features; scripts/build.mjs builds the browser wasm with
+// `indexeddb` alone and the server wasm with `sqlite` alone).
+#[cfg(feature = "indexeddb")]
 pub mod durable;
 pub mod memory;
 pub mod remote;
+#[cfg(feature = "sqlite")]
 pub mod sqlite;
 
 pub type BackendFuture<T> = Pin<Box<dyn Future<Output = KvResult<T>>>>;

@@ -1,5 +1,7 @@
 //! The durable backend's host in a browser: indexeddb.js, seen as the
-//! `Store` and `Peers` the protocol needs. Only conversions live here.
+//! `Store` and `Peers` the protocol needs, and the functions kv.js calls to
+//! open and delete such a database. Only in builds with the `indexeddb`
+//! feature (the browser build of scripts/build.mjs).
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -9,23 +11,27 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 use super::completions::Completions;
-use super::js;
+use super::{errors, js, now_ms, timer, Database};
 use crate::backend::durable::host::{
     Appended, HostFuture, MessageKey, PeerEvent, Peers, Prepare, Since, Spawn, Store, Taken,
 };
+use crate::backend::durable::DurableBackend;
+use crate::backend::memory::MemoryBackend;
 use crate::core::error::{KvError, KvResult};
+use crate::core::limits::Limits;
 use crate::core::record::{self, MAX_VERSION};
+use crate::kv::Kv;
 
 #[wasm_bindgen(module = "/src/bindings/indexeddb.js")]
 extern "C" {
     pub type IdbHost;
 
     #[wasm_bindgen(js_name = openIdbHost)]
-    pub fn open_idb_host(name: &str) -> Promise;
+    fn open_idb_host(name: &str) -> Promise;
     #[wasm_bindgen(js_name = hasIndexedDb)]
-    pub fn has_indexed_db() -> bool;
+    fn runtime_has_indexed_db() -> bool;
     #[wasm_bindgen(js_name = deleteIdb)]
-    pub fn delete_idb(name: &str) -> Promise;
+    fn delete_idb(name: &str) -> Promise;
 
     #[wasm_bindgen(method, js_name = readSince)]
     fn read_since(this: &IdbHost, after: f64) -> Promise;
@@ -65,6 +71,34 @@ extern "C" {
     fn next_event(this: &IdbHost) -> Promise;
     #[wasm_bindgen(method)]
     fn close(this: &IdbHost);
+}
+
+/// A database held in memory and persisted to IndexedDB as `name`, shared
+/// with every tab and worker that opens the same name.
+#[wasm_bindgen(js_name = openIndexedDb)]
+pub async fn open_indexed_db(name: String) -> Result<Database, JsValue> {
+    let host = Rc::new(JsFuture::from(open_idb_host(&name)).await?.unchecked_into::<IdbHost>());
+    let memory = MemoryBackend::new(Rc::new(now_ms), Rc::new(timer::sleep));
+    let store = Box::new(IdbStore::new(Rc::clone(&host)));
+    let peers = Box::new(IdbPeers(host));
+    let backend = DurableBackend::open(memory, store, peers, spawner())
+        .await
+        .map_err(errors::to_js)?;
+    Ok(Database {
+        kv: Rc::new(Kv::new(Box::new(backend), Limits::default())),
+    })
+}
+
+/// Whether this runtime has IndexedDB (browsers) or not (Deno, Node, workerd).
+#[wasm_bindgen(js_name = hasIndexedDb)]
+pub fn has_indexed_db() -> bool {
+    runtime_has_indexed_db()
+}
+
+/// Deletes the IndexedDB database behind `name`; open instances of it close.
+#[wasm_bindgen(js_name = deleteIndexedDb)]
+pub async fn delete_indexed_db(name: String) -> Result<(), JsValue> {
+    JsFuture::from(delete_idb(&name)).await.map(drop)
 }
 
 pub fn host_error(error: &JsValue) -> KvError {

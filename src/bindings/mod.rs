@@ -3,15 +3,24 @@
 //! answered at once and as Promises otherwise; the JS wrapper awaits both.
 
 mod batch;
+#[cfg(feature = "indexeddb")]
 mod completions;
 mod errors;
+#[cfg(feature = "indexeddb")]
 mod indexeddb;
 mod js;
 mod key;
+#[cfg(feature = "sqlite")]
 mod sqlite;
 mod timer;
 mod transport;
+#[cfg(feature = "indexeddb")]
 mod warm_up;
+
+#[cfg(feature = "indexeddb")]
+pub use indexeddb::{delete_indexed_db, has_indexed_db, open_indexed_db};
+#[cfg(feature = "sqlite")]
+pub use sqlite::open_sqlite;
 
 use std::num::NonZeroU32;
 use std::rc::Rc;
@@ -23,10 +32,8 @@ use denokv_proto::{
 };
 use js_sys::{Array, Uint8Array};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
 
 use self::batch::BatchWriter;
-use crate::backend::durable::DurableBackend;
 use crate::backend::memory::MemoryBackend;
 use crate::backend::remote::RemoteBackend;
 use crate::backend::BackendFuture;
@@ -162,38 +169,6 @@ pub fn open_memory() -> Database {
     Database {
         kv: Rc::new(Kv::new(Box::new(backend), Limits::default())),
     }
-}
-
-/// A database held in memory and persisted to IndexedDB as `name`, shared
-/// with every tab and worker that opens the same name.
-#[wasm_bindgen(js_name = openIndexedDb)]
-pub async fn open_indexed_db(name: String) -> Result<Database, JsValue> {
-    let host = Rc::new(
-        JsFuture::from(indexeddb::open_idb_host(&name))
-            .await?
-            .unchecked_into::<indexeddb::IdbHost>(),
-    );
-    let memory = MemoryBackend::new(Rc::new(now_ms), Rc::new(timer::sleep));
-    let store = Box::new(indexeddb::IdbStore::new(Rc::clone(&host)));
-    let peers = Box::new(indexeddb::IdbPeers(host));
-    let backend = DurableBackend::open(memory, store, peers, indexeddb::spawner())
-        .await
-        .map_err(errors::to_js)?;
-    Ok(Database {
-        kv: Rc::new(Kv::new(Box::new(backend), Limits::default())),
-    })
-}
-
-/// Whether this runtime has IndexedDB (browsers) or not (Deno, Node, workerd).
-#[wasm_bindgen(js_name = hasIndexedDb)]
-pub fn has_indexed_db() -> bool {
-    indexeddb::has_indexed_db()
-}
-
-/// Deletes the IndexedDB database behind `name`; open instances of it close.
-#[wasm_bindgen(js_name = deleteIndexedDb)]
-pub async fn delete_indexed_db(name: String) -> Result<(), JsValue> {
-    JsFuture::from(indexeddb::delete_idb(&name)).await.map(drop)
 }
 
 /// A database served by a KV Connect server (a `denokv`) at `url`.
