@@ -929,7 +929,14 @@ impl Future for NextMessage {
             if wake_at <= now {
                 continue;
             }
-            self.handle.watchers.borrow_mut().listeners.push(cx.waker().clone());
+            // Once per task: a listener woken only by its timer polls again
+            // and again without the list being drained.
+            {
+                let mut watchers = self.handle.watchers.borrow_mut();
+                if !watchers.listeners.iter().any(|waker| waker.will_wake(cx.waker())) {
+                    watchers.listeners.push(cx.waker().clone());
+                }
+            }
             if self.timer.as_ref().is_none_or(|(armed, _)| wake_at < *armed) {
                 let sleep = sleep_until(&self.db, wake_at, now);
                 self.timer = Some((wake_at, sleep));
