@@ -21,10 +21,39 @@ export const CHROMIUM_FLAGS = [
   "--disable-sync",
 ];
 
-/** Launches headless Chromium; `args` are added to CHROMIUM_FLAGS. */
-export async function launchChromium({ args = [], ...options } = {}) {
+/**
+ * For tests with several tabs: Chromium slows pages in the background (timers,
+ * renderers), which would make the second tab of a test lag behind.
+ */
+export const FOREGROUND_TABS = [
+  "--disable-background-timer-throttling",
+  "--disable-renderer-backgrounding",
+  "--disable-backgrounding-occluded-windows",
+];
+
+function checkInstalled() {
   if (!existsSync(CHROMIUM)) {
     throw new Error(`${CHROMIUM} not found: apt-get install chromium (scripts/setup.sh does)`);
   }
+}
+
+/** Launches headless Chromium; `args` are added to CHROMIUM_FLAGS. */
+export async function launchChromium({ args = [], ...options } = {}) {
+  checkInstalled();
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_FLAGS, ...args], ...options });
+}
+
+/**
+ * Headless Chromium on a profile directory on disk (Playwright's ordinary
+ * contexts are off the record, where IndexedDB lives in memory); launching it
+ * again on the same directory is a browser restart.
+ */
+export async function launchPersistentChromium(profile, { args = [], ...options } = {}) {
+  checkInstalled();
+  return chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [...CHROMIUM_FLAGS, ...args],
+    ...options,
+  });
 }

@@ -12,7 +12,7 @@ import { cp, mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { extname, join, normalize, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
+import { launchPersistentChromium } from "../../tests/chromium.mjs";
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -124,11 +124,7 @@ const pageUrl = await urlFor("main");
 // A persistent context on a profile directory on disk: Playwright's ordinary
 // contexts are off-the-record, where Chromium keeps IndexedDB in memory.
 const launch = () =>
-  chromium.launchPersistentContext(profile, {
-    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-    headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--js-flags=--expose-gc"],
-  });
+  launchPersistentChromium(profile, { args: ["--js-flags=--expose-gc"] });
 let context = null;
 async function newPage(url = pageUrl) {
   const page = await context.newPage();

@@ -4,7 +4,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
-import { chromium } from "playwright-core";
+import { launchChromium } from "../chromium.mjs";
 
 const ORIGIN = "http://webkv.test";
 const FILES = {
@@ -16,10 +16,7 @@ let browser;
 let page;
 
 before(async () => {
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-  });
+  browser = await launchChromium();
   page = await browser.newPage();
   await page.route(`${ORIGIN}/**`, async (route) => {
     const file = FILES[new URL(route.request().url()).pathname];

@@ -25,27 +25,20 @@ import { tmpdir } from "node:os";
 import { extname, join, normalize, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
+import { CHROMIUM, CHROMIUM_FLAGS, FOREGROUND_TABS } from "../chromium.mjs";
 
 export const IMPL = process.env.WEBKV_IDB_IMPL ?? "webkv";
 if (!["webkv", "raw", "memory"].includes(IMPL)) throw new Error(`WEBKV_IDB_IMPL must be webkv, raw or memory, not ${IMPL}`);
 /** The IndexedDB database name prefix of each implementation. */
 export const IDB_PREFIX = IMPL === "raw" ? "rawkv:" : "webkv:";
 
-export const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const CHROMIUM_FLAGS = [
+// Spawned by hand, not through Playwright, so that a test can SIGKILL it.
+const SPAWN_FLAGS = [
   "--headless=new",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-dev-shm-usage",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
+  ...CHROMIUM_FLAGS,
   "--no-default-browser-check",
-  "--disable-background-timer-throttling",
-  "--disable-renderer-backgrounding",
-  "--disable-backgrounding-occluded-windows",
+  ...FOREGROUND_TABS,
   "--remote-debugging-address=127.0.0.1",
   "--remote-debugging-port=0",
 ];
@@ -341,7 +334,7 @@ export async function closeAll() {
  */
 export async function launch(profile, { timeoutMs = 30_000 } = {}) {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found (apt-get install chromium)`);
-  const child = spawn(CHROMIUM, [...CHROMIUM_FLAGS, `--user-data-dir=${profile}`, "about:blank"], {
+  const child = spawn(CHROMIUM, [...SPAWN_FLAGS, `--user-data-dir=${profile}`, "about:blank"], {
     detached: true, // setsid(): its own process group, killed as a whole
     stdio: ["ignore", "ignore", "pipe"],
     // chrome_crashpad_handler daemonizes into sessions of its own, outside the

@@ -5,7 +5,7 @@
 // appears in anything the page receives.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { chromium } from "playwright-core";
+import { launchChromium } from "../chromium.mjs";
 import { startDenokv } from "./denokv.mjs";
 import { startKvProxy } from "../../scripts/kv-proxy.mjs";
 import { startServer } from "../../www/serve.mjs";
@@ -19,10 +19,7 @@ before(async () => {
   server = await startDenokv();
   web = await startServer(0);
   proxy = await startKvProxy({ target: server.url, token: server.token, port: 0, allowOrigins: [`http://127.0.0.1:${web.address().port}`] });
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {

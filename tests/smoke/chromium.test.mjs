@@ -5,16 +5,15 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
 import { extname, join, normalize, sep } from "node:path";
 import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
+import { launchChromium } from "../chromium.mjs";
 import { assertChecks } from "./checks.mjs";
 
 const smokeDir = fileURLToPath(new URL("./", import.meta.url));
 const pkgDir = fileURLToPath(new URL("../../pkg/", import.meta.url));
-const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 
 const MIME = {
   ".html": "text/html; charset=utf-8",
@@ -57,7 +56,6 @@ let base;
 let browser;
 
 before(async () => {
-  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} not found (apt-get install chromium)`);
   server = createServer((req, res) => {
     handle(req, res).catch((error) => {
       res.writeHead(500);
@@ -69,18 +67,7 @@ before(async () => {
     server.listen(0, "127.0.0.1", resolve);
   });
   base = `http://127.0.0.1:${server.address().port}`;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--no-first-run",
-    ],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {

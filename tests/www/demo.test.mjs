@@ -10,18 +10,12 @@ import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
+import { FOREGROUND_TABS, launchPersistentChromium } from "../chromium.mjs";
 import { startServer } from "../../www/serve.mjs";
 import { buildWww } from "../../scripts/build-www.mjs";
 
 const SHOTS = process.env.DEMO_SCREENSHOTS ?? join(tmpdir(), "webkv-demo-screenshots");
 const VIEWPORT = { width: 1000, height: 800 };
-const FLAGS = [
-  "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-  "--disable-component-update", "--disable-sync", "--no-first-run",
-  // Two tabs of one window: keep the one in the background running at full speed.
-  "--disable-background-timer-throttling", "--disable-renderer-backgrounding", "--disable-backgrounding-occluded-windows",
-];
 
 let server;
 let origin;
@@ -44,11 +38,7 @@ after(async () => {
 /** A browser on a fresh on-disk profile, or on `dir` again (a restart). */
 async function launch(dir = mkdtempSync(join(tmpdir(), "webkv-demo-profile-"))) {
   if (!profiles.includes(dir)) profiles.push(dir);
-  const context = await chromium.launchPersistentContext(dir, {
-    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-    args: FLAGS,
-    viewport: VIEWPORT,
-  });
+  const context = await launchPersistentChromium(dir, { args: FOREGROUND_TABS, viewport: VIEWPORT });
   contexts.add(context);
   context.on("close", () => contexts.delete(context));
   return { context, dir };

@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
+import { FOREGROUND_TABS, launchChromium } from "../chromium.mjs";
 import { startServer } from "../../www/serve.mjs";
 import { startKvProxy } from "../../scripts/kv-proxy.mjs";
 import { denokvBinary, startDenokv } from "../kvconnect/denokv.mjs";
@@ -27,14 +27,7 @@ let base;
 before(async () => {
   server = await startServer(0);
   base = `http://127.0.0.1:${server.address().port}`;
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-    args: [
-      "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
-      // Two pages of one test are two tabs: keep the one in the background running at full speed.
-      "--disable-background-timer-throttling", "--disable-renderer-backgrounding", "--disable-backgrounding-occluded-windows",
-    ],
-  });
+  browser = await launchChromium({ args: FOREGROUND_TABS });
 });
 
 after(async () => {

@@ -12,11 +12,10 @@ import { readdirSync } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
 import { extname, join, normalize } from "node:path";
 import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
+import { launchChromium } from "../../chromium.mjs";
 
 const root = fileURLToPath(new URL("../../../", import.meta.url));
 const conformanceDir = join(root, "tests", "conformance");
-const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 
 // Tests a browser page can never pass, by name without the "[target] " prefix: name -> reason.
 // None today; a stale entry fails the run.
@@ -105,10 +104,7 @@ async function main() {
   const seenInPage = []; // uncaught errors page.js reported
   let browser;
   try {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-    });
+    browser = await launchChromium();
     const page = await browser.newPage();
     page.on("console", (m) => {
       const where = m.location()?.url ? ` (${m.location().url}:${m.location().lineNumber})` : "";
