@@ -7,12 +7,12 @@
 // CHROMIUM=/path/to/chromium overrides the browser (default /usr/bin/chromium);
 // WEBKV_PKG=/path/to/pkg overrides which build of the package is served as /pkg/.
 // Progress goes to stderr, a markdown section to stdout.
-import { createServer } from "node:http";
 import { cp, mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { extname, join, normalize, resolve, sep } from "node:path";
+import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { launchPersistentChromium } from "../../tests/chromium.mjs";
+import { startStaticServer } from "../../tests/static-server.mjs";
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -77,32 +77,7 @@ if (!(await hasPkg(pkgDir))) {
 }
 
 // ---- static server: the repo root, with /pkg/ from WEBKV_PKG ----
-const TYPES = {
-  ".html": "text/html; charset=utf-8",
-  ".js": "text/javascript; charset=utf-8",
-  ".mjs": "text/javascript; charset=utf-8",
-  ".wasm": "application/wasm",
-  ".json": "application/json",
-};
 const ROUTES = [["/pkg/", pkgDir], ["/", root]];
-async function resolveFile(pathname) {
-  for (const [prefix, dir] of ROUTES) {
-    if (!pathname.startsWith(prefix)) continue;
-    const file = normalize(join(dir, pathname.slice(prefix.length)));
-    if (!file.startsWith(dir + sep)) return null;
-    return (await stat(file).catch(() => null))?.isFile() ? file : null;
-  }
-  return null;
-}
-const handler = async (req, res) => {
-  const file = await resolveFile(decodeURIComponent(new URL(req.url, "http://localhost").pathname));
-  if (file === null) {
-    res.writeHead(404, { "content-type": "text/plain" }).end("not found");
-    return;
-  }
-  res.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream", "cache-control": "no-store" });
-  res.end(await readFile(file));
-};
 // One port is one origin. Workloads 1–4 run every store on the "main" origin.
 // Chromium keeps one LevelDB per origin, holding all of its databases, so
 // each cold-open database gets an origin of its own (else every cold open
@@ -111,12 +86,8 @@ const handler = async (req, res) => {
 // browser's IndexedDB going before a cold open.
 const servers = new Map();
 async function urlFor(origin) {
-  if (!servers.has(origin)) {
-    const server = createServer(handler);
-    await new Promise((done) => server.listen(0, "127.0.0.1", done));
-    servers.set(origin, server);
-  }
-  return `http://127.0.0.1:${servers.get(origin).address().port}/bench/idb/page.html`;
+  if (!servers.has(origin)) servers.set(origin, await startStaticServer({ routes: ROUTES }));
+  return `${servers.get(origin).origin}/bench/idb/page.html`;
 }
 const pageUrl = await urlFor("main");
 

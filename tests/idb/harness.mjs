@@ -19,12 +19,11 @@
 // which the persistence, concurrency and crash tests must fail.
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:http";
-import { readFile, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { extname, join, normalize, resolve, sep } from "node:path";
+import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
+import { startStaticServer } from "../static-server.mjs";
 import { CHROMIUM, CHROMIUM_FLAGS, FOREGROUND_TABS } from "../chromium.mjs";
 
 export const IMPL = process.env.WEBKV_IDB_IMPL ?? "webkv";
@@ -113,64 +112,24 @@ export function leftovers(pgid, profile) {
 
 // ---------------------------------------------------------------- server
 
-const MIME = {
-  ".html": "text/html; charset=utf-8",
-  ".js": "text/javascript; charset=utf-8",
-  ".mjs": "text/javascript; charset=utf-8",
-  ".json": "application/json",
-  ".wasm": "application/wasm",
-  ".css": "text/css; charset=utf-8",
-};
-
 // WEBKV_IDB_PKG=<dir> serves /pkg/ from <dir> instead of the repository's
 // pkg/ (say, a copy of a finished build, while pkg/ is being rebuilt).
-const PKG_DIR = process.env.WEBKV_IDB_PKG ? resolve(process.env.WEBKV_IDB_PKG) + sep : null;
+const PKG_DIR = process.env.WEBKV_IDB_PKG ? resolve(process.env.WEBKV_IDB_PKG) : null;
 
-async function resolveFile(pathname) {
-  let file;
-  if (PKG_DIR !== null && pathname.startsWith("/pkg/")) {
-    file = normalize(join(PKG_DIR, pathname.slice("/pkg/".length)));
-    if (!file.startsWith(PKG_DIR)) return null;
-  } else {
-    file = normalize(join(ROOT, pathname));
-    if (!file.startsWith(ROOT)) return null; // join() resolved any ".." already
-  }
-  if ((await stat(file).catch(() => null))?.isDirectory()) file = join(file, "index.html");
-  return (await stat(file).catch(() => null))?.isFile() ? file : null;
-}
-
-/** Serves the repository root on 127.0.0.1:<random>. Returns { origin, close(), requests }. */
+/**
+ * Serves the repository root on 127.0.0.1:<random>. Returns { origin,
+ * close(), requests } (tests/static-server.mjs); closed at exit.
+ */
 export async function startServer() {
-  const requests = [];
-  const server = createServer(async (req, res) => {
-    try {
-      const pathname = decodeURIComponent(new URL(req.url, "http://x").pathname);
-      const file = await resolveFile(pathname);
-      requests.push([file === null ? 404 : 200, pathname]);
-      if (file === null) {
-        res.writeHead(404, { "content-type": "text/plain" }).end("not found");
-        return;
-      }
-      const body = await readFile(file);
-      res.writeHead(200, { "content-type": MIME[extname(file)] ?? "application/octet-stream", "cache-control": "no-store" });
-      res.end(body);
-    } catch (error) {
-      res.writeHead(500).end(String(error));
-    }
-  });
-  await new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", resolve);
-  });
-  servers.add(server);
+  const routes = PKG_DIR === null ? [["/", ROOT]] : [["/pkg/", PKG_DIR], ["/", ROOT]];
+  const web = await startStaticServer({ routes });
+  servers.add(web.server);
   return {
-    origin: `http://127.0.0.1:${server.address().port}`,
-    requests,
-    close: () => new Promise((resolve) => {
-      servers.delete(server);
-      server.closeAllConnections?.();
-      server.close(() => resolve());
-    }),
+    ...web,
+    close: () => {
+      servers.delete(web.server);
+      return web.close();
+    },
   };
 }
 

@@ -4,75 +4,33 @@
 // 127.0.0.1 started here.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { createServer } from "node:http";
 import { readFileSync } from "node:fs";
-import { readFile, stat } from "node:fs/promises";
-import { extname, join, normalize, sep } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { launchChromium } from "../chromium.mjs";
+import { startStaticServer } from "../static-server.mjs";
 import { assertChecks } from "./checks.mjs";
 
 const smokeDir = fileURLToPath(new URL("./", import.meta.url));
 const pkgDir = fileURLToPath(new URL("../../pkg/", import.meta.url));
 
-const MIME = {
-  ".html": "text/html; charset=utf-8",
-  ".js": "text/javascript; charset=utf-8",
-  ".mjs": "text/javascript; charset=utf-8",
-  ".json": "application/json",
-  ".wasm": "application/wasm",
-  ".ts": "text/plain; charset=utf-8",
-};
-
-// URL prefix -> directory. "/" serves the test page.
-const ROUTES = [["/pkg/", pkgDir], ["/smoke/", smokeDir]];
-const served = []; // [status, path, content-type]
-
-async function handle(req, res) {
-  const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
-  let file = null;
-  if (path === "/" || path === "/index.html") file = join(smokeDir, "chromium/index.html");
-  for (const [prefix, dir] of ROUTES) {
-    if (path.startsWith(prefix)) {
-      const candidate = normalize(join(dir, path.slice(prefix.length)));
-      if (candidate.startsWith(dir.endsWith(sep) ? dir : dir + sep)) file = candidate;
-    }
-  }
-  if (file !== null && (await stat(file).catch(() => null))?.isFile()) {
-    const type = MIME[extname(file)] ?? "application/octet-stream";
-    const body = await readFile(file);
-    served.push([200, path, type]);
-    res.writeHead(200, { "content-type": type, "cache-control": "no-store" });
-    res.end(body);
-  } else {
-    served.push([404, path, null]);
-    res.writeHead(404, { "content-type": "text/plain" });
-    res.end("not found");
-  }
-}
-
-let server;
+// URL prefix -> directory; "/" serves the test page.
+const ROUTES = [["/pkg/", pkgDir], ["/smoke/", smokeDir], ["/", join(smokeDir, "chromium")]];
+let web;
+let served; // [status, path, content-type]
 let base;
 let browser;
 
 before(async () => {
-  server = createServer((req, res) => {
-    handle(req, res).catch((error) => {
-      res.writeHead(500);
-      res.end(String(error));
-    });
-  });
-  await new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", resolve);
-  });
-  base = `http://127.0.0.1:${server.address().port}`;
+  web = await startStaticServer({ routes: ROUTES });
+  served = web.requests;
+  base = web.origin;
   browser = await launchChromium();
 });
 
 after(async () => {
   await browser?.close();
-  await new Promise((resolve) => (server ? server.close(resolve) : resolve()));
+  await web?.close();
 });
 
 // browser.js fetches the .wasm beside it: the entry for import maps (and

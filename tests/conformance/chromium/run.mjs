@@ -7,12 +7,11 @@
 // Exit status 0 only if at least one test ran, none failed, every skipped test exists, the page
 // raised no uncaught error and no conformance-* IndexedDB database was left. console.error output is printed and counted, not a failure
 // (webkv logs "Exception in queue handler" there, as Deno does).
-import { createServer } from "node:http";
 import { readdirSync } from "node:fs";
-import { readFile, stat } from "node:fs/promises";
-import { extname, join, normalize } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { launchChromium } from "../../chromium.mjs";
+import { CROSS_ORIGIN_ISOLATED, startStaticServer } from "../../static-server.mjs";
 
 const root = fileURLToPath(new URL("../../../", import.meta.url));
 const conformanceDir = join(root, "tests", "conformance");
@@ -47,43 +46,9 @@ function usage(why) {
   process.exit(2);
 }
 
-const MIME = {
-  ".html": "text/html; charset=utf-8",
-  ".js": "text/javascript; charset=utf-8",
-  ".mjs": "text/javascript; charset=utf-8",
-  ".json": "application/json",
-  ".wasm": "application/wasm",
-};
-
 // Serves the repository root. Cross-origin isolation (COOP + COEP) makes the page a place where
 // SharedArrayBuffer exists, as it does in Deno (values.test.js stores one to check the error).
-function startServer(notFound) {
-  const server = createServer(async (req, res) => {
-    try {
-      const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
-      const file = normalize(join(root, path));
-      const ok = file.startsWith(root) && (await stat(file).catch(() => null))?.isFile();
-      if (!ok) {
-        notFound.push(path);
-        res.writeHead(404, { "content-type": "text/plain" }).end("not found");
-        return;
-      }
-      res.writeHead(200, {
-        "content-type": MIME[extname(file)] ?? "application/octet-stream",
-        "cache-control": "no-store",
-        "cross-origin-opener-policy": "same-origin",
-        "cross-origin-embedder-policy": "require-corp",
-      });
-      res.end(await readFile(file));
-    } catch (e) {
-      res.writeHead(500).end(String(e));
-    }
-  });
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => resolve(server));
-  });
-}
+const startServer = () => startStaticServer({ routes: [["/", root]], headers: CROSS_ORIGIN_ISOLATED });
 
 const dbs = (ev) => (ev.databases.length ? `, ${ev.databases.length} db${ev.databases.length > 1 ? "s" : ""}` : "");
 const indent = (s, by = "    ") => s.replace(/^/gm, by);
@@ -92,9 +57,9 @@ async function main() {
   const opts = parseArgs(process.argv.slice(2));
   const started = Date.now();
   const files = readdirSync(conformanceDir).filter((f) => f.endsWith(".test.js")).sort();
-  const notFound = [];
-  const server = await startServer(notFound);
-  const base = `http://127.0.0.1:${server.address().port}`;
+  const server = await startServer();
+  const base = server.origin;
+  const notFound = () => server.requests.filter(([status]) => status !== 200).map(([, path]) => path);
   const counts = { pass: 0, fail: 0, skip: 0, ignored: 0, databases: 0 };
   let hasDeleteKv = false;
   const failed = [];
@@ -199,13 +164,13 @@ async function main() {
     problems.push(`runner: ${e.stack ?? e}`);
   } finally {
     await browser?.close().catch(() => {});
-    server.close();
+    await server.close();
   }
 
   for (const e of pageErrors) {
     if (!seenInPage.some((text) => text.includes(e.message))) problems.push(`page error: ${e.stack ?? e}`);
   }
-  for (const path of notFound) problems.push(`404 for ${path}`);
+  for (const path of notFound()) problems.push(`404 for ${path}`);
   const ran = counts.pass + counts.fail;
   const secs = ((Date.now() - started) / 1000).toFixed(1);
   console.log(
