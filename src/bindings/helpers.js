@@ -109,6 +109,18 @@ function conversionError() {
   return new TypeError("serde_v8 error: exception during value conversion");
 }
 
+// What serde_v8 takes for an array: an Array, and not a Proxy (a revoked
+// one makes Array.isArray throw).
+function requireArray(value) {
+  let isArray;
+  try {
+    isArray = Array.isArray(value);
+  } catch {
+    isArray = false;
+  }
+  if (!isArray || isProxy?.(value)) throw invalidType("array", value);
+}
+
 const INVALID_PART = "expected string, number, bigint, ArrayBufferView, boolean";
 
 // A key of more parts than this is too large to read or write whatever its
@@ -126,13 +138,7 @@ const MAX_KEY_PARTS = 2050;
  * Throws Deno's TypeError for anything that is not a key.
  */
 export function readKey(key) {
-  let isArray;
-  try {
-    isArray = Array.isArray(key);
-  } catch {
-    isArray = false; // a revoked Proxy
-  }
-  if (!isArray || isProxy?.(key)) throw invalidType("array", key);
+  requireArray(key);
   let parts;
   try {
     const length = Math.min(key.length, MAX_KEY_PARTS);
@@ -186,13 +192,7 @@ function dataViewLengthOrZero(view) {
  * keys are read: the caller's limit then rejects the count.
  */
 export function readKeys(keys, max) {
-  let isArray;
-  try {
-    isArray = Array.isArray(keys);
-  } catch {
-    isArray = false;
-  }
-  if (!isArray || isProxy?.(keys)) throw invalidType("array", keys);
+  requireArray(keys);
   let length;
   try {
     length = Math.min(keys.length, max + 1);
@@ -217,13 +217,7 @@ export function readKeys(keys, max) {
  * schedule), copied into a plain array of numbers.
  */
 export function readIntegers(values) {
-  let isArray;
-  try {
-    isArray = Array.isArray(values);
-  } catch {
-    isArray = false;
-  }
-  if (!isArray || isProxy?.(values)) throw invalidType("array", values);
+  requireArray(values);
   let out;
   try {
     out = Array.from({ length: Math.min(values.length, MAX_INTEGERS) }, (_, i) => values[i]);
