@@ -10,8 +10,9 @@
 // together with Deno.
 //
 // The only additions are the webkv-specific `openKv` options, `deleteKv`,
-// `wasmMemoryBytes`, `setWasmSource`, and `KvCheck` (an alias of Deno's
-// `AtomicCheck`).
+// `wasmMemoryBytes`, `setWasmSource`, `KvCheck` (an alias of Deno's
+// `AtomicCheck`), and `openKv(ctx.storage)` in a Cloudflare Durable Object
+// (`DurableObjectStorageLike`, `DurableObjectKv`).
 //
 // `Kv` implements `Disposable` (`using kv = await openKv()`). The
 // `declare global` block at the end declares `Symbol.dispose` and
@@ -65,7 +66,61 @@ export interface OpenKvOptions {
  * kv.close();
  * ```
  */
+export function openKv(storage: DurableObjectStorageLike): Promise<DurableObjectKv>;
 export function openKv(path?: string, options?: OpenKvOptions): Promise<Kv>;
+
+/**
+ * What {@linkcode openKv} needs of a Cloudflare Durable Object's storage
+ * (`ctx.storage`, of a class with SQLite storage: `new_sqlite_classes` in
+ * wrangler, `enableSql` in workerd). Cloudflare's `DurableObjectStorage`
+ * type fits it; it is spelled out here so that webkv's types need no
+ * `@cloudflare/workers-types`.
+ */
+export interface DurableObjectStorageLike {
+  readonly sql: unknown;
+  transactionSync<T>(closure: () => T): T;
+  getAlarm(): Promise<number | null>;
+  setAlarm(scheduledTime: number | Date): Promise<void>;
+}
+
+/**
+ * A {@linkcode Kv} on a Durable Object's SQLite storage, opened by
+ * `openKv(ctx.storage)`, typically in the object's constructor inside
+ * `ctx.blockConcurrencyWhile`. Its data is Deno's SQLite format in the
+ * object's own database, and its commits are atomic on it.
+ *
+ * ```ts
+ * import { DurableObject } from "cloudflare:workers";
+ * import { openKv, type DurableObjectKv } from "webkv";
+ *
+ * export class Counter extends DurableObject {
+ *   kv!: DurableObjectKv;
+ *   constructor(ctx: DurableObjectState, env: Env) {
+ *     super(ctx, env);
+ *     ctx.blockConcurrencyWhile(async () => {
+ *       this.kv = await openKv(ctx.storage);
+ *       this.kv.listenQueue((msg) => console.log(msg));
+ *     });
+ *   }
+ *   async alarm() {
+ *     await this.kv.alarm();
+ *   }
+ * }
+ * ```
+ */
+export interface DurableObjectKv extends Kv {
+  /**
+   * Call it from the object's `alarm()` handler. webkv keeps the object's
+   * alarm set for the next queued message (its delay, a retry's backoff, or
+   * a delivery's lease), because an idle object is evicted with its timers:
+   * this resolves once the messages due now have been delivered to the
+   * object's `listenQueue` handler (or rescheduled after a failure), with
+   * the alarm set for the next one. webkv only ever moves the alarm
+   * earlier, so an alarm the object sets for itself still fires, and its
+   * `alarm()` may also run at webkv's times.
+   */
+  alarm(): Promise<void>;
+}
 
 /**
  * Delete a named database that {@linkcode openKv} persisted in a browser,

@@ -117,6 +117,20 @@ export function setSqliteSupport(support) {
   sqliteSupport = support;
 }
 
+let durableObjectSupport = null;
+
+/**
+ * Called by the workerd entry: `support(storage)` says whether `storage` is
+ * a Durable Object's storage and makes its connection
+ * (pkg-template/durable-object.js).
+ */
+export function setDurableObjectSupport(support) {
+  durableObjectSupport = support;
+}
+
+// The Durable Object connection of each Kv opened on one (for `Kv.alarm`).
+const durableObjectConnections = new WeakMap();
+
 /** What `openKv(path)` throws where the runtime has no SQLite at all. */
 function noSqlite(path) {
   return new TypeError(
@@ -132,6 +146,9 @@ function noSqlite(path) {
  * `http(s)://` URL is a KV Connect server such as `denokv`.
  */
 export async function openKv(path = undefined, options = undefined) {
+  if (durableObjectSupport !== null && typeof path === "object" && path !== null) {
+    return openDurableObject(path);
+  }
   if (path !== undefined && typeof path !== "string") {
     throw new TypeError("path must be a string");
   }
@@ -171,6 +188,15 @@ export async function openKv(path = undefined, options = undefined) {
     return new Kv(wasm.openSqlite(canonical, connect), constructToken);
   }
   return new Kv(await wasm.openIndexedDb(path ?? DEFAULT_NAME), constructToken);
+}
+
+/** `openKv(ctx.storage)`: the database in a Durable Object's SQLite storage. */
+async function openDurableObject(storage) {
+  const opened = durableObjectSupport(storage);
+  await ensureWasm();
+  const kv = new Kv(wasm.openDurableObject(opened.key, opened.connection), constructToken);
+  durableObjectConnections.set(kv, opened.connection);
+  return kv;
 }
 
 /** The database `openKv()` opens when given no path. */
@@ -541,6 +567,17 @@ export class Kv {
       delivery.finally(() => running.delete(delivery));
     }
     await Promise.all(running);
+  }
+
+  /**
+   * For a database on a Durable Object's storage, called from the object's
+   * `alarm()`: resolves once the messages due now are delivered (or
+   * rescheduled), with the alarm set for the next one. Elsewhere it
+   * resolves at once.
+   */
+  async alarm() {
+    await this.#db.deliverDueMessages();
+    await durableObjectConnections.get(this)?.alarmSettled();
   }
 
   /**

@@ -12,21 +12,27 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const pkg = join(root, "pkg");
 const run = (cmd, args) => execFileSync(cmd, args, { cwd: root, stdio: "inherit" });
 
-// Two wasm files from the one crate (Cargo.toml's features): browsers (and
-// workerd) get the IndexedDB backend without SQLite, Node, Bun and Deno get
-// SQLite without IndexedDB; each runtime's entry file loads one of them
+// Two wasm files from the one crate (Cargo.toml's features): browsers get
+// the IndexedDB backend without SQLite, Node, Bun, Deno and workerd (for
+// Durable Objects' SQLite storage) get SQLite without IndexedDB; each runtime's entry file loads one of them
 // (bench/README.md has the sizes). The server build has its own target
 // directory: cargo names a cdylib's output without a hash of its features, so
 // in one directory each build would overwrite the other's webkv and every run
 // would compile webkv twice. Apart, an unchanged crate is not recompiled; the
 // cost is compiling the dependencies once more, the first time.
 const builds = [
-  { name: "webkv_wasm", features: "indexeddb", targetDir: "target", has: ["openIndexedDb"], lacks: ["openSqlite"] },
+  {
+    name: "webkv_wasm",
+    features: "indexeddb",
+    targetDir: "target",
+    has: ["openIndexedDb"],
+    lacks: ["openSqlite", "openDurableObject"],
+  },
   {
     name: "webkv_server",
     features: "sqlite",
     targetDir: "target/server",
-    has: ["openSqlite"],
+    has: ["openSqlite", "openDurableObject"],
     lacks: ["openIndexedDb", "warmUp"],
   },
 ];
@@ -167,6 +173,6 @@ function fixGlue(glue, glueName) {
 }
 
 console.log(
-  `pkg/ built: webkv_wasm_bg.wasm (browsers, workerd) ${statSync(wasmFile).size} bytes, ` +
-    `webkv_server_bg.wasm (Node, Bun, Deno) ${statSync(serverWasmFile).size} bytes`,
+  `pkg/ built: webkv_wasm_bg.wasm (browsers) ${statSync(wasmFile).size} bytes, ` +
+    `webkv_server_bg.wasm (Node, Bun, Deno, workerd) ${statSync(serverWasmFile).size} bytes`,
 );

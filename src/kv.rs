@@ -91,6 +91,13 @@ impl Kv {
         }
     }
 
+    pub fn deliver_due_messages(&self) -> BackendFuture<()> {
+        if self.closed.get() {
+            return Box::pin(ready(Ok(())));
+        }
+        self.backend.deliver_due_messages()
+    }
+
     pub fn connect(&self) -> BackendFuture<()> {
         self.backend.connect()
     }

@@ -50,6 +50,12 @@ pub trait Backend {
     /// Reports how a dequeued message's delivery went.
     fn finish_message(&self, _id: u64, _delivered: bool) {}
 
+    /// Resolves once the queue messages due now have been delivered (or
+    /// rescheduled after a failure): what a Durable Object's alarm waits for.
+    fn deliver_due_messages(&self) -> BackendFuture<()> {
+        Box::pin(std::future::ready(Ok(())))
+    }
+
     /// Reaches the database before the first operation, where that can
     /// fail (a wrong access token fails `openKv`, as in Deno).
     fn connect(&self) -> BackendFuture<()> {

@@ -5,6 +5,8 @@
 mod batch;
 #[cfg(feature = "indexeddb")]
 mod completions;
+#[cfg(feature = "sqlite")]
+mod durable_object;
 mod errors;
 #[cfg(feature = "indexeddb")]
 mod indexeddb;
@@ -17,6 +19,8 @@ mod transport;
 #[cfg(feature = "indexeddb")]
 mod warm_up;
 
+#[cfg(feature = "sqlite")]
+pub use durable_object::open_durable_object;
 #[cfg(feature = "indexeddb")]
 pub use indexeddb::{delete_indexed_db, has_indexed_db, open_indexed_db};
 #[cfg(feature = "sqlite")]
@@ -372,6 +376,13 @@ impl Database {
     #[wasm_bindgen(js_name = finishMessage)]
     pub fn finish_message(&self, id: f64, delivered: bool) {
         self.kv.finish_message(id as u64, delivered);
+    }
+
+    /// Resolves once the queue messages due now have been delivered or
+    /// rescheduled (a Durable Object's alarm handler waits for it).
+    #[wasm_bindgen(js_name = deliverDueMessages)]
+    pub fn deliver_due_messages(&self) -> Result<JsValue, JsValue> {
+        settle(self.kv.deliver_due_messages(), |()| Ok(JsValue::UNDEFINED))
     }
 
     /// Reaches the database before it is handed out (the metadata exchange

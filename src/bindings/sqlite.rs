@@ -49,7 +49,7 @@ extern "C" {
 
 /// SQLite's errors surface as TypeErrors with its message, as in Deno
 /// (`TypeError: database is locked`).
-fn host_error(error: JsValue) -> KvError {
+pub(super) fn host_error(error: JsValue) -> KvError {
     KvError::type_error(js::error_text(&error))
 }
 
@@ -73,10 +73,20 @@ fn from_js(value: JsValue) -> SqlValue {
     if value.is_bigint() {
         return i64::try_from(value).map_or(SqlValue::Null, SqlValue::Integer);
     }
+    // A Durable Object's storage returns blobs as ArrayBuffers.
+    if value.is_instance_of::<js_sys::ArrayBuffer>() {
+        return SqlValue::Blob(Uint8Array::new(&value).to_vec());
+    }
     match value.dyn_into::<Uint8Array>() {
         Ok(bytes) => SqlValue::Blob(bytes.to_vec()),
         Err(_) => SqlValue::Null,
     }
+}
+
+pub(super) fn rows(rows: Array) -> Vec<Vec<SqlValue>> {
+    rows.iter()
+        .map(|row| row.unchecked_into::<Array>().iter().map(from_js).collect())
+        .collect()
 }
 
 fn params(values: &[SqlValue]) -> Array {
@@ -95,11 +105,7 @@ impl SqliteHost for JsSqliteHost {
     }
 
     fn query(&self, statement: StatementId, values: &[SqlValue]) -> KvResult<Vec<Vec<SqlValue>>> {
-        let rows = self.0.query(statement, &params(values)).map_err(host_error)?;
-        Ok(rows
-            .iter()
-            .map(|row| row.unchecked_into::<Array>().iter().map(from_js).collect())
-            .collect())
+        Ok(rows(self.0.query(statement, &params(values)).map_err(host_error)?))
     }
 
     fn run(&self, statement: StatementId, values: &[SqlValue]) -> KvResult<u64> {
@@ -149,7 +155,7 @@ impl Drop for ClearedOnDrop {
     }
 }
 
-fn cancellable_sleep(ms: u32) -> Sleep {
+pub(super) fn cancellable_sleep(ms: u32) -> Sleep {
     let started = start_timer(ms);
     Box::pin(ClearedOnDrop {
         future: JsFuture::from(js_sys::Promise::from(started.get(0))),

@@ -53,8 +53,8 @@ test("workerd: the config lists the package's workerd entry and its files", () =
   const names = workerdModules().map((m) => `${m.name}:${m.kind}`);
   assert.ok(names.includes("webkv:esModule"));
   assert.ok(names.includes("kv.js:esModule"));
-  assert.ok(names.includes("webkv_wasm.js:esModule"));
-  assert.ok(names.includes("webkv_wasm_bg.wasm:wasm"));
+  assert.ok(names.includes("webkv_server.js:esModule"));
+  assert.ok(names.includes("webkv_server_bg.wasm:wasm"));
   assert.ok(names.some((n) => /^snippets\/.+\/helpers\.js:esModule$/.test(n)), names.join(", "));
   assert.match(COMPATIBILITY_DATE, /^\d{4}-\d{2}-\d{2}$/);
 });

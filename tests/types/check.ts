@@ -88,6 +88,31 @@ async function typicalUsage(): Promise<void> {
   await deleteKv();
   void bytes, deleted, mem, named, remote, remote2;
 
+  // openKv(ctx.storage) in a Durable Object: a structural stand-in for
+  // Cloudflare's DurableObjectStorage (its members as workers-types spells
+  // them, options included).
+  const storage = {
+    sql: {} as { exec(query: string, ...bindings: unknown[]): unknown },
+    transactionSync<T>(closure: () => T): T {
+      return closure();
+    },
+    getAlarm(_options?: { allowConcurrency?: boolean }): Promise<number | null> {
+      return Promise.resolve(null);
+    },
+    setAlarm(_time: number | Date, _options?: { allowUnconfirmed?: boolean }): Promise<void> {
+      return Promise.resolve();
+    },
+    deleteAlarm(): Promise<void> {
+      return Promise.resolve();
+    },
+  };
+  const objectKv = await openKv(storage);
+  const asKv: Kv = objectKv;
+  await objectKv.alarm();
+  // @ts-expect-error: alarm() is only on a Durable Object's Kv.
+  await kv.alarm();
+  void asKv;
+
   // set / get<T>
   const setRes: KvCommitResult = await kv.set(["users", "alice"], {
     name: "Alice",
@@ -296,11 +321,30 @@ type _c16 = Assert<
 type _c17 = Assert<IsMutuallyAssignable<KvMutation, Deno.KvMutation>>;
 type _c18 = Assert<IsMutuallyAssignable<AtomicCheck, Deno.AtomicCheck>>;
 type _c19 = Assert<IsMutuallyAssignable<KvCheck, Deno.AtomicCheck>>;
-// The static side: constructor of KvU64, and openKv.
+// The static side: constructor of KvU64, and openKv. webkv's openKv
+// serves wherever Deno's is expected; the reverse fails only because of
+// the Durable Object overload (openKv(ctx.storage)), so Deno's is checked
+// against webkv's path overload.
 type _c20 = Assert<IsMutuallyAssignable<typeof KvU64, typeof Deno.KvU64>>;
 type _c21 = Assert<
-  IsMutuallyAssignable<typeof webkv.openKv, typeof Deno.openKv>
+  IsAssignable<typeof webkv.openKv, typeof Deno.openKv>
 >;
+type _c23 = Assert<
+  IsMutuallyAssignable<
+    (path?: string, options?: webkv.OpenKvOptions) => Promise<Kv>,
+    typeof Deno.openKv
+  >
+>;
+type _c24 = Assert<
+  IsIdentical<
+    typeof webkv.openKv,
+    {
+      (storage: webkv.DurableObjectStorageLike): Promise<webkv.DurableObjectKv>;
+      (path?: string, options?: webkv.OpenKvOptions): Promise<Kv>;
+    }
+  >
+>;
+type _c25 = Assert<IsAssignable<webkv.DurableObjectKv, Deno.Kv>>;
 type _c22 = Assert<
   IsIdentical<ConstructorParameters<typeof KvU64>, [value: bigint]>
 >;

@@ -1,8 +1,10 @@
 //! What the SQLite backend needs from its host: one synchronous connection
-//! to a database file (`node:sqlite`'s `DatabaseSync`, `bun:sqlite`'s
-//! `Database`). The host only runs statements; every rule of Deno's file
-//! format lives in Rust, in `super`.
+//! to a SQLite database (a file through `node:sqlite`'s `DatabaseSync` or
+//! `bun:sqlite`'s `Database`, or a Durable Object's `ctx.storage.sql`). The
+//! host only runs statements; every rule of Deno's format lives in Rust, in
+//! `super`.
 
+use super::schema;
 use crate::core::error::KvResult;
 
 /// A value bound to or read from a statement.
@@ -44,6 +46,14 @@ impl SqlValue {
 /// A statement prepared once on the connection and run many times.
 pub type StatementId = u32;
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TxKind {
+    /// A consistent snapshot of several reads.
+    Read,
+    /// Takes the write lock first, so checks see every other writer's commits.
+    Write,
+}
+
 pub trait SqliteHost {
     /// Runs one or more statements without parameters or results.
     fn exec(&self, sql: &str) -> KvResult<()>;
@@ -66,4 +76,52 @@ pub trait SqliteHost {
     fn random_bytes(&self, buf: &mut [u8]);
 
     fn close(&self);
+
+    /// Runs `body` in one transaction: what it wrote stays if it returns
+    /// `Ok(true)`, and nothing of it if it returns `Ok(false)` or fails.
+    /// Returns whether it committed. A plain connection uses SQL's own
+    /// statements; a Durable Object forbids them and offers a callback.
+    fn transaction(&self, kind: TxKind, body: &mut dyn FnMut() -> KvResult<bool>) -> KvResult<bool> {
+        self.exec(match kind {
+            TxKind::Read => schema::BEGIN_READ,
+            TxKind::Write => schema::BEGIN_WRITE,
+        })?;
+        match body() {
+            Ok(true) => match self.exec(schema::COMMIT) {
+                Ok(()) => Ok(true),
+                Err(err) => {
+                    let _ = self.exec(schema::ROLLBACK);
+                    Err(err)
+                }
+            },
+            other => {
+                let _ = self.exec(schema::ROLLBACK);
+                other
+            }
+        }
+    }
+
+    /// Whether webkv sets the journal mode and fsync policy itself (a file),
+    /// or the host keeps its own durability and forbids those pragmas (a
+    /// Durable Object).
+    fn sets_durability(&self) -> bool {
+        true
+    }
+
+    /// Whether other connections (other processes) may write the database,
+    /// so that watches and listeners must poll for their commits. A Durable
+    /// Object's storage is written by the object alone.
+    fn has_other_writers(&self) -> bool {
+        true
+    }
+
+    /// Whether the host must be told when the queue next needs attention
+    /// (`wake_for_queue_at`): an idle Durable Object is evicted with its
+    /// timers, and only its alarm brings it back.
+    fn needs_queue_wake_ups(&self) -> bool {
+        false
+    }
+
+    /// The queue holds a message due (or a lease running out) at `at_ms`.
+    fn wake_for_queue_at(&self, _at_ms: u64) {}
 }

@@ -17,7 +17,7 @@ use std::task::{Context, Poll, Waker};
 
 use denokv_proto::{AtomicWrite, Consistency, KvEntry, KvValue, MutationKind, ReadRange};
 
-use self::host::{SqlValue, SqliteHost, StatementId};
+use self::host::{SqlValue, SqliteHost, StatementId, TxKind};
 use super::memory::{Clock, Sleep, Timer};
 use super::{Backend, BackendFuture, WatchStream};
 use crate::core::error::{KvError, KvResult};
@@ -90,6 +90,8 @@ struct Shared {
     next_sweep_ms: u64,
     next_cleanup_ms: u64,
     next_keepalive_ms: u64,
+    /// `dequeue` futures waiting: whether anyone listens to the queue.
+    listening: usize,
     closed: bool,
 }
 
@@ -221,8 +223,10 @@ impl SqliteDb {
             // As Deno: no journal mode, migrations or sweep; writes fail.
             return Ok(());
         }
-        self.host.exec("pragma journal_mode = wal")?;
-        self.host.exec("pragma synchronous = full")?;
+        if self.host.sets_durability() {
+            self.host.exec("pragma journal_mode = wal")?;
+            self.host.exec("pragma synchronous = full")?;
+        }
         self.write_tx(|db| {
             db.host.exec(schema::CREATE_MIGRATION_TABLE)?;
             let current = db
@@ -265,25 +269,23 @@ impl SqliteDb {
     /// Runs `body` in a transaction that takes the write lock at once
     /// (waiting for it up to the busy timeout); `Ok(None)` rolls back.
     fn write_tx<R>(&self, body: impl FnOnce(&Self) -> KvResult<Option<R>>) -> KvResult<Option<R>> {
-        self.tx(schema::BEGIN_WRITE, body)
+        self.tx(TxKind::Write, body)
     }
 
-    fn tx<R>(&self, begin: &'static str, body: impl FnOnce(&Self) -> KvResult<Option<R>>) -> KvResult<Option<R>> {
-        self.run(begin, &[])?;
-        let result = body(self);
-        match result {
-            Ok(Some(value)) => match self.run(schema::COMMIT, &[]) {
-                Ok(_) => Ok(Some(value)),
-                Err(err) => {
-                    let _ = self.run(schema::ROLLBACK, &[]);
-                    Err(err)
-                }
-            },
-            other => {
-                let _ = self.run(schema::ROLLBACK, &[]);
-                other
-            }
-        }
+    /// Runs `body` in one transaction of the host's: `Ok(None)` or an error
+    /// rolls back everything it wrote.
+    fn tx<R>(&self, kind: TxKind, body: impl FnOnce(&Self) -> KvResult<Option<R>>) -> KvResult<Option<R>> {
+        let mut body = Some(body);
+        let mut result = None;
+        let committed = self.host.transaction(kind, &mut || {
+            // The host runs the body once; a second run would be its bug.
+            let body = body
+                .take()
+                .ok_or_else(|| KvError::type_error("A transaction ran twice"))?;
+            result = body(self)?;
+            Ok(result.is_some())
+        })?;
+        Ok(if committed { result } else { None })
     }
 
     fn random_increment(&self) -> i64 {
@@ -342,7 +344,7 @@ impl SqliteDb {
             // One statement is a snapshot of its own.
             return Ok(vec![self.read_range(&ranges[0], now)?]);
         }
-        let read = self.tx(schema::BEGIN_READ, |db| {
+        let read = self.tx(TxKind::Read, |db| {
             ranges
                 .iter()
                 .map(|range| db.read_range(range, now))
@@ -393,6 +395,7 @@ impl SqliteDb {
             self.notify(&committed.changed);
             if committed.enqueued {
                 self.wake_listeners();
+                self.schedule_queue_wake_up();
             }
         }
         Ok(committed)
@@ -524,6 +527,9 @@ impl SqliteDb {
     /// process's own commits do not move it (they notify watchers as they
     /// happen), so a watch that sees it move knows another process wrote.
     fn foreign_commits(&self) -> KvResult<i64> {
+        if !self.host.has_other_writers() {
+            return Ok(0);
+        }
         self.query(schema::GET_FOREIGN_COMMITS, &[])?
             .first()
             .map(|row| column_i64(row, 0, "data_version pragma"))
@@ -533,7 +539,7 @@ impl SqliteDb {
     /// The entries of `keys`, and `foreign_commits` as of the same snapshot.
     fn read_keys(&self, keys: &[Vec<u8>]) -> KvResult<(Vec<Option<KvEntry>>, i64)> {
         let now = (self.clock)();
-        let read = self.tx(schema::BEGIN_READ, |db| {
+        let read = self.tx(TxKind::Read, |db| {
             let mut entries = Vec::with_capacity(keys.len());
             for key in keys {
                 entries.push(db.point_get(key, now)?.map(|(value, version, _)| KvEntry {
@@ -610,6 +616,7 @@ impl SqliteDb {
         if cleanup_due {
             self.queue_cleanup(now)?;
             self.state.borrow_mut().next_cleanup_ms = now + QUEUE_CLEANUP_INTERVAL_MS;
+            self.schedule_queue_wake_up();
         }
         if keepalive_due {
             self.keepalive(now)?;
@@ -644,6 +651,8 @@ impl SqliteDb {
                 Ok(Some((id, data)))
             })?;
             if let Some((row_id, payload)) = taken {
+                // Its lease must be looked at even if this object is evicted.
+                self.schedule_queue_wake_up();
                 let mut state = self.state.borrow_mut();
                 let id = state.next_message;
                 state.next_message += 1;
@@ -657,7 +666,13 @@ impl SqliteDb {
             return Ok(Dequeued::NotBefore(now));
         }
         let state = self.state.borrow();
-        let mut wake = (now + QUEUE_POLL_MS).min(state.next_cleanup_ms);
+        // Another process's enqueues need polling for; this process's wake
+        // the listeners themselves.
+        let mut wake = if self.host.has_other_writers() {
+            (now + QUEUE_POLL_MS).min(state.next_cleanup_ms)
+        } else {
+            state.next_cleanup_ms
+        };
         if let Some(ts) = earliest.filter(|_| can_dispatch) {
             wake = wake.min(ts.max(0) as u64);
         }
@@ -772,6 +787,44 @@ impl SqliteDb {
             self.notify(&written);
         }
         self.wake_listeners();
+        self.schedule_queue_wake_up();
+    }
+
+    /// Tells a host that needs it when the queue next needs a listener (a
+    /// Durable Object sets its alarm then).
+    fn schedule_queue_wake_up(&self) {
+        if !self.host.needs_queue_wake_ups() {
+            return;
+        }
+        let next = self
+            .query(schema::QUEUE_NEXT_ATTENTION, &[])
+            .ok()
+            .and_then(|rows| rows.first().and_then(|row| row.first().and_then(SqlValue::as_i64)));
+        if let Some(at) = next {
+            self.host.wake_for_queue_at(u64::try_from(at).unwrap_or(0));
+        }
+    }
+
+    /// Whether the messages due at `at` have all been handed to a listener
+    /// and finished (delivered, or rescheduled after a failure), or no one
+    /// listens: then waiting longer would deliver nothing.
+    fn due_messages_done(&self, at: u64) -> KvResult<bool> {
+        {
+            let state = self.state.borrow();
+            if !state.in_flight.is_empty() {
+                return Ok(false);
+            }
+            if state.listening == 0 {
+                return Ok(true);
+            }
+        }
+        let due = self
+            .query(schema::QUEUE_COUNT_DUE, &[int(at)])?
+            .first()
+            .map(|row| column_i64(row, 0, "message count"))
+            .transpose()?
+            .unwrap_or(0);
+        Ok(due == 0)
     }
 
     fn close_handle(&self, id: u64) {
@@ -880,6 +933,7 @@ impl Backend for SqliteBackend {
     }
 
     fn dequeue(&self) -> BackendFuture<Option<(u64, Vec<u8>)>> {
+        self.db.state.borrow_mut().listening += 1;
         Box::pin(NextMessage {
             db: Rc::clone(&self.db),
             handle_id: self.id,
@@ -890,6 +944,25 @@ impl Backend for SqliteBackend {
 
     fn finish_message(&self, id: u64, delivered: bool) {
         self.db.finish_message(id, delivered);
+    }
+
+    fn deliver_due_messages(&self) -> BackendFuture<()> {
+        let at = (self.db.clock)();
+        // Listeners sleeping until a time this host's clock has just passed
+        // look at once.
+        self.db.wake_listeners();
+        let db = Rc::clone(&self.db);
+        let handle = Rc::clone(&self.handle);
+        Box::pin(async move {
+            DueMessagesDone {
+                db: Rc::clone(&db),
+                handle,
+                at,
+            }
+            .await?;
+            db.schedule_queue_wake_up();
+            Ok(())
+        })
     }
 
     fn close(&self) {
@@ -909,6 +982,36 @@ struct NextMessage {
     handle_id: u64,
     handle: Rc<Handle>,
     timer: Option<(u64, Sleep)>,
+}
+
+impl Drop for NextMessage {
+    fn drop(&mut self) {
+        let mut state = self.db.state.borrow_mut();
+        state.listening = state.listening.saturating_sub(1);
+    }
+}
+
+/// Resolves once the messages due at `at` are done (`due_messages_done`),
+/// woken as listeners are: by enqueues and finished deliveries.
+struct DueMessagesDone {
+    db: Rc<SqliteDb>,
+    handle: Rc<Handle>,
+    at: u64,
+}
+
+impl Future for DueMessagesDone {
+    type Output = KvResult<()>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if self.handle.closed.get() || self.db.due_messages_done(self.at)? {
+            return Poll::Ready(Ok(()));
+        }
+        let mut watchers = self.handle.watchers.borrow_mut();
+        if !watchers.listeners.iter().any(|waker| waker.will_wake(cx.waker())) {
+            watchers.listeners.push(cx.waker().clone());
+        }
+        Poll::Pending
+    }
 }
 
 impl Future for NextMessage {
@@ -1060,8 +1163,13 @@ impl Future for WaitForChange {
                 }
                 continue;
             }
-            let poll_at = now + WATCH_POLL_MS;
-            let wake_at = self.expiry.map_or(poll_at, |at| (at + 1).min(poll_at));
+            // Only another process's commits need polling for.
+            let poll_at = self.db.host.has_other_writers().then_some(now + WATCH_POLL_MS);
+            let wake_at = match (self.expiry.map(|at| at + 1), poll_at) {
+                (Some(expiry), Some(poll)) => expiry.min(poll),
+                (Some(at), None) | (None, Some(at)) => at,
+                (None, None) => return Poll::Pending,
+            };
             self.timer = Some(sleep_until(&self.db, wake_at, now));
         }
     }

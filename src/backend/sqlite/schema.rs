@@ -49,6 +49,11 @@ pub const QUEUE_ADD_READY: &str =
 pub const QUEUE_GET_NEXT_READY: &str =
     "select ts, id, data, backoff_schedule, keys_if_undelivered from queue where ts <= ? order by ts limit 1";
 pub const QUEUE_GET_EARLIEST_READY: &str = "select ts from queue order by ts limit 1";
+pub const QUEUE_COUNT_DUE: &str = "select count(*) from queue where ts <= ?";
+/// When the queue next needs a listener: a message falls due, or the lease
+/// of one being delivered runs out (its deliverer may be gone).
+pub const QUEUE_NEXT_ATTENTION: &str =
+    "select min(t) from (select min(ts) as t from queue union all select min(deadline) as t from queue_running)";
 pub const QUEUE_REMOVE_READY: &str = "delete from queue where id = ?";
 pub const QUEUE_ADD_RUNNING: &str =
     "insert into queue_running (deadline, id, data, backoff_schedule, keys_if_undelivered) values (?, ?, ?, ?, ?)";

@@ -5,7 +5,7 @@
 // (wrangler/esbuild) does: it reads pkg/package.json "exports"["."].workerd
 // and registers that file as the module named "webkv". The other package
 // files keep their pkg/-relative names, so the entry's relative imports
-// ("./kv.js", "./webkv_wasm_bg.wasm", ...) resolve among them.
+// ("./kv.js", "./webkv_server_bg.wasm", ...) resolve among them.
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
