@@ -2,8 +2,8 @@
 # Runs every webkv test: lint, native core tests, wasm-bindgen-test in Node
 # and headless Chromium (through wasm-pack), the package build, the V8 codec,
 # type checks, the conformance suite against real Deno and against webkv (in
-# memory and on SQLite files), SQLite files against real Deno and denokv, the
-# runtime smoke tests, the packed package in every bundler, the IndexedDB
+# memory and on SQLite files), SQLite files against real Deno and denokv,
+# Durable Objects' SQLite storage in workerd, the runtime smoke tests, the packed package in every bundler, the IndexedDB
 # database in Chromium, the www pages, and KV Connect against a real denokv
 # and against hostile servers.
 # Expects `bash scripts/setup.sh` to have run (the README's test command does).
@@ -43,6 +43,7 @@ run "conformance: real Deno" bash tests/conformance/run.sh deno
 run "conformance: webkv in Deno" bash tests/conformance/run.sh webkv
 run "conformance: webkv in Deno on SQLite files" bash tests/conformance/run.sh webkv-sqlite
 run "SQLite files in Deno's format: interop with real Deno and denokv, processes, queues, SIGKILL, errors" bash tests/sqlite/run.sh
+run "Durable Objects: openKv(ctx.storage) in workerd with SQLite storage on disk (restarts, alarm-driven queue, concurrency, rollback, Deno reads the file)" node --test tests/durable-object/durable-object.test.mjs
 run "conformance: webkv in Chromium (IndexedDB)" node tests/conformance/chromium/run.mjs
 run "IndexedDB failures and layouts in Chromium" node --test tests/storage/
 run "IndexedDB durability across reloads, tabs, workers and crashes in Chromium" node --test tests/idb/
