@@ -64,9 +64,8 @@ export async function runBasics(kv) {
   r.badDelay = await outcome(() => kv.enqueue(1, { delay: 31 * 24 * 3600 * 1000 }));
   r.uncloneable = await outcome(() => kv.set([...prefix, "f"], () => 1));
 
-  await kv.set([...prefix, "gone"], 1, { expireIn: 1 });
-  await new Promise((resolve) => setTimeout(resolve, 20));
-  r.expired = (await kv.get([...prefix, "gone"])).value;
+  // (Expiry is not compared: Deno shows an expired entry until its sweep,
+  // webkv hides it at once; docs/sqlite.md. The restart test checks it.)
   await kv.delete([...prefix, "x"]);
   r.deleted = (await kv.get([...prefix, "x"])).versionstamp;
   return r;

@@ -41,6 +41,11 @@ const WATCH_POLL_MS: u64 = 1_000;
 const DISPATCH_CONCURRENCY_LIMIT: usize = 100;
 /// Expired rows are deleted at least this often while commits happen.
 const EXPIRY_SWEEP_INTERVAL_MS: u64 = 60_000;
+/// How long `deliver_due_messages` waits at most: a message that cannot be
+/// taken (a corrupt row) or a handler that never settles must not hold a
+/// Durable Object's alarm handler until the platform kills it. Whatever is
+/// left is still in the queue, and the alarm is set for it again.
+const DELIVER_DUE_LIMIT_MS: u32 = 60_000;
 
 thread_local! {
     /// Open databases by canonical path.
@@ -955,6 +960,7 @@ impl Backend for SqliteBackend {
         let handle = Rc::clone(&self.handle);
         Box::pin(async move {
             DueMessagesDone {
+                limit: (db.timer)(DELIVER_DUE_LIMIT_MS),
                 db: Rc::clone(&db),
                 handle,
                 at,
@@ -992,18 +998,23 @@ impl Drop for NextMessage {
 }
 
 /// Resolves once the messages due at `at` are done (`due_messages_done`),
-/// woken as listeners are: by enqueues and finished deliveries.
+/// woken as listeners are: by enqueues and finished deliveries; or once
+/// `limit` fires.
 struct DueMessagesDone {
     db: Rc<SqliteDb>,
     handle: Rc<Handle>,
     at: u64,
+    limit: Sleep,
 }
 
 impl Future for DueMessagesDone {
     type Output = KvResult<()>;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         if self.handle.closed.get() || self.db.due_messages_done(self.at)? {
+            return Poll::Ready(Ok(()));
+        }
+        if self.limit.as_mut().poll(cx).is_ready() {
             return Poll::Ready(Ok(()));
         }
         let mut watchers = self.handle.watchers.borrow_mut();
