@@ -19,7 +19,7 @@ const runs = arg("runs", 3);
 const dir = mkdtempSync(join(tmpdir(), "webkv-do-bench-"));
 const workerd = await startWorkerd(join(dir, "config"), join(dir, "storage"));
 const workloads = [
-  "webkv set", "storage put", "webkv get", "storage get", "webkv list", "storage list", "webkv get+check+set", "webkv sum",
+  "webkv set", "storage put", "webkv get", "storage get", "webkv get (:memory:)", "webkv list", "storage list", "webkv get+check+set", "webkv sum",
 ];
 const results = Object.fromEntries(workloads.map((w) => [w, []]));
 try {

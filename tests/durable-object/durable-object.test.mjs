@@ -142,13 +142,19 @@ test("a failing message is retried on its backoffSchedule, then written to keysI
 
 let durableId = null;
 
-test("values, versionstamps and expiry survive a restart; a delayed message is delivered after it by the alarm, once, on time", async () => {
+test("values, versionstamps and expiry survive a restart; a delayed message and a retry are delivered after it by the alarm, once, on time", async () => {
   const plain = await ok("durable", "set", { key: ["plain"], value: { x: 1, s: "text" } });
   const counter = await ok("durable", "sum", { key: ["u"], by: 7 });
   await ok("durable", "set", { key: ["short"], value: "soon gone", expireIn: 1000 });
   const long = await ok("durable", "set", { key: ["long"], value: "stays", expireIn: 3_600_000 });
+  // A retry too: the first delivery fails now, the second is due after
+  // the restart.
+  await ok("durable", "enqueue", { message: { id: "retried", failTimes: 1 }, backoffSchedule: [3500] });
+  await waitFor(async () => (await ok("durable", "get", { key: ["attempts", "retried"] })).value, 5000, "a first attempt");
   await ok("durable", "enqueue", { message: { id: "late" }, delay: 4000 });
-  const [[due]] = await sql("durable", "select ts from queue");
+  const queued = await sql("durable", "select ts from queue order by ts");
+  assert.equal(queued.length, 2);
+  const due = queued[1][0];
   durableId = await ok("durable", "id");
 
   await restart();
@@ -162,6 +168,9 @@ test("values, versionstamps and expiry survive a restart; a delayed message is d
   assert.ok(delivered.at >= due, `delivered ${due - delivered.at} ms early`);
   assert.ok(delivered.at <= due + 1500, `delivered ${delivered.at - due} ms late`);
   assert.ok(delivered.at < asked, "delivered only when a request woke the object");
+  const retried = (await ok("durable", "get", { key: ["delivered", "retried"] })).value;
+  assert.equal(retried?.attempts, 2);
+  assert.ok(retried.at >= queued[0][0] && retried.at < asked, JSON.stringify({ retried, queued, asked }));
 
   assert.deepEqual(await ok("durable", "get", { key: ["plain"] }), {
     key: ["plain"],
@@ -199,5 +208,13 @@ test("real Deno's Deno.openKv reads a copy of the object's SQLite file", async (
   const read = JSON.parse(execFileSync(deno, ["eval", "--unstable-kv", script, copy], { encoding: "utf8" }));
   assert.deepEqual(read.plain, { x: 1, s: "text" });
   assert.equal(read.u, "7");
-  assert.deepEqual(read.keys, [["attempts", "late"], ["delivered", "late"], ["long"], ["plain"], ["u"]]);
+  assert.deepEqual(read.keys, [
+    ["attempts", "late"],
+    ["attempts", "retried"],
+    ["delivered", "late"],
+    ["delivered", "retried"],
+    ["long"],
+    ["plain"],
+    ["u"],
+  ]);
 });

@@ -40,6 +40,13 @@ const BENCH = {
   async "webkv get"(kv, _, n) {
     for (let i = 0; i < n; i++) await kv.get(["bench", i]);
   },
+  // The same gets on an in-memory webkv: what webkv's own layers cost here.
+  async "webkv get (:memory:)"(_, __, n) {
+    const memory = await openKv(":memory:");
+    for (let i = 0; i < n; i++) await memory.set(["bench", i], { i, text: "value" });
+    for (let i = 0; i < n; i++) await memory.get(["bench", i]);
+    memory.close();
+  },
   async "storage get"(_, storage, n) {
     for (let i = 0; i < n; i++) await storage.get(`bench/${i}`);
   },
