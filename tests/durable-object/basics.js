@@ -64,6 +64,14 @@ export async function runBasics(kv) {
   r.badDelay = await outcome(() => kv.enqueue(1, { delay: 31 * 24 * 3600 * 1000 }));
   r.uncloneable = await outcome(() => kv.set([...prefix, "f"], () => 1));
 
+  const watched = [...prefix, "watched"];
+  const reader = kv.watch([watched]).getReader();
+  const before = await reader.read();
+  await kv.set(watched, "changed");
+  const afterSet = await reader.read();
+  await reader.cancel();
+  r.watch = [before.value[0].value, afterSet.value[0].value, afterSet.value[0].versionstamp?.length];
+
   // (Expiry is not compared: Deno shows an expired entry until its sweep,
   // webkv hides it at once; docs/sqlite.md. The restart test checks it.)
   await kv.delete([...prefix, "x"]);

@@ -796,7 +796,8 @@ impl SqliteDb {
     }
 
     /// Tells a host that needs it when the queue next needs a listener (a
-    /// Durable Object sets its alarm then).
+    /// Durable Object sets its alarm then). A failed look changes nothing:
+    /// the next enqueue, delivery or listener start looks again.
     fn schedule_queue_wake_up(&self) {
         if !self.host.needs_queue_wake_ups() {
             return;
@@ -805,9 +806,15 @@ impl SqliteDb {
             .query(schema::QUEUE_NEXT_ATTENTION, &[])
             .ok()
             .and_then(|rows| rows.first().and_then(|row| row.first().and_then(SqlValue::as_i64)));
-        if let Some(at) = next {
-            self.host.wake_for_queue_at(u64::try_from(at).unwrap_or(0));
+        let Some(at) = next.map(|at| u64::try_from(at).unwrap_or(0)) else {
+            return;
+        };
+        // With no listener, waking now for a message already due would wake
+        // again and again and deliver nothing; `listenQueue` delivers it.
+        if at <= (self.clock)() && self.state.borrow().listening == 0 {
+            return;
         }
+        self.host.wake_for_queue_at(at);
     }
 
     /// Whether the messages due at `at` have all been handed to a listener
