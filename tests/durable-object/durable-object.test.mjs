@@ -140,6 +140,40 @@ test("a failing message is retried on its backoffSchedule, then written to keysI
   assert.deepEqual(await sql("retries", "select (select count(*) from queue) + (select count(*) from queue_running)"), [[0]]);
 });
 
+test("the object's own alarm and webkv's share the one alarm: both fire, in either order", async () => {
+  // Its own first: webkv leaves the earlier alarm alone, and sets its own
+  // once the object's has fired.
+  const own = await ok("alarms", "own-alarm", { inMs: 800 });
+  await ok("alarms", "enqueue", { message: { id: "after own" }, delay: 1600 });
+  assert.equal(await ok("alarms", "alarm"), own.at);
+  // Then webkv's first: it moves the alarm earlier, and the object's alarm()
+  // sets its own again after webkv's part.
+  await sleep(2000);
+  const second = await ok("alarms", "own-alarm", { inMs: 2000 });
+  await ok("alarms", "enqueue", { message: { id: "before own" }, delay: 500 });
+  const read = async (key) => (await ok("alarms", "get", { key })).value;
+  await waitFor(async () => (await read(["own alarm fired"]))?.at === second.at, 6000, "the second own alarm");
+  const fired = await read(["own alarm fired"]);
+  assert.ok(fired.firedAt >= second.at, JSON.stringify(fired));
+  assert.ok((await read(["delivered", "after own"])).at >= own.at);
+  const early = await read(["delivered", "before own"]);
+  assert.ok(early.at < second.at, "webkv's message waited for the object's alarm");
+});
+
+test("a delivery cut off by a crash is delivered again after the restart, once its lease ran out", async () => {
+  await ok("crash", "enqueue", { message: { id: "cut", firstTakesMs: 60_000 } });
+  await waitFor(async () => (await ok("crash", "get", { key: ["attempts", "cut"] })).value, 5000, "the first attempt");
+  const [[deadline]] = await sql("crash", "select deadline from queue_running");
+  workerd.kill();
+  await restart();
+  await sleep(Math.max(0, deadline - Date.now()) + 2500);
+  const asked = Date.now();
+  const delivered = (await ok("crash", "get", { key: ["delivered", "cut"] })).value;
+  assert.equal(delivered?.attempts, 2, `${JSON.stringify(delivered)}\n${workerd.output()}`);
+  assert.ok(delivered.at >= deadline && delivered.at < asked, JSON.stringify({ delivered, deadline, asked }));
+  assert.deepEqual(await sql("crash", "select (select count(*) from queue) + (select count(*) from queue_running)"), [[0]]);
+});
+
 let durableId = null;
 
 test("values, versionstamps and expiry survive a restart; a delayed message and a retry are delivered after it by the alarm, once, on time", async () => {

@@ -71,8 +71,32 @@ const BENCH = {
 };
 
 export class KvObject extends example.KvObject {
+  // An object that also uses its alarm for itself, as docs/durable-objects.md
+  // says to: webkv's part first, then its own, whose time it keeps.
+  async alarm() {
+    await super.alarm();
+    const own = (await this.kv.get(["own alarm"])).value;
+    if (own === null) return;
+    if (own.at <= Date.now()) {
+      await this.kv.set(["own alarm"], null);
+      await this.kv.set(["own alarm fired"], { at: own.at, firedAt: Date.now() });
+      return;
+    }
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > own.at) await this.ctx.storage.setAlarm(own.at);
+  }
+
   async fetch(request) {
     const action = new URL(request.url).pathname.split("/")[2];
+    if (action === "own-alarm") {
+      const { inMs } = await request.json();
+      const at = Date.now() + inMs;
+      await this.kv.set(["own alarm"], { at });
+      const current = await this.ctx.storage.getAlarm();
+      if (current === null || current > at) await this.ctx.storage.setAlarm(at);
+      return Response.json({ at });
+    }
+    if (action === "alarm") return Response.json(await this.ctx.storage.getAlarm());
     if (action === "sql") {
       const { query, params = [] } = await request.json();
       const bound = params.map((p) => (p !== null && typeof p === "object" && "bytes" in p ? new Uint8Array(p.bytes) : p));

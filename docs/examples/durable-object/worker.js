@@ -24,10 +24,16 @@ export class KvObject extends DurableObject {
     await this.kv.alarm();
   }
 
-  /** A queued message: `{ id, failTimes }` fails its first failTimes deliveries. */
+  /**
+   * A queued message: `{ id, failTimes, firstTakesMs }` fails its first
+   * failTimes deliveries, and its first delivery works for firstTakesMs.
+   */
   async deliver(message) {
     await this.kv.atomic().sum(["attempts", message.id], 1n).commit();
     const count = Number((await this.kv.get(["attempts", message.id])).value.value);
+    if (count === 1 && message.firstTakesMs) {
+      await new Promise((resolve) => setTimeout(resolve, message.firstTakesMs));
+    }
     if (count <= (message.failTimes ?? 0)) {
       throw new Error(`delivery ${count} of ${message.id} fails, as the message asked`);
     }

@@ -960,8 +960,11 @@ impl Backend for SqliteBackend {
 
     fn deliver_due_messages(&self) -> BackendFuture<()> {
         let at = (self.db.clock)();
-        // Listeners sleeping until a time this host's clock has just passed
-        // look at once.
+        // The alarm may be for a lease that ran out (its delivery died with
+        // the object): the listeners look for those now, not at the next
+        // minute's cleanup; and listeners sleeping until a time this host's
+        // clock has just passed look at once.
+        self.db.state.borrow_mut().next_cleanup_ms = 0;
         self.db.wake_listeners();
         let db = Rc::clone(&self.db);
         let handle = Rc::clone(&self.handle);
