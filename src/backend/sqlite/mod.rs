@@ -168,6 +168,12 @@ fn column_text(row: &mut [SqlValue], i: usize, what: &str) -> KvResult<String> {
         .ok_or_else(|| corrupt(what))
 }
 
+/// Whether `range` holds at most the key `start`: it ends at `start`'s
+/// successor (`start` + 0x00), and no key sorts between the two.
+fn is_point(range: &ReadRange) -> bool {
+    range.end.len() == range.start.len() + 1 && range.end.starts_with(&range.start) && range.end.last() == Some(&0)
+}
+
 fn stamp_of(version: i64) -> Versionstamp {
     versionstamp::from_version(u64::try_from(version).unwrap_or(0))
 }
@@ -315,6 +321,18 @@ impl SqliteDb {
     fn read_range(&self, range: &ReadRange, now: u64) -> KvResult<Vec<KvEntry>> {
         if range.start >= range.end {
             return Ok(Vec::new());
+        }
+        if is_point(range) {
+            // One key (a get): the point statement binds two values, not four.
+            let entry = self.point_get(&range.start, now)?;
+            return Ok(entry
+                .map(|(value, version, _)| KvEntry {
+                    key: range.start.clone(),
+                    value,
+                    versionstamp: stamp_of(version),
+                })
+                .into_iter()
+                .collect());
         }
         let sql = if range.reverse {
             schema::RANGE_SCAN_REVERSE
@@ -1211,6 +1229,20 @@ mod tests {
         assert_eq!(keys_json(&[key]), "[[2,100,101,97,100,0,21,1]]");
         assert_eq!(keys_json(&[]), "[]");
         assert_eq!(backoff_json(&DEFAULT_BACKOFF_SCHEDULE), "[100,1000,5000,30000,60000]");
+    }
+
+    #[test]
+    fn only_a_key_and_its_successor_make_a_point_read() {
+        let range = |start: &[u8], end: &[u8]| ReadRange {
+            start: start.to_vec(),
+            end: end.to_vec(),
+            limit: std::num::NonZeroU32::MIN,
+            reverse: false,
+        };
+        assert!(is_point(&range(&[2, 97, 0], &[2, 97, 0, 0])));
+        assert!(!is_point(&range(&[2, 97, 0], &[2, 97, 0, 1])));
+        assert!(!is_point(&range(&[2, 97, 0], &[2, 97, 1])));
+        assert!(!is_point(&range(&[2, 97], &[2, 97, 0, 0])));
     }
 
     #[test]
