@@ -59,7 +59,7 @@ test("list order, limits, cursors, checks, sum/min/max and Deno's error messages
   assert.deepEqual(inObject, inDeno);
 });
 
-test("openKv in workerd: a path names the alternatives, :memory: works, a non-storage object is refused", async () => {
+test("openKv in workerd: a path names the alternatives, :memory: works, a non-storage object and a class without SQLite are refused", async () => {
   const [, path] = await call(workerd.base, "-", "open", { path: "data.sqlite" });
   assert.match(path.error, /^TypeError: openKv\("data.sqlite"\): workerd has no SQLite file/);
   assert.match(path.error, /openKv\(ctx\.storage\)/);
@@ -68,6 +68,8 @@ test("openKv in workerd: a path names the alternatives, :memory: works, a non-st
   assert.deepEqual((await call(workerd.base, "-", "open", { path: ":memory:" }))[1], { value: 1 });
   const [, other] = await call(workerd.base, "-", "open", { path: "storage-like" });
   assert.match(other.error, /^TypeError: openKv\(storage\) takes a Durable Object's storage/);
+  const [, plain] = await call(workerd.base, "-", "plain");
+  assert.match(plain.error, /^TypeError: Cannot open the Durable Object's storage: SQL is not enabled for this Durable Object class/);
 });
 
 test("the object's storage holds Deno's tables", async () => {

@@ -2,6 +2,7 @@
 // it in the tests, with two routes added to its object for the tests only:
 // /<name>/sql runs a statement on the object's storage (to read Deno's tables
 // and to corrupt a row), /<name>/basics runs basics.js on the object's kv.
+import { DurableObject } from "cloudflare:workers";
 import * as example from "example";
 import { openKv } from "webkv";
 import { runBasics } from "./basics.js";
@@ -21,6 +22,9 @@ export default {
       } catch (err) {
         return Response.json({ error: `${err?.name}: ${err?.message}` });
       }
+    }
+    if (new URL(request.url).pathname === "/-/plain") {
+      return env.PLAIN_OBJECT.get(env.PLAIN_OBJECT.idFromName("plain")).fetch(request);
     }
     return example.default.fetch(request, env);
   },
@@ -69,6 +73,18 @@ const BENCH = {
     for (let i = 0; i < n; i++) await kv.atomic().sum(["sum"], 1n).commit();
   },
 };
+
+/** A Durable Object class without SQLite storage: openKv(ctx.storage) says so. */
+export class PlainObject extends DurableObject {
+  async fetch() {
+    try {
+      await openKv(this.ctx.storage);
+      return Response.json({ opened: true });
+    } catch (err) {
+      return Response.json({ error: `${err?.name}: ${err?.message}` });
+    }
+  }
+}
 
 export class KvObject extends example.KvObject {
   // An object that also uses its alarm for itself, as docs/durable-objects.md

@@ -49,9 +49,16 @@ const worker :Workerd.Worker = (
 ${lines}
   ],
   compatibilityDate = ${q(COMPATIBILITY_DATE)},
-  durableObjectNamespaces = [(className = "KvObject", uniqueKey = ${q(UNIQUE_KEY)}, enableSql = true)],
+  durableObjectNamespaces = [
+    (className = "KvObject", uniqueKey = ${q(UNIQUE_KEY)}, enableSql = true),
+    # A class with the older key-value storage only.
+    (className = "PlainObject", uniqueKey = "webkv-plain-object"),
+  ],
   durableObjectStorage = (localDisk = "storage"),
-  bindings = [(name = "KV_OBJECT", durableObjectNamespace = "KvObject")],
+  bindings = [
+    (name = "KV_OBJECT", durableObjectNamespace = "KvObject"),
+    (name = "PLAIN_OBJECT", durableObjectNamespace = "PlainObject"),
+  ],
 );
 `,
   );
