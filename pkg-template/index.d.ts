@@ -48,6 +48,9 @@ export interface OpenKvOptions {
  *   processes (Node 22.5+ via `node:sqlite`, Bun via `bun:sqlite`, Deno via
  *   `node:sqlite`); where the runtime has no SQLite (Node 20, workerd) a
  *   path is a TypeError, and no path is an in-memory database.
+ * - In a Cloudflare Durable Object whose class has SQLite storage,
+ *   `openKv(ctx.storage)` opens a durable database in the object's own
+ *   storage, in Deno's SQLite format (see {@linkcode DurableObjectKv}).
  * - An `http://` or `https://` URL points at a remote database served over
  *   the KV Connect protocol (for example one hosted on Deno Deploy, or a
  *   self-hosted `denokv` server). Pass the access token in

@@ -120,9 +120,9 @@ export function setSqliteSupport(support) {
 let durableObjectSupport = null;
 
 /**
- * Called by the workerd entry: `support(storage)` says whether `storage` is
- * a Durable Object's storage and makes its connection
- * (pkg-template/durable-object.js).
+ * Called by the workerd entry: `support(storage)` returns `{ key,
+ * connection }` for a Durable Object's storage (pkg-template/durable-object.js)
+ * and throws a TypeError for anything else.
  */
 export function setDurableObjectSupport(support) {
   durableObjectSupport = support;
