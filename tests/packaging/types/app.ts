@@ -3,7 +3,7 @@
 // module resolutions. No bigint literals and no top-level await, so that it
 // also compiles for the oldest targets TypeScript defaults to.
 import { AtomicOperation, deleteKv, Kv, KvU64, openKv, setWasmSource } from "webkv";
-import type { KvEntry, KvEntryMaybe, KvKey, KvListSelector } from "webkv";
+import type { DurableObjectKv, KvEntry, KvEntryMaybe, KvKey, KvListSelector } from "webkv";
 
 interface User {
   name: string;
@@ -37,4 +37,20 @@ export async function main(): Promise<number> {
   await deleteKv("name");
   setWasmSource(new URL("https://example.invalid/webkv_wasm_bg.wasm"));
   return users.length + (name?.length ?? 0) + Number(sum);
+}
+
+// openKv(ctx.storage) in a Durable Object, with the storage's members as
+// @cloudflare/workers-types declares them (not installed here).
+interface WorkersDurableObjectStorage {
+  getAlarm(options?: { allowConcurrency?: boolean }): Promise<number | null>;
+  setAlarm(scheduledTime: number | Date, options?: { allowConcurrency?: boolean; allowUnconfirmed?: boolean }): Promise<void>;
+  deleteAlarm(options?: { allowConcurrency?: boolean }): Promise<void>;
+  transactionSync<T>(closure: () => T): T;
+  sql: { exec(query: string, ...bindings: unknown[]): unknown };
+}
+
+export async function inDurableObject(storage: WorkersDurableObjectStorage): Promise<Kv> {
+  const kv: DurableObjectKv = await openKv(storage);
+  await kv.alarm();
+  return kv;
 }
