@@ -4,7 +4,7 @@
 // the browser build is the smaller one.
 import wasmModule from "./webkv_wasm_bg.wasm";
 import * as glue from "./webkv_wasm.js";
-import { setWasmLoader } from "./kv.js";
+import { setWasmLoader } from "./loader.js";
 
 setWasmLoader(
   () => {

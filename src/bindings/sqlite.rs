@@ -12,12 +12,10 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 use super::{errors, js, now_ms, Database};
-use crate::backend::memory::Sleep;
 use crate::backend::sqlite::host::{SqlValue, SqliteHost, StatementId};
 use crate::backend::sqlite::open_shared;
+use crate::backend::time::Sleep;
 use crate::core::error::{KvError, KvResult};
-use crate::core::limits::Limits;
-use crate::kv::Kv;
 
 #[wasm_bindgen(module = "/src/bindings/sqlite.js")]
 extern "C" {
@@ -169,7 +167,5 @@ pub fn open_sqlite(path: String, connect: &js_sys::Function) -> Result<Database,
     };
     let backend = open_shared(&path, connect, Rc::new(now_ms), Rc::new(cancellable_sleep))
         .map_err(|err| errors::to_js(KvError::type_error(format!("Cannot open {path}: {}", err.message))))?;
-    Ok(Database {
-        kv: Rc::new(Kv::new(Box::new(backend), Limits::default())),
-    })
+    Ok(Database::new(backend))
 }
