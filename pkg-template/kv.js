@@ -17,13 +17,14 @@ import {
   batchEntries,
   checkTuple,
   committedVersionstamp,
-  ENCODING,
+  ENCODING_NONE,
   enqueueTuple,
   messageId,
   messagePayload,
   MUTATION,
-  MutationRows,
+  mutationRowsToCommit,
   pointEntry,
+  pushMutationRow,
 } from "./wire.js";
 
 const constructToken = Symbol("webkv.construct");
@@ -213,9 +214,11 @@ export class Kv {
 export class AtomicOperation {
   #db;
   #checks = [];
+  // The mutations' keys, and their rows and values as wire.js packs them.
   // Values are serialized as they are added (so an unclonable value throws
   // at once, as in Deno) into one buffer.
-  #mutations = new MutationRows();
+  #keys = [];
+  #rows = [];
   #values = null;
   #enqueues = [];
 
@@ -227,9 +230,10 @@ export class AtomicOperation {
   }
 
   #push(key, kind, value, hasValue, expireIn) {
-    let encoding = ENCODING.none;
+    let encoding = ENCODING_NONE;
     if (hasValue) encoding = appendValue((this.#values ??= new ValueWriter()), value);
-    this.#mutations.push(key, kind, encoding, this.#values?.length ?? 0, expireIn);
+    this.#keys.push(key);
+    pushMutationRow(this.#rows, kind, encoding, this.#values?.length ?? 0, expireIn);
     return this;
   }
 
@@ -306,7 +310,8 @@ export class AtomicOperation {
   }
 
   async commit() {
-    const [keys, rows] = this.#mutations.finish(endsWithCommitVersionstamp);
+    const keys = this.#keys.slice();
+    const rows = mutationRowsToCommit(this.#rows, keys, endsWithCommitVersionstamp);
     const versionstamp = await this.#db.commit(
       this.#checks,
       keys,

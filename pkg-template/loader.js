@@ -3,7 +3,7 @@
 // IndexedDB) or the server build (webkv_server.js, with SQLite). Nothing
 // else imports a build, so an entry carries only the wasm it uses.
 
-import { useWireShapes } from "./wire.js";
+import { checkWireShapes } from "./wire.js";
 
 /** The loaded wasm-bindgen glue, once its load completes. */
 export let wasm = null;
@@ -59,7 +59,7 @@ export function loadWasm() {
     wasmReady = Promise.resolve()
       .then(() => load.loader())
       .then((glue) => {
-        useWireShapes(glue.wireShapes());
+        checkWireShapes(glue.wireShapes());
         // An entry's loaders (setWasmSource's too) all load the same glue.
         wasm = glue;
         indexedDbBuild = load.indexedDb;

@@ -4,7 +4,7 @@
 
 import { deserialize, ValueWriter } from "./v8.js";
 import { KvU64 } from "./u64.js";
-import { ENCODING } from "./wire.js";
+import { ENCODING_BYTES, ENCODING_LE64, ENCODING_V8 } from "./wire.js";
 
 const typedArrayTag = Object.getOwnPropertyDescriptor(
   Object.getPrototypeOf(Uint8Array.prototype),
@@ -21,23 +21,23 @@ function le64(value) {
 export function appendValue(values, value) {
   if (typedArrayTag.call(value) === "Uint8Array") {
     values.appendBytes(value);
-    return ENCODING.bytes;
+    return ENCODING_BYTES;
   }
   if (value instanceof KvU64) {
     values.appendBytes(le64(value.value));
-    return ENCODING.le64;
+    return ENCODING_LE64;
   }
   values.append(value);
-  return ENCODING.v8;
+  return ENCODING_V8;
 }
 
 export function decodeValue(encoding, bytes) {
   switch (encoding) {
-    case ENCODING.v8:
+    case ENCODING_V8:
       return deserialize(bytes);
-    case ENCODING.bytes:
+    case ENCODING_BYTES:
       return bytes.slice();
-    case ENCODING.le64:
+    case ENCODING_LE64:
       return new KvU64(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));
     default:
       throw new TypeError("Invalid value type");

@@ -1,112 +1,110 @@
 // The JS half of the boundary with the wasm bindings: the only code that
 // packs or unpacks the shapes src/bindings/wire/mod.rs defines (mutation
 // rows, checks, enqueues, queue messages, read batches, point reads, commit
-// versionstamps). Their numbers and positions come from the wasm's
-// `wireShapes()` when it loads, never from here. It imports nothing, so that
-// the bindings' own tests can load it beside the Rust half and check that
-// the two agree.
+// versionstamps). Their numbers and positions are the wasm's `wireShapes()`,
+// which scripts/build.mjs writes into SHAPES below: constants, because they
+// are read on every get and set. It imports nothing, so that the bindings'
+// own tests can load it beside the Rust half and check that the two agree.
 
-// The tables of wireShapes(), set once the wasm has loaded.
-export let MUTATION = null;
-export let ENCODING = null;
-let ROW_KIND = 0;
-let ROW_ENCODING = 0;
-let ROW_VALUE_END = 0;
-let ROW_EXPIRE_IN = 0;
-let ROW_WIDTH = 0;
-let CHECK_KEY = 0;
-let CHECK_VERSIONSTAMP = 0;
-let ENQUEUE = null;
-let MESSAGE = null;
-let BATCH = null;
-let POINT_ENCODING = 0;
-let POINT_VERSIONSTAMP = 0;
-let POINT_VALUE = 0;
-
-const SHAPE_NAMES = {
-  mutationKind: ["set", "delete", "sum", "min", "max", "setSuffixVersionstampedKey"],
-  valueEncoding: ["none", "v8", "le64", "bytes"],
-  mutationRow: ["kind", "encoding", "valueEnd", "expireIn", "width"],
-  check: ["key", "versionstamp"],
-  enqueue: ["payload", "delay", "keysIfUndelivered", "backoffSchedule"],
-  message: ["id", "payload"],
-  readBatch: ["keys", "encodings", "values", "valueEnds", "versionstamps"],
-  pointRead: ["encoding", "versionstamp", "value"],
+// wire-shapes-begin: written by scripts/build.mjs from the wasm's wireShapes(); edit the Rust, not this.
+const SHAPES = {
+  mutationKind: {"set":0,"delete":1,"sum":2,"min":3,"max":4,"setSuffixVersionstampedKey":5},
+  valueEncoding: {"none":0,"v8":1,"le64":2,"bytes":3},
+  mutationRow: {"kind":0,"encoding":1,"valueEnd":2,"expireIn":3,"width":4},
+  check: {"key":0,"versionstamp":1},
+  enqueue: {"payload":0,"delay":1,"keysIfUndelivered":2,"backoffSchedule":3},
+  message: {"id":0,"payload":1},
+  readBatch: {"keys":0,"encodings":1,"values":2,"valueEnds":3,"versionstamps":4},
+  pointRead: {"encoding":0,"versionstamp":1,"value":11},
 };
+// wire-shapes-end
+
+export const MUTATION = SHAPES.mutationKind;
+export const ENCODING_NONE = SHAPES.valueEncoding.none;
+export const ENCODING_V8 = SHAPES.valueEncoding.v8;
+export const ENCODING_LE64 = SHAPES.valueEncoding.le64;
+export const ENCODING_BYTES = SHAPES.valueEncoding.bytes;
+const ROW_KIND = SHAPES.mutationRow.kind;
+const ROW_ENCODING = SHAPES.mutationRow.encoding;
+const ROW_VALUE_END = SHAPES.mutationRow.valueEnd;
+const ROW_EXPIRE_IN = SHAPES.mutationRow.expireIn;
+const ROW_WIDTH = SHAPES.mutationRow.width;
+const CHECK_KEY = SHAPES.check.key;
+const CHECK_VERSIONSTAMP = SHAPES.check.versionstamp;
+const ENQUEUE = SHAPES.enqueue;
+const MESSAGE_ID = SHAPES.message.id;
+const MESSAGE_PAYLOAD = SHAPES.message.payload;
+const BATCH_KEYS = SHAPES.readBatch.keys;
+const BATCH_ENCODINGS = SHAPES.readBatch.encodings;
+const BATCH_VALUES = SHAPES.readBatch.values;
+const BATCH_VALUE_ENDS = SHAPES.readBatch.valueEnds;
+const BATCH_VERSIONSTAMPS = SHAPES.readBatch.versionstamps;
+const POINT_ENCODING = SHAPES.pointRead.encoding;
+const POINT_VERSIONSTAMP = SHAPES.pointRead.versionstamp;
+const POINT_VALUE = SHAPES.pointRead.value;
 
 /**
- * Takes the numbers of the loaded wasm's `wireShapes()`. A name this file
- * packs that the wasm does not define fails here, at load, instead of
- * packing `undefined`.
+ * Throws unless `shapes` (a loaded wasm's `wireShapes()`) are the ones this
+ * file was built with: a .wasm and JS files from different builds must not
+ * exchange bytes.
  */
-export function useWireShapes(shapes) {
-  for (const [table, names] of Object.entries(SHAPE_NAMES)) {
+export function checkWireShapes(shapes) {
+  const tables = new Set([...Object.keys(SHAPES), ...Object.keys(shapes)]);
+  for (const table of tables) {
+    const names = new Set([...Object.keys(SHAPES[table] ?? {}), ...Object.keys(shapes[table] ?? {})]);
     for (const name of names) {
-      if (typeof shapes?.[table]?.[name] !== "number") {
-        throw new TypeError(`webkv: the wasm does not define ${table}.${name}: the .wasm and the JS files are from different builds`);
+      if (SHAPES[table]?.[name] !== shapes[table]?.[name]) {
+        throw new TypeError(
+          `webkv: the wasm's ${table}.${name} is ${shapes[table]?.[name]}, wire.js has ${SHAPES[table]?.[name]}: ` +
+            "the .wasm and the JS files are from different builds (node scripts/build.mjs rewrites wire.js's shapes)",
+        );
       }
     }
   }
-  MUTATION = shapes.mutationKind;
-  ENCODING = shapes.valueEncoding;
-  ({
-    kind: ROW_KIND,
-    encoding: ROW_ENCODING,
-    valueEnd: ROW_VALUE_END,
-    expireIn: ROW_EXPIRE_IN,
-    width: ROW_WIDTH,
-  } = shapes.mutationRow);
-  ({ key: CHECK_KEY, versionstamp: CHECK_VERSIONSTAMP } = shapes.check);
-  ENQUEUE = shapes.enqueue;
-  MESSAGE = shapes.message;
-  BATCH = shapes.readBatch;
-  POINT_ENCODING = shapes.pointRead.encoding;
-  POINT_VERSIONSTAMP = shapes.pointRead.versionstamp;
-  POINT_VALUE = shapes.pointRead.value;
 }
 
-/** An atomic operation's mutations, as `Database.commit` takes them. */
-export class MutationRows {
-  keys = [];
-  rows = [];
+// A mutation row is pushed whole, its fields in the order SHAPES gives
+// their positions: growing an array element by element, or writing past its
+// end, costs an atomic operation several percent.
+const ROW_FIELDS = [ROW_KIND, ROW_ENCODING, ROW_VALUE_END, ROW_EXPIRE_IN];
+if (ROW_FIELDS.length !== ROW_WIDTH || ROW_FIELDS.some((_, position) => !ROW_FIELDS.includes(position))) {
+  throw new TypeError("webkv: wire.js packs a mutation row other than the wasm's");
+}
+const [FIELD_AT_0, FIELD_AT_1, FIELD_AT_2, FIELD_AT_3] = ROW_FIELDS.map((_, position) => ROW_FIELDS.indexOf(position));
 
-  /** `valueEnd`: where the value ends in the operation's value buffer. */
-  push(key, kind, encoding, valueEnd, expireIn) {
-    const rows = this.rows;
-    const at = rows.length;
-    // Growing an array by its length is a slow path in V8; pushes are not.
-    for (let i = 0; i < ROW_WIDTH; i++) rows.push(0);
-    rows[at + ROW_KIND] = kind;
-    rows[at + ROW_ENCODING] = encoding;
-    rows[at + ROW_VALUE_END] = valueEnd;
-    rows[at + ROW_EXPIRE_IN] = expireIn ?? NaN;
-    this.keys.push(key);
-  }
+/**
+ * Appends a mutation's row to `rows` (its key goes in a separate array);
+ * `valueEnd` is where its value ends in the operation's value buffer.
+ */
+export function pushMutationRow(rows, kind, encoding, valueEnd, expireIn) {
+  const fields = [kind, encoding, valueEnd, expireIn ?? NaN];
+  rows.push(fields[FIELD_AT_0], fields[FIELD_AT_1], fields[FIELD_AT_2], fields[FIELD_AT_3]);
+}
 
-  /**
-   * The keys and rows to commit; a set whose key `hasSuffixMarker` (Deno's
-   * `[..., kv.commitVersionstamp()]`) goes as its own kind, without the
-   * marker.
-   */
-  finish(hasSuffixMarker) {
-    const keys = this.keys.slice();
-    const rows = new Float64Array(this.rows);
-    for (let i = 0; i < keys.length; i++) {
-      const kind = i * ROW_WIDTH + ROW_KIND;
-      if (rows[kind] === MUTATION.set && hasSuffixMarker(keys[i])) {
-        keys[i] = keys[i].slice(0, keys[i].length - 1);
-        rows[kind] = MUTATION.setSuffixVersionstampedKey;
-      }
+/**
+ * The rows as `Database.commit` takes them. A set whose key (in `keys`, a
+ * copy the caller made for the commit) `hasSuffixMarker`, Deno's
+ * `[..., kv.commitVersionstamp()]`, goes as its own kind, without the marker.
+ */
+export function mutationRowsToCommit(rows, keys, hasSuffixMarker) {
+  const packed = new Float64Array(rows);
+  for (let i = 0; i < keys.length; i++) {
+    const kind = i * ROW_WIDTH + ROW_KIND;
+    if (packed[kind] === MUTATION.set && hasSuffixMarker(keys[i])) {
+      keys[i] = keys[i].slice(0, keys[i].length - 1);
+      packed[kind] = MUTATION.setSuffixVersionstampedKey;
     }
-    return [keys, rows];
   }
+  return packed;
 }
 
+const CHECK_FIELDS = [CHECK_KEY, CHECK_VERSIONSTAMP];
+const [CHECK_FIELD_AT_0, CHECK_FIELD_AT_1] = CHECK_FIELDS.map((_, position) => CHECK_FIELDS.indexOf(position));
+
+/** Built whole, as a row is: a check is on the path of every compare-and-set. */
 export function checkTuple(key, versionstamp) {
-  const check = [];
-  check[CHECK_KEY] = key;
-  check[CHECK_VERSIONSTAMP] = versionstamp;
-  return check;
+  const fields = [key, versionstamp];
+  return [fields[CHECK_FIELD_AT_0], fields[CHECK_FIELD_AT_1]];
 }
 
 /** `payload` is V8 bytes; `backoffSchedule` null for the default one. */
@@ -120,11 +118,11 @@ export function enqueueTuple(payload, delay, keysIfUndelivered, backoffSchedule)
 }
 
 export function messageId(message) {
-  return message[MESSAGE.id];
+  return message[MESSAGE_ID];
 }
 
 export function messagePayload(message) {
-  return message[MESSAGE.payload];
+  return message[MESSAGE_PAYLOAD];
 }
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
@@ -162,17 +160,16 @@ export function pointEntry(requestedKey, bytes, decodeValue) {
  * read by key carries no keys: `requestedKeys` gives them.
  */
 export function batchEntries(batch, requestedKeys, decodeValue) {
-  const keys = batch[BATCH.keys];
-  const encodings = batch[BATCH.encodings];
-  const values = batch[BATCH.values];
-  const valueEnds = batch[BATCH.valueEnds];
-  const versionstamps = batch[BATCH.versionstamps];
-  const none = ENCODING.none;
+  const keys = batch[BATCH_KEYS];
+  const encodings = batch[BATCH_ENCODINGS];
+  const values = batch[BATCH_VALUES];
+  const valueEnds = batch[BATCH_VALUE_ENDS];
+  const versionstamps = batch[BATCH_VERSIONSTAMPS];
   const entries = new Array(encodings.length);
   let start = 0;
   for (let i = 0; i < encodings.length; i++) {
     const end = valueEnds[i];
-    if (encodings[i] === none) {
+    if (encodings[i] === ENCODING_NONE) {
       entries[i] = null;
       continue;
     }

@@ -36,6 +36,7 @@ use crate::backend::remote::RemoteBackend;
 use crate::backend::{Backend, BackendFuture};
 use crate::core::limits::Limits;
 use crate::core::selector::Selector;
+use crate::core::versionstamp::Versionstamp;
 use crate::kv::request::{ListRequest, MutationRequest, WriteRequest};
 use crate::kv::Kv;
 
@@ -103,6 +104,10 @@ fn now_or_promise<T: 'static>(
     }
 }
 
+fn committed(stamp: Option<Versionstamp>) -> Result<JsValue, JsValue> {
+    Ok(wire::commit_versionstamp(stamp))
+}
+
 /// A read batch of one entry or none per key.
 fn keyed_batch(ranges: Vec<Vec<KvEntry>>) -> Result<JsValue, JsValue> {
     let mut batch = BatchWriter::with_capacity(ranges.len(), false);
@@ -125,10 +130,6 @@ impl Database {
         Database {
             kv: Rc::new(Kv::new(Box::new(backend), Limits::default(), Rc::new(now_ms))),
         }
-    }
-
-    fn write(&self, request: WriteRequest) -> Result<JsValue, JsValue> {
-        now_or_promise(self.kv.write(request), |stamp| Ok(wire::commit_versionstamp(stamp)))
     }
 }
 
@@ -166,11 +167,11 @@ pub fn encode_cursor(
 
 #[wasm_bindgen]
 impl Database {
-    /// The entry as a point read (wire.rs), or null.
+    /// The entry as a point read (`wire`), or null.
     pub fn get(&self, key: &JsValue, consistency_level: &JsValue) -> Result<JsValue, JsValue> {
         let parts = key::parse(key)?;
         let consistency = consistency(consistency_level)?;
-        now_or_promise(self.kv.read_keys(vec![parts], consistency), |mut ranges| {
+        now_or_promise(self.kv.read_key(parts, consistency), |mut ranges| {
             Ok(match ranges.pop().and_then(|mut entries| entries.pop()) {
                 Some(entry) => wire::point_read(entry),
                 None => JsValue::NULL,
@@ -219,22 +220,24 @@ impl Database {
     /// `kv.set`: one crossing, with the value already encoded by wire.js.
     pub fn set(&self, key: &JsValue, encoding: u32, bytes: Vec<u8>, expire_in: &JsValue) -> Result<JsValue, JsValue> {
         let value = wire::value(f64::from(encoding), bytes)?;
-        self.write(WriteRequest::mutation(MutationRequest {
+        let mutation = MutationRequest {
             key: key::parse(key)?,
             kind: MutationKind::Set(value),
             expire_in_ms: expire_in.as_f64(),
-        }))
+        };
+        now_or_promise(self.kv.write_one(mutation), committed)
     }
 
     pub fn delete(&self, key: &JsValue) -> Result<JsValue, JsValue> {
-        self.write(WriteRequest::mutation(MutationRequest {
+        let mutation = MutationRequest {
             key: key::parse(key)?,
             kind: MutationKind::Delete,
             expire_in_ms: None,
-        }))
+        };
+        now_or_promise(self.kv.write_one(mutation), committed)
     }
 
-    /// An atomic operation, in wire.rs's shapes: `checks` and `enqueues` as
+    /// An atomic operation, in `wire`'s shapes: `checks` and `enqueues` as
     /// arrays of tuples, the mutations as their keys, rows and values.
     pub fn commit(
         &self,
@@ -255,7 +258,7 @@ impl Database {
                 .map(|enqueue| wire::parse_enqueue(&enqueue))
                 .collect::<Result<_, _>>()?,
         };
-        self.write(request)
+        now_or_promise(self.kv.write(request), committed)
     }
 
     /// A watch on `keys` (an array of keys); its `next()` gives the entries.
@@ -267,7 +270,7 @@ impl Database {
         })
     }
 
-    /// The next due queue message (wire.rs), or null once the database is
+    /// The next due queue message (`wire`), or null once the database is
     /// closed.
     pub fn dequeue(&self) -> Result<JsValue, JsValue> {
         now_or_promise(self.kv.dequeue(), |message| {

@@ -8,9 +8,9 @@ use std::cell::Cell;
 use std::future::ready;
 use std::num::NonZeroU32;
 
-use denokv_proto::{Consistency, KvEntry, ReadRange};
+use denokv_proto::{AtomicWrite, Consistency, KvEntry, ReadRange};
 
-use self::request::{KeyParts, ListRequest, WriteRequest};
+use self::request::{KeyParts, ListRequest, MutationRequest, WriteRequest};
 use crate::backend::{Backend, BackendFuture, Clock, WatchStream};
 use crate::core::error::KvError;
 use crate::core::key;
@@ -57,8 +57,16 @@ impl Kv {
         Ok(())
     }
 
-    /// `get` (one key) and `getMany`: one range per key, each holding the
-    /// entry or nothing.
+    /// `get`: one range holding the entry or nothing. (`read_keys` with one
+    /// key, without its extra allocations: this is every get's path.)
+    pub fn read_key(&self, key: KeyParts, consistency: Consistency) -> BackendFuture<Vec<Vec<KvEntry>>> {
+        match self.ensure_open().and_then(|()| key::encode(key)) {
+            Ok(key) => self.snapshot_read(vec![point_range(key)], consistency),
+            Err(err) => failed(err),
+        }
+    }
+
+    /// `getMany`: one range per key, each holding the entry or nothing.
     pub fn read_keys(&self, keys: Vec<KeyParts>, consistency: Consistency) -> BackendFuture<Vec<Vec<KvEntry>>> {
         let ranges = self.ensure_open().and_then(|()| {
             if keys.len() > self.limits.max_read_ranges {
@@ -89,8 +97,25 @@ impl Kv {
         self.backend.snapshot_read(ranges, consistency)
     }
 
-    /// An atomic operation (`kv.set` and `kv.delete` are one-mutation
-    /// ones); `Ok(None)` when a check failed.
+    /// `kv.set` and `kv.delete`: `write` with one mutation, without its
+    /// extra allocations (this is every set's path).
+    pub fn write_one(&self, mutation: MutationRequest) -> BackendFuture<Option<Versionstamp>> {
+        let write = self
+            .ensure_open()
+            .and_then(|()| request::convert_mutation(mutation, (self.clock)()))
+            .map(|mutation| AtomicWrite {
+                checks: Vec::new(),
+                mutations: vec![mutation],
+                enqueues: Vec::new(),
+            })
+            .and_then(|write| validate::check_atomic_write(&self.limits, &write).map(|()| write));
+        match write {
+            Ok(write) => self.backend.atomic_write(write),
+            Err(err) => failed(err),
+        }
+    }
+
+    /// An atomic operation; `Ok(None)` when a check failed.
     pub fn write(&self, request: WriteRequest) -> BackendFuture<Option<Versionstamp>> {
         let write = self
             .ensure_open()

@@ -50,13 +50,6 @@ pub struct ListRequest {
 }
 
 impl WriteRequest {
-    pub fn mutation(mutation: MutationRequest) -> Self {
-        Self {
-            mutations: vec![mutation],
-            ..Self::default()
-        }
-    }
-
     /// Deno's op-side conversion, after the counts have been checked.
     pub(super) fn into_atomic_write(self, now_ms: u64) -> Result<AtomicWrite, KvError> {
         Ok(AtomicWrite {
@@ -85,7 +78,7 @@ fn convert_check(check: CheckRequest) -> Result<Check, KvError> {
     Ok(Check { key, versionstamp })
 }
 
-fn convert_mutation(mutation: MutationRequest, now_ms: u64) -> Result<Mutation, KvError> {
+pub(super) fn convert_mutation(mutation: MutationRequest, now_ms: u64) -> Result<Mutation, KvError> {
     let key =
         key::encode(mutation.key).map_err(|err| KvError::type_error(format!("Invalid mutation: {}", err.message)))?;
     let expire_at = match mutation.kind {

@@ -1,8 +1,8 @@
 //! The two halves of the boundary against each other: pkg-template/wire.js
-//! packs with the numbers `wireShapes()` gives it and this module parses,
-//! and the other way round, for every kind, encoding and shape. A number or
-//! a position that drifts on either side fails here, not only through some
-//! end-to-end behaviour.
+//! packs and this module parses, and the other way round, for every kind,
+//! encoding and shape. A number or a position that drifts on either side
+//! (Rust changed and wire.js not rebuilt, or a packing that ignores a
+//! position) fails here, not only through some end-to-end behaviour.
 
 use denokv_proto::{KeyPart, KvEntry, KvValue, MutationKind};
 use js_sys::{Array, Function, Uint8Array};
@@ -14,16 +14,13 @@ use crate::core::key as key_codec;
 
 #[wasm_bindgen(module = "/pkg-template/wire.js")]
 extern "C" {
-    #[wasm_bindgen(js_name = useWireShapes)]
-    fn use_wire_shapes(shapes: &JsValue);
+    #[wasm_bindgen(catch, js_name = checkWireShapes)]
+    fn check_wire_shapes(shapes: &JsValue) -> Result<(), JsValue>;
 
-    type MutationRows;
-    #[wasm_bindgen(constructor)]
-    fn new() -> MutationRows;
-    #[wasm_bindgen(method)]
-    fn push(this: &MutationRows, key: &JsValue, kind: f64, encoding: f64, value_end: f64, expire_in: &JsValue);
-    #[wasm_bindgen(method)]
-    fn finish(this: &MutationRows, has_suffix_marker: &Function) -> Array;
+    #[wasm_bindgen(js_name = pushMutationRow)]
+    fn push_mutation_row(rows: &Array, kind: f64, encoding: f64, value_end: f64, expire_in: &JsValue);
+    #[wasm_bindgen(js_name = mutationRowsToCommit)]
+    fn mutation_rows_to_commit(rows: &Array, keys: &Array, has_suffix_marker: &Function) -> js_sys::Float64Array;
 
     #[wasm_bindgen(js_name = checkTuple)]
     fn check_tuple(key: &JsValue, versionstamp: &JsValue) -> JsValue;
@@ -41,8 +38,14 @@ extern "C" {
     fn batch_entries(batch: &JsValue, requested_keys: &JsValue, decode_value: &Function) -> Array;
 }
 
-fn load_shapes() {
-    use_wire_shapes(&wire_shapes());
+#[wasm_bindgen_test]
+fn wire_js_has_the_numbers_of_this_wasm() {
+    if let Err(err) = check_wire_shapes(&wire_shapes()) {
+        panic!(
+            "pkg-template/wire.js is stale (node scripts/build.mjs rewrites it): {}",
+            js_sys::Error::from(err).message()
+        );
+    }
 }
 
 fn encoding_number(name: &str) -> f64 {
@@ -105,10 +108,9 @@ fn no_marker() -> Function {
 
 #[wasm_bindgen_test]
 fn every_kind_and_encoding_packed_by_wire_js_parses_as_that_mutation() {
-    load_shapes();
     for (kind, name) in KINDS {
         for (encoding, _) in ENCODINGS {
-            let rows = MutationRows::new();
+            let (keys, rows) = (Array::of1(&js_key(&[name, encoding])), Array::new());
             let sample = sample_value(encoding);
             let bytes = sample.as_ref().map(|(bytes, _)| bytes.clone()).unwrap_or_default();
             let expire_in = if kind == Kind::Set {
@@ -116,16 +118,15 @@ fn every_kind_and_encoding_packed_by_wire_js_parses_as_that_mutation() {
             } else {
                 JsValue::UNDEFINED
             };
-            rows.push(
-                &js_key(&[name, encoding]),
+            push_mutation_row(
+                &rows,
                 kind_number(kind),
                 encoding_number(encoding),
                 bytes.len() as f64,
                 &expire_in,
             );
-            let packed = rows.finish(&no_marker());
-            let rows: Vec<f64> = packed.get(1).unchecked_into::<js_sys::Float64Array>().to_vec();
-            let parsed = parse_mutations(packed.get(0).unchecked_ref(), &rows, &bytes);
+            let rows = mutation_rows_to_commit(&rows, &keys, &no_marker()).to_vec();
+            let parsed = parse_mutations(&keys, &rows, &bytes);
             let expected = expected_kind(kind, sample.map(|(_, value)| value));
             match (parsed, expected) {
                 (Ok(mut parsed), Some(expected)) => {
@@ -154,28 +155,27 @@ fn every_kind_and_encoding_packed_by_wire_js_parses_as_that_mutation() {
 
 #[wasm_bindgen_test]
 fn a_set_whose_key_ends_with_the_marker_goes_as_a_versionstamped_key() {
-    load_shapes();
-    let rows = MutationRows::new();
-    rows.push(
-        &js_key(&["a", "marker"]),
+    let keys = Array::of2(&js_key(&["a", "marker"]), &js_key(&["b", "marker"]));
+    let rows = Array::new();
+    push_mutation_row(
+        &rows,
         kind_number(Kind::Set),
         encoding_number("bytes"),
         3.0,
         &JsValue::UNDEFINED,
     );
-    rows.push(
-        &js_key(&["b", "marker"]),
+    push_mutation_row(
+        &rows,
         kind_number(Kind::Sum),
         encoding_number("le64"),
         11.0,
         &JsValue::UNDEFINED,
     );
     let marker = Function::new_with_args("key", "return key[key.length - 1] === 'marker'");
-    let packed = rows.finish(&marker);
-    let rows: Vec<f64> = packed.get(1).unchecked_into::<js_sys::Float64Array>().to_vec();
+    let rows = mutation_rows_to_commit(&rows, &keys, &marker).to_vec();
     let mut values = vec![7, 8, 9];
     values.extend_from_slice(&5u64.to_le_bytes());
-    let parsed = parse_mutations(packed.get(0).unchecked_ref(), &rows, &values).unwrap();
+    let parsed = parse_mutations(&keys, &rows, &values).unwrap();
     assert_eq!(parsed[0].key, vec![KeyPart::String("a".into())]);
     assert!(
         matches!(parsed[0].kind, MutationKind::SetSuffixVersionstampedKey(KvValue::Bytes(ref b)) if b == &[7, 8, 9])
@@ -192,7 +192,6 @@ fn a_set_whose_key_ends_with_the_marker_goes_as_a_versionstamped_key() {
 
 #[wasm_bindgen_test]
 fn checks_and_enqueues_packed_by_wire_js_parse_field_by_field() {
-    load_shapes();
     let stamp = "0000000000000007000a";
     let check = parse_check(&check_tuple(&js_key(&["c"]), &JsValue::from_str(stamp))).unwrap();
     assert_eq!(check.key, vec![KeyPart::String("c".into())]);
@@ -228,7 +227,6 @@ fn checks_and_enqueues_packed_by_wire_js_parse_field_by_field() {
 
 #[wasm_bindgen_test]
 fn a_queue_message_unpacks_in_wire_js() {
-    load_shapes();
     let message = queue_message(3, &[4, 5]);
     assert_eq!(message_id(&message), 3.0);
     assert_eq!(message_payload(&message).to_vec(), vec![4, 5]);
@@ -273,7 +271,6 @@ fn samples() -> Vec<(&'static str, KvEntry)> {
 
 #[wasm_bindgen_test]
 fn a_read_batch_unpacks_in_wire_js_entry_by_entry() {
-    load_shapes();
     for with_keys in [false, true] {
         let mut batch = BatchWriter::with_capacity(4, with_keys);
         let mut expected = Vec::new();
@@ -316,7 +313,6 @@ fn a_read_batch_unpacks_in_wire_js_entry_by_entry() {
 
 #[wasm_bindgen_test]
 fn a_point_read_unpacks_in_wire_js() {
-    load_shapes();
     for (encoding, entry) in samples() {
         let stamp = entry.versionstamp;
         let entry = point_entry(&js_key(&["p"]), &point_read(entry), &recording_decoder());
@@ -332,7 +328,6 @@ fn a_point_read_unpacks_in_wire_js() {
 
 #[wasm_bindgen_test]
 fn a_commit_versionstamp_reads_the_same_as_a_number_or_as_text() {
-    load_shapes();
     let as_number = [0, 0, 0, 0, 0, 0, 0x12, 0x34, 0, 0];
     let with_index = [0, 0, 0, 0, 0, 0, 0, 1, 0, 1];
     let beyond_doubles = [0, 0x20, 0, 0, 0, 0, 0, 1, 0, 0];
