@@ -3,6 +3,8 @@
 //! it. The bindings only parse JS arguments into `request` shapes.
 
 pub mod request;
+#[cfg(test)]
+mod tests;
 
 use std::cell::Cell;
 use std::future::ready;
