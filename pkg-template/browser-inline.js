@@ -6,7 +6,8 @@
 // (webpack gets browser.js, which fetches the .wasm webpack emits.)
 import init, * as glue from "./webkv_wasm.js";
 import wasmGzipBase64 from "./webkv_wasm_inline.js";
-import { preloadWasm, setWasmLoader, setWasmSourceHandler, warmUpWhenIdle } from "./kv.js";
+import { preloadWasm, setWasmLoader, setWasmSourceHandler } from "./loader.js";
+import { warmUpWhenIdle } from "./open.js";
 
 function inlineWasm() {
   if (typeof DecompressionStream !== "function") {

@@ -4,7 +4,8 @@
 // browser fetches it, compiles it as it downloads and caches it on its own.
 // Other bundlers get browser-inline.js.
 import init, * as glue from "./webkv_wasm.js";
-import { preloadWasm, setWasmLoader, setWasmSourceHandler, warmUpWhenIdle } from "./kv.js";
+import { preloadWasm, setWasmLoader, setWasmSourceHandler } from "./loader.js";
+import { warmUpWhenIdle } from "./open.js";
 
 // The browser build: IndexedDB, no SQLite (scripts/build.mjs).
 const load = (source) => async () => {

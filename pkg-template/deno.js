@@ -3,7 +3,8 @@
 // no IndexedDB (scripts/build.mjs).
 import source wasmModule from "./webkv_server_bg.wasm";
 import * as glue from "./webkv_server.js";
-import { setSqliteSupport, setWasmLoader } from "./kv.js";
+import { setWasmLoader } from "./loader.js";
+import { setSqliteSupport } from "./open.js";
 import { sqliteSupport } from "./sqlite.js";
 
 setWasmLoader(() => {

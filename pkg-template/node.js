@@ -2,7 +2,8 @@
 // server build: SQLite, no IndexedDB (scripts/build.mjs).
 import { readFile } from "node:fs/promises";
 import init, * as glue from "./webkv_server.js";
-import { setSqliteSupport, setWasmLoader } from "./kv.js";
+import { setWasmLoader } from "./loader.js";
+import { setSqliteSupport } from "./open.js";
 import { sqliteSupport } from "./sqlite.js";
 
 setWasmLoader(async () => {

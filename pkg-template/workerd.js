@@ -4,7 +4,8 @@
 // SQLite storage (durable-object.js); workerd has no IndexedDB.
 import wasmModule from "./webkv_server_bg.wasm";
 import * as glue from "./webkv_server.js";
-import { setDurableObjectSupport, setSqliteSupport, setWasmLoader } from "./kv.js";
+import { setWasmLoader } from "./loader.js";
+import { setDurableObjectSupport, setSqliteSupport } from "./open.js";
 import { durableObjectSupport } from "./durable-object.js";
 
 setWasmLoader(() => {

@@ -7,6 +7,7 @@ import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlink
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipAsync } from "@gfx/zopfli";
+import { refreshWireShapes } from "./wire-shapes.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const pkg = join(root, "pkg");
@@ -116,6 +117,10 @@ for (const name of [
   ".gitignore",
 ]) {
   rmSync(join(pkg, name), { force: true });
+}
+// wire.js's constants are the wasm's (both builds have the same shapes).
+if (await refreshWireShapes(join(root, "pkg-template/wire.js"), join(pkg, "webkv_server.js"), serverWasmFile)) {
+  console.log("build: pkg-template/wire.js's SHAPES rewritten from the wasm's wireShapes()");
 }
 for (const name of readdirSync(join(root, "pkg-template"))) {
   cpSync(join(root, "pkg-template", name), join(pkg, name), { recursive: true });

@@ -7,6 +7,7 @@ use std::task::{Context, Poll, Waker};
 
 use denokv_proto::{AtomicWrite, Consistency, KvEntry, ReadRange};
 
+use super::time::{long_sleep, Clock, Sleep, Timer};
 use super::{Backend, BackendFuture, WatchStream};
 use crate::core::engine::Engine;
 use crate::core::entry::PreparedCommit;
@@ -16,32 +17,17 @@ use crate::core::record::Page;
 use crate::core::selector::point_range;
 use crate::core::versionstamp::Versionstamp;
 
-/// Milliseconds since the Unix epoch; injected so that the core never reads
-/// a clock itself and tests can control time.
-pub type Clock = Rc<dyn Fn() -> u64>;
-
-/// A pending sleep.
-pub type Sleep = Pin<Box<dyn Future<Output = ()>>>;
-
-/// Starts a sleep of the given milliseconds: how watchers see entries expire
-/// and queue listeners see delayed messages fall due. Dropping the sleep
-/// stops its timer (nothing is left to keep a process alive after close).
-pub type Timer = Rc<dyn Fn(u32) -> Sleep>;
-
-/// The longest timer JS runs as asked: `setTimeout` fires at once for
-/// anything longer (2^31 ms is ~24.9 days, and Deno allows queue delays of
-/// 30). Longer waits are made of steps no longer than this.
-pub const MAX_TIMER_MS: u32 = i32::MAX as u32;
-
 pub struct MemoryBackend {
     engine: Rc<RefCell<Engine>>,
     clock: Clock,
     timer: Timer,
-    watchers: Rc<RefCell<Watchers>>,
+    waiters: Rc<RefCell<Waiters>>,
 }
 
+/// Who waits for a change: watches (by the keys they watch) and queue
+/// listeners (for a message to fall due).
 #[derive(Default)]
-struct Watchers {
+struct Waiters {
     next_id: u64,
     slots: HashMap<u64, WatchSlot>,
     closed: bool,
@@ -57,7 +43,7 @@ struct WatchSlot {
     waker: Option<Waker>,
 }
 
-impl Watchers {
+impl Waiters {
     fn notify(&mut self, changed: &[Vec<u8>]) {
         self.notify_where(|keys| keys.iter().any(|key| changed.contains(key)));
     }
@@ -98,29 +84,13 @@ pub fn keep_waker(slot: &mut Option<Waker>, waker: &Waker) {
     }
 }
 
-/// A sleep of any length from `timer`, made of steps no longer than
-/// `MAX_TIMER_MS` (a longer JS timer would fire at once).
-pub fn long_sleep(timer: &Timer, ms: u64) -> Sleep {
-    let step = u32::try_from(ms).unwrap_or(MAX_TIMER_MS).min(MAX_TIMER_MS);
-    let first = timer(step);
-    let rest = ms - u64::from(step);
-    if rest == 0 {
-        return first;
-    }
-    let timer = Rc::clone(timer);
-    Box::pin(async move {
-        first.await;
-        long_sleep(&timer, rest).await;
-    })
-}
-
 impl MemoryBackend {
     pub fn new(clock: Clock, timer: Timer) -> Self {
         Self {
             engine: Rc::new(RefCell::new(Engine::new())),
             clock,
             timer,
-            watchers: Rc::new(RefCell::new(Watchers::default())),
+            waiters: Rc::new(RefCell::new(Waiters::default())),
         }
     }
 
@@ -154,10 +124,10 @@ impl MemoryBackend {
                 engine.apply(commit);
             }
         }
-        let mut watchers = self.watchers.borrow_mut();
-        watchers.notify(&changed);
+        let mut waiters = self.waiters.borrow_mut();
+        waiters.notify(&changed);
         if enqueued {
-            watchers.wake_listeners();
+            waiters.wake_listeners();
         }
     }
 
@@ -172,7 +142,7 @@ impl MemoryBackend {
         }
         match engine.queue().failed(id, now)? {
             AfterFailure::Retried => {
-                self.watchers.borrow_mut().wake_listeners();
+                self.waiters.borrow_mut().wake_listeners();
                 None
             }
             AfterFailure::Undelivered { payload, keys } => Some((payload, keys)),
@@ -183,7 +153,7 @@ impl MemoryBackend {
     /// have changed.
     pub fn replace(&self, version: u64, pages: Vec<Page>) -> KvResult<()> {
         self.engine.borrow_mut().load(version, pages)?;
-        self.watchers.borrow_mut().notify_where(|_| true);
+        self.waiters.borrow_mut().notify_where(|_| true);
         Ok(())
     }
 }
@@ -203,10 +173,10 @@ impl Backend for MemoryBackend {
         let result = self.engine.borrow_mut().commit_changes(write, now);
         let result = result.map(|committed| {
             committed.map(|committed| {
-                let mut watchers = self.watchers.borrow_mut();
-                watchers.notify(&committed.changed_keys);
+                let mut waiters = self.waiters.borrow_mut();
+                waiters.notify(&committed.changed_keys);
                 if enqueues {
-                    watchers.wake_listeners();
+                    waiters.wake_listeners();
                 }
                 committed.versionstamp
             })
@@ -216,14 +186,14 @@ impl Backend for MemoryBackend {
 
     fn dequeue(&self) -> BackendFuture<Option<(u64, Vec<u8>)>> {
         let id = {
-            let mut watchers = self.watchers.borrow_mut();
-            watchers.next_listener += 1;
-            watchers.next_listener
+            let mut waiters = self.waiters.borrow_mut();
+            waiters.next_listener += 1;
+            waiters.next_listener
         };
         Box::pin(NextMessage {
             id,
             engine: Rc::clone(&self.engine),
-            watchers: Rc::clone(&self.watchers),
+            waiters: Rc::clone(&self.waiters),
             clock: Rc::clone(&self.clock),
             timer_factory: Rc::clone(&self.timer),
             timer: None,
@@ -235,16 +205,16 @@ impl Backend for MemoryBackend {
             let now = (self.clock)();
             let committed = self.engine.borrow_mut().write_undelivered(payload, keys, now);
             if let Ok(Some(committed)) = committed {
-                self.watchers.borrow_mut().notify(&committed.changed_keys);
+                self.waiters.borrow_mut().notify(&committed.changed_keys);
             }
         }
     }
 
     fn watch(&self, keys: Vec<Vec<u8>>) -> Box<dyn WatchStream> {
-        let mut watchers = self.watchers.borrow_mut();
-        let id = watchers.next_id;
-        watchers.next_id += 1;
-        watchers.slots.insert(
+        let mut waiters = self.waiters.borrow_mut();
+        let id = waiters.next_id;
+        waiters.next_id += 1;
+        waiters.slots.insert(
             id,
             WatchSlot {
                 keys: keys.clone(),
@@ -257,7 +227,7 @@ impl Backend for MemoryBackend {
             keys,
             started: false,
             engine: Rc::clone(&self.engine),
-            watchers: Rc::clone(&self.watchers),
+            waiters: Rc::clone(&self.waiters),
             clock: Rc::clone(&self.clock),
             timer: Rc::clone(&self.timer),
         })
@@ -265,7 +235,7 @@ impl Backend for MemoryBackend {
 
     fn close(&self) {
         *self.engine.borrow_mut() = Engine::new();
-        self.watchers.borrow_mut().close();
+        self.waiters.borrow_mut().close();
     }
 }
 
@@ -274,7 +244,7 @@ struct MemoryWatch {
     keys: Vec<Vec<u8>>,
     started: bool,
     engine: Rc<RefCell<Engine>>,
-    watchers: Rc<RefCell<Watchers>>,
+    waiters: Rc<RefCell<Waiters>>,
     clock: Clock,
     timer: Timer,
 }
@@ -289,7 +259,7 @@ fn read_keys(engine: &RefCell<Engine>, keys: &[Vec<u8>], now: u64) -> Vec<Option
 
 impl WatchStream for MemoryWatch {
     fn next(&mut self) -> BackendFuture<Option<Vec<Option<KvEntry>>>> {
-        if self.keys.is_empty() || self.watchers.borrow().closed {
+        if self.keys.is_empty() || self.waiters.borrow().closed {
             return Box::pin(ready(Ok(None)));
         }
         let now = (self.clock)();
@@ -305,7 +275,7 @@ impl WatchStream for MemoryWatch {
         let expiry = next_expiry.map(|at| long_sleep(&self.timer, at.saturating_sub(now).saturating_add(1)));
         let wait = WaitForChange {
             id: self.id,
-            watchers: Rc::clone(&self.watchers),
+            waiters: Rc::clone(&self.waiters),
             expiry,
         };
         let (engine, keys, clock) = (Rc::clone(&self.engine), self.keys.clone(), Rc::clone(&self.clock));
@@ -322,7 +292,7 @@ impl Drop for MemoryWatch {
     /// A cancelled watch: a read still waiting ends now (with its timer),
     /// rather than when the timer fires.
     fn drop(&mut self) {
-        let slot = self.watchers.borrow_mut().slots.remove(&self.id);
+        let slot = self.waiters.borrow_mut().slots.remove(&self.id);
         if let Some(waker) = slot.and_then(|slot| slot.waker) {
             waker.wake();
         }
@@ -331,10 +301,10 @@ impl Drop for MemoryWatch {
 
 /// Resolves with the next due queue message, or None on close.
 struct NextMessage {
-    /// Its place among `Watchers::listeners`.
+    /// Its place among `Waiters::listeners`.
     id: u64,
     engine: Rc<RefCell<Engine>>,
-    watchers: Rc<RefCell<Watchers>>,
+    waiters: Rc<RefCell<Waiters>>,
     clock: Clock,
     timer_factory: Timer,
     /// A sleep until `.0`, when the earliest waiting message falls due.
@@ -346,7 +316,7 @@ impl Future for NextMessage {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         loop {
-            if self.watchers.borrow().closed {
+            if self.waiters.borrow().closed {
                 return Poll::Ready(Ok(None));
             }
             let now = (self.clock)();
@@ -354,10 +324,10 @@ impl Future for NextMessage {
                 return Poll::Ready(Ok(Some(message)));
             }
             {
-                let mut watchers = self.watchers.borrow_mut();
-                let kept = watchers.listeners.get(&self.id);
+                let mut waiters = self.waiters.borrow_mut();
+                let kept = waiters.listeners.get(&self.id);
                 if !kept.is_some_and(|kept| kept.will_wake(cx.waker())) {
-                    watchers.listeners.insert(self.id, cx.waker().clone());
+                    waiters.listeners.insert(self.id, cx.waker().clone());
                 }
             }
             // An earlier message may have arrived since the timer was armed.
@@ -381,14 +351,14 @@ impl Future for NextMessage {
 
 impl Drop for NextMessage {
     fn drop(&mut self) {
-        self.watchers.borrow_mut().listeners.remove(&self.id);
+        self.waiters.borrow_mut().listeners.remove(&self.id);
     }
 }
 
 /// Resolves true when a watched key changed or expired, false on close.
 struct WaitForChange {
     id: u64,
-    watchers: Rc<RefCell<Watchers>>,
+    waiters: Rc<RefCell<Waiters>>,
     expiry: Option<Sleep>,
 }
 
@@ -397,11 +367,11 @@ impl Future for WaitForChange {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<bool> {
         {
-            let mut watchers = self.watchers.borrow_mut();
-            if watchers.closed {
+            let mut waiters = self.waiters.borrow_mut();
+            if waiters.closed {
                 return Poll::Ready(false);
             }
-            let Some(slot) = watchers.slots.get_mut(&self.id) else {
+            let Some(slot) = waiters.slots.get_mut(&self.id) else {
                 return Poll::Ready(false);
             };
             if slot.dirty {
@@ -426,6 +396,7 @@ mod tests {
     use denokv_proto::{AtomicWrite, KvValue, Mutation, MutationKind};
 
     use super::*;
+    use crate::backend::time::MAX_TIMER_MS;
 
     fn poll<T>(future: &mut BackendFuture<T>) -> Poll<crate::core::error::KvResult<T>> {
         future.as_mut().poll(&mut Context::from_waker(Waker::noop()))
@@ -560,10 +531,10 @@ mod tests {
         for _ in 0..100 {
             assert!(poll(&mut dequeue).is_pending());
         }
-        assert_eq!(backend.watchers.borrow().listeners.len(), 1);
+        assert_eq!(backend.waiters.borrow().listeners.len(), 1);
         drop(dequeue);
         assert_eq!(
-            backend.watchers.borrow().listeners.len(),
+            backend.waiters.borrow().listeners.len(),
             0,
             "a dropped listener leaves nothing"
         );

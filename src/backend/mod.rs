@@ -1,5 +1,5 @@
-//! Where reads and commits are served. Every backend (memory now; IndexedDB
-//! and KV Connect next) implements this one trait. Futures are used even
+//! Where reads and commits are served. Every backend (memory, IndexedDB,
+//! SQLite files, KV Connect) implements this one trait. Futures are used even
 //! where the answer is immediate: callers poll once and take a ready result
 //! synchronously, so the memory backend pays nothing for the async shape.
 
@@ -20,6 +20,9 @@ pub mod memory;
 pub mod remote;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
+pub mod time;
+
+pub use time::Clock;
 
 pub type BackendFuture<T> = Pin<Box<dyn Future<Output = KvResult<T>>>>;
 

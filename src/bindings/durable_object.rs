@@ -10,13 +10,11 @@ use std::rc::Rc;
 use js_sys::Array;
 use wasm_bindgen::prelude::*;
 
-use super::sqlite::{cancellable_sleep, host_error, rows};
-use super::{errors, now_ms, Database};
+use super::sqlite::{host_error, rows};
+use super::{errors, now_ms, timer, Database};
 use crate::backend::sqlite::host::{SqlValue, SqliteHost, StatementId, TxKind};
 use crate::backend::sqlite::open_shared;
 use crate::core::error::{KvError, KvResult};
-use crate::core::limits::Limits;
-use crate::kv::Kv;
 
 #[wasm_bindgen]
 extern "C" {
@@ -125,13 +123,11 @@ impl SqliteHost for DurableObjectHost {
 #[wasm_bindgen(js_name = openDurableObject)]
 pub fn open_durable_object(key: String, connection: DurableObjectConnection) -> Result<Database, JsValue> {
     let connect = || -> KvResult<Box<dyn SqliteHost>> { Ok(Box::new(DurableObjectHost(connection))) };
-    let backend = open_shared(&key, connect, Rc::new(now_ms), Rc::new(cancellable_sleep)).map_err(|err| {
+    let backend = open_shared(&key, connect, Rc::new(now_ms), Rc::new(timer::sleep)).map_err(|err| {
         errors::to_js(KvError::type_error(format!(
             "Cannot open the Durable Object's storage: {}",
             err.message
         )))
     })?;
-    Ok(Database {
-        kv: Rc::new(Kv::new(Box::new(backend), Limits::default())),
-    })
+    Ok(Database::new(backend))
 }

@@ -13,14 +13,12 @@ use wasm_bindgen_futures::JsFuture;
 use super::completions::Completions;
 use super::{errors, js, now_ms, timer, Database};
 use crate::backend::durable::host::{
-    Appended, HostFuture, MessageKey, PeerEvent, Peers, Prepare, Since, Spawn, Store, Taken,
+    Appended, BackendFuture, MessageKey, PeerEvent, Peers, Prepare, Since, Spawn, Store, Taken,
 };
 use crate::backend::durable::DurableBackend;
 use crate::backend::memory::MemoryBackend;
 use crate::core::error::{KvError, KvResult};
-use crate::core::limits::Limits;
 use crate::core::record::{self, MAX_VERSION};
-use crate::kv::Kv;
 
 #[wasm_bindgen(module = "/src/bindings/indexeddb.js")]
 extern "C" {
@@ -84,9 +82,7 @@ pub async fn open_indexed_db(name: String) -> Result<Database, JsValue> {
     let backend = DurableBackend::open(memory, store, peers, spawner())
         .await
         .map_err(errors::to_js)?;
-    Ok(Database {
-        kv: Rc::new(Kv::new(Box::new(backend), Limits::default())),
-    })
+    Ok(Database::new(backend))
 }
 
 /// Whether this runtime has IndexedDB (browsers) or not (Deno, Node, workerd).
@@ -105,7 +101,8 @@ pub fn host_error(error: &JsValue) -> KvError {
     KvError::error(js::error_text(error))
 }
 
-async fn settle(promise: Promise) -> KvResult<JsValue> {
+/// What the IndexedDB host's Promise resolves to, its rejection as a KvError.
+async fn host_answer(promise: Promise) -> KvResult<JsValue> {
     JsFuture::from(promise).await.map_err(|err| host_error(&err))
 }
 
@@ -238,12 +235,12 @@ impl IdbStore {
 }
 
 impl Store for IdbStore {
-    fn read_since(&self, after: u64) -> HostFuture<Since> {
+    fn read_since(&self, after: u64) -> BackendFuture<Since> {
         let promise = self.host.read_since(after as f64);
-        Box::pin(async move { since_from_js(&settle(promise).await?) })
+        Box::pin(async move { since_from_js(&host_answer(promise).await?) })
     }
 
-    fn write(&self, after: u64, blind: bool, enqueues: bool, prepare: Prepare) -> HostFuture<()> {
+    fn write(&self, after: u64, blind: bool, enqueues: bool, prepare: Prepare) -> BackendFuture<()> {
         // A blind write needs nothing from the store, so it is prepared
         // before its transaction starts: no callback to make and call back
         // into for every commit. A failure inside `prepare` keeps its own
@@ -284,15 +281,15 @@ impl Store for IdbStore {
         })
     }
 
-    fn compact(&self, version: u64, pages: Vec<Vec<u8>>) -> HostFuture<bool> {
+    fn compact(&self, version: u64, pages: Vec<Vec<u8>>) -> BackendFuture<bool> {
         let promise = self.host.compact(version as f64, &to_byte_arrays(&pages));
-        Box::pin(async move { Ok(settle(promise).await?.as_bool().unwrap_or(false)) })
+        Box::pin(async move { Ok(host_answer(promise).await?.as_bool().unwrap_or(false)) })
     }
 
-    fn take_message(&self, now: u64, lease_until: u64) -> HostFuture<Taken> {
+    fn take_message(&self, now: u64, lease_until: u64) -> BackendFuture<Taken> {
         let promise = self.host.take_message(now as f64, lease_until as f64);
         Box::pin(async move {
-            let taken = settle(promise).await?;
+            let taken = host_answer(promise).await?;
             let key = field(&taken, "key");
             if key.is_undefined() {
                 // A due past what a u64 holds saturates: "not for a while".
@@ -304,17 +301,17 @@ impl Store for IdbStore {
         })
     }
 
-    fn discard_message(&self, key: MessageKey, why: &str) -> HostFuture<()> {
+    fn discard_message(&self, key: MessageKey, why: &str) -> BackendFuture<()> {
         let promise = self.host.discard_message(&key_to_js(key), why);
-        Box::pin(async move { settle(promise).await.map(drop) })
+        Box::pin(async move { host_answer(promise).await.map(drop) })
     }
 
-    fn renew_lease(&self, key: MessageKey, lease_until: u64) -> HostFuture<()> {
+    fn renew_lease(&self, key: MessageKey, lease_until: u64) -> BackendFuture<()> {
         let promise = self.host.renew_lease(&key_to_js(key), lease_until as f64);
-        Box::pin(async move { settle(promise).await.map(drop) })
+        Box::pin(async move { host_answer(promise).await.map(drop) })
     }
 
-    fn settle_message(&self, key: MessageKey, retry: Option<(u64, Vec<u8>)>) -> HostFuture<()> {
+    fn settle_message(&self, key: MessageKey, retry: Option<(u64, Vec<u8>)>) -> BackendFuture<()> {
         let promise = match retry {
             Some((due, bytes)) => {
                 self.host
@@ -322,7 +319,7 @@ impl Store for IdbStore {
             }
             None => self.host.settle_message(&key_to_js(key), 0.0, &JsValue::UNDEFINED),
         };
-        Box::pin(async move { settle(promise).await.map(drop) })
+        Box::pin(async move { host_answer(promise).await.map(drop) })
     }
 
     fn close(&self) {
@@ -335,14 +332,14 @@ impl Peers for IdbPeers {
         self.0.can_own()
     }
 
-    fn try_acquire(&self) -> HostFuture<bool> {
+    fn try_acquire(&self) -> BackendFuture<bool> {
         let promise = self.0.try_acquire();
-        Box::pin(async move { Ok(settle(promise).await?.as_bool().unwrap_or(false)) })
+        Box::pin(async move { Ok(host_answer(promise).await?.as_bool().unwrap_or(false)) })
     }
 
-    fn acquire(&self) -> HostFuture<()> {
+    fn acquire(&self) -> BackendFuture<()> {
         let promise = self.0.acquire();
-        Box::pin(async move { settle(promise).await.map(drop) })
+        Box::pin(async move { host_answer(promise).await.map(drop) })
     }
 
     fn release(&self) {
@@ -360,11 +357,11 @@ impl Peers for IdbPeers {
         self.0.announce_queued();
     }
 
-    fn next_event(&self) -> HostFuture<PeerEvent> {
+    fn next_event(&self) -> BackendFuture<PeerEvent> {
         let host = Rc::clone(&self.0);
         Box::pin(async move {
             loop {
-                let event = settle(host.next_event()).await?;
+                let event = host_answer(host.next_event()).await?;
                 match field(&event, "type").as_string().as_deref() {
                     Some("commit") => return Ok(PeerEvent::Committed(byte_arrays(&field(&event, "records")))),
                     Some("want") => return Ok(PeerEvent::WriterWaiting),

@@ -1,12 +1,19 @@
-//! Imports from the JS files the bindings ship: helpers.js and, for KV
-//! Connect in Deno, http1.js.
+//! Imports from the JS files the bindings ship, one block per file:
+//! errors.js, arguments.js, fetch.js, timers.js and, for KV Connect in Deno,
+//! http1.js. (The IndexedDB and SQLite hosts import their own.)
 
 use wasm_bindgen::prelude::*;
 
-#[wasm_bindgen(module = "/src/bindings/helpers.js")]
+#[wasm_bindgen(module = "/src/bindings/errors.js")]
 extern "C" {
     #[wasm_bindgen(js_name = makeClassError)]
     pub fn make_class_error(class_name: &str, message: &str) -> JsValue;
+    #[wasm_bindgen(js_name = errorText)]
+    pub fn error_text(error: &JsValue) -> String;
+}
+
+#[wasm_bindgen(module = "/src/bindings/arguments.js")]
+extern "C" {
     #[wasm_bindgen(js_name = typeName)]
     fn type_name(value: &JsValue) -> Option<String>;
     /// A caller's key, copied by JS into a plain array of parts; every read
@@ -20,6 +27,10 @@ extern "C" {
     /// A caller's array of integers (serde_v8's `Vec<u32>`), as numbers.
     #[wasm_bindgen(catch, js_name = readIntegers)]
     pub fn read_integers(values: &JsValue) -> Result<js_sys::Array, JsValue>;
+}
+
+#[wasm_bindgen(module = "/src/bindings/fetch.js")]
+extern "C" {
     #[wasm_bindgen(js_name = httpPost)]
     pub fn http_post(
         url: &str,
@@ -48,13 +59,14 @@ extern "C" {
     pub fn read_chunk(reader: &JsValue) -> js_sys::Promise;
     #[wasm_bindgen(js_name = cancelReader)]
     pub fn cancel_reader(reader: &JsValue);
-    pub fn sleep(ms: u32) -> js_sys::Promise;
+}
+
+#[wasm_bindgen(module = "/src/bindings/timers.js")]
+extern "C" {
     #[wasm_bindgen(js_name = startTimer)]
     pub fn start_timer(ms: u32, fire: &js_sys::Function) -> JsValue;
     #[wasm_bindgen(js_name = cancelTimer)]
     pub fn cancel_timer(timer: &JsValue);
-    #[wasm_bindgen(js_name = errorText)]
-    pub fn error_text(error: &JsValue) -> String;
 }
 
 #[wasm_bindgen(module = "/src/bindings/http1.js")]

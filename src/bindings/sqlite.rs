@@ -2,30 +2,15 @@
 //! that the runtime's entry file makes (pkg-template/sqlite.js, a thin shim
 //! over `node:sqlite` or `bun:sqlite`).
 
-use std::future::Future;
-use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Context, Poll};
 
 use js_sys::{Array, Uint8Array};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
 
-use super::{errors, js, now_ms, Database};
-use crate::backend::memory::Sleep;
+use super::{errors, js, now_ms, timer, Database};
 use crate::backend::sqlite::host::{SqlValue, SqliteHost, StatementId};
 use crate::backend::sqlite::open_shared;
 use crate::core::error::{KvError, KvResult};
-use crate::core::limits::Limits;
-use crate::kv::Kv;
-
-#[wasm_bindgen(module = "/src/bindings/sqlite.js")]
-extern "C" {
-    #[wasm_bindgen(js_name = startTimer)]
-    fn start_timer(ms: u32) -> Array;
-    #[wasm_bindgen(js_name = stopTimer)]
-    fn stop_timer(id: &JsValue);
-}
 
 #[wasm_bindgen]
 extern "C" {
@@ -128,42 +113,6 @@ impl SqliteHost for JsSqliteHost {
     }
 }
 
-/// A sleep whose timer is cleared when it is dropped unfinished.
-struct ClearedOnDrop {
-    future: JsFuture,
-    id: JsValue,
-    done: bool,
-}
-
-impl Future for ClearedOnDrop {
-    type Output = ();
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let poll = Pin::new(&mut self.future).poll(cx).map(drop);
-        if poll.is_ready() {
-            self.done = true;
-        }
-        poll
-    }
-}
-
-impl Drop for ClearedOnDrop {
-    fn drop(&mut self) {
-        if !self.done {
-            stop_timer(&self.id);
-        }
-    }
-}
-
-pub(super) fn cancellable_sleep(ms: u32) -> Sleep {
-    let started = start_timer(ms);
-    Box::pin(ClearedOnDrop {
-        future: JsFuture::from(js_sys::Promise::from(started.get(0))),
-        id: started.get(1),
-        done: false,
-    })
-}
-
 /// Opens the SQLite database at `path` (canonical: the same file gives the
 /// same text), or joins this process's open one; `connect()` returns a new
 /// connection and is only called when there is none.
@@ -173,9 +122,7 @@ pub fn open_sqlite(path: String, connect: &js_sys::Function) -> Result<Database,
         let connection = connect.call0(&JsValue::UNDEFINED).map_err(host_error)?;
         Ok(Box::new(JsSqliteHost(connection.unchecked_into())))
     };
-    let backend = open_shared(&path, connect, Rc::new(now_ms), Rc::new(cancellable_sleep))
+    let backend = open_shared(&path, connect, Rc::new(now_ms), Rc::new(timer::sleep))
         .map_err(|err| errors::to_js(KvError::type_error(format!("Cannot open {path}: {}", err.message))))?;
-    Ok(Database {
-        kv: Rc::new(Kv::new(Box::new(backend), Limits::default())),
-    })
+    Ok(Database::new(backend))
 }

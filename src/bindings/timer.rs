@@ -11,7 +11,8 @@ use std::task::{Context, Poll, Waker};
 use wasm_bindgen::prelude::*;
 
 use super::js;
-use crate::backend::memory::{keep_waker, Sleep};
+use crate::backend::memory::keep_waker;
+use crate::backend::time::Sleep;
 
 #[derive(Default)]
 struct State {
@@ -21,13 +22,13 @@ struct State {
 
 struct JsSleep {
     state: Rc<RefCell<State>>,
-    /// helpers.js's handle, for `cancelTimer`.
+    /// timers.js's handle, for `cancelTimer`.
     timer: JsValue,
     /// Called by the timer; must live as long as it may fire.
     _fire: Closure<dyn FnMut()>,
 }
 
-/// Sleeps `ms` milliseconds (any u32: helpers.js splits what `setTimeout`
+/// Sleeps `ms` milliseconds (any u32: timers.js splits what `setTimeout`
 /// cannot wait in one go).
 pub fn sleep(ms: u32) -> Sleep {
     let state = Rc::new(RefCell::new(State::default()));

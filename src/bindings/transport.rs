@@ -23,8 +23,10 @@ use crate::backend::remote::transport::{
 /// frame reader checks each frame's declared length before more arrives.
 const MAX_CHUNK_BYTES: u32 = 256 * 1024;
 
+/// KV Connect's HTTP through the host's JS: raw HTTP/1.1 (http1.js) in
+/// Deno, `fetch` (fetch.js) elsewhere and for streams.
 #[derive(Default)]
-pub struct FetchTransport {
+pub struct JsHttpTransport {
     /// http1.js's connection pool, made at the first request; `undefined`
     /// where it cannot serve (not Deno, or a proxy may be configured).
     pool: OnceCell<JsValue>,
@@ -146,7 +148,7 @@ async fn response(promise: Promise) -> Result<HttpResponse, TransportError> {
     })
 }
 
-impl Transport for FetchTransport {
+impl Transport for JsHttpTransport {
     fn post(&self, request: HttpRequest) -> TransportFuture<Result<HttpResponse, TransportError>> {
         let pool = self.pool.get_or_init(js::create_connection_pool).clone();
         let headers = headers_array(&request.headers);
@@ -196,17 +198,6 @@ impl Transport for FetchTransport {
                 rest: Rc::default(),
             })))
         })
-    }
-
-    fn sleep(&self, ms: u32) -> TransportFuture<()> {
-        let promise = js::sleep(ms);
-        Box::pin(async move {
-            let _ = JsFuture::from(promise).await;
-        })
-    }
-
-    fn now_ms(&self) -> u64 {
-        js_sys::Date::now() as u64
     }
 
     fn random(&self) -> f64 {

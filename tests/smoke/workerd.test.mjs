@@ -55,7 +55,7 @@ test("workerd: the config lists the package's workerd entry and its files", () =
   assert.ok(names.includes("kv.js:esModule"));
   assert.ok(names.includes("webkv_server.js:esModule"));
   assert.ok(names.includes("webkv_server_bg.wasm:wasm"));
-  assert.ok(names.some((n) => /^snippets\/.+\/helpers\.js:esModule$/.test(n)), names.join(", "));
+  assert.ok(names.some((n) => /^snippets\/.+\/arguments\.js:esModule$/.test(n)), names.join(", "));
   assert.match(COMPATIBILITY_DATE, /^\d{4}-\d{2}-\d{2}$/);
 });
 

@@ -7,9 +7,8 @@
 use std::future::Future;
 use std::pin::Pin;
 
+pub use crate::backend::BackendFuture;
 use crate::core::error::KvResult;
-
-pub type HostFuture<T> = Pin<Box<dyn Future<Output = KvResult<T>>>>;
 
 /// Runs a task in the background, on the same thread.
 pub type Spawn = std::rc::Rc<dyn Fn(Pin<Box<dyn Future<Output = ()>>>)>;
@@ -64,7 +63,7 @@ pub trait Store {
     /// One read-only transaction: what was committed after `after`.
     /// Stored records that are not what the store's layout says (types,
     /// shapes, versions) fail it with a "corrupt" error.
-    fn read_since(&self, after: u64) -> HostFuture<Since>;
+    fn read_since(&self, after: u64) -> BackendFuture<Since>;
 
     /// One read-write transaction that appends what `prepare` returns and
     /// resolves once it is durable. Unless `blind`, the transaction first
@@ -72,12 +71,12 @@ pub trait Store {
     /// with `blind` (the caller knows nobody else wrote) `prepare` gets
     /// nothing. Either way, appending a version that already exists fails
     /// the whole transaction. `enqueues`: whether it may add queue messages.
-    fn write(&self, after: u64, blind: bool, enqueues: bool, prepare: Prepare) -> HostFuture<()>;
+    fn write(&self, after: u64, blind: bool, enqueues: bool, prepare: Prepare) -> BackendFuture<()>;
 
     /// Replaces the snapshot with `pages`, the whole database at `version`,
     /// and drops the log up to it; `Ok(false)` (and no change) if the store
     /// has moved past `version` meanwhile.
-    fn compact(&self, version: u64, pages: Vec<Vec<u8>>) -> HostFuture<bool>;
+    fn compact(&self, version: u64, pages: Vec<Vec<u8>>) -> BackendFuture<bool>;
 
     /// One read-write transaction: the first message due at `now` that no
     /// other instance holds a live lease on, leased to this instance until
@@ -85,19 +84,19 @@ pub trait Store {
     /// that went back, or a corrupt row). Rows that are no message (wrong
     /// types or shapes, impossible keys) are set aside, never returned, and
     /// so are messages of an unknown format (left for a newer webkv).
-    fn take_message(&self, now: u64, lease_until: u64) -> HostFuture<Taken>;
+    fn take_message(&self, now: u64, lease_until: u64) -> BackendFuture<Taken>;
 
     /// Sets a message that does not decode aside (out of the queue, kept
     /// for inspection), reporting why.
-    fn discard_message(&self, key: MessageKey, why: &str) -> HostFuture<()>;
+    fn discard_message(&self, key: MessageKey, why: &str) -> BackendFuture<()>;
 
     /// Extends this instance's lease on a message it is delivering.
-    fn renew_lease(&self, key: MessageKey, lease_until: u64) -> HostFuture<()>;
+    fn renew_lease(&self, key: MessageKey, lease_until: u64) -> BackendFuture<()>;
 
     /// Removes a message (`None`), or moves it to a new delivery time with
     /// new bytes and no lease; nothing if this instance no longer holds its
     /// lease (it lapsed and another instance took the message).
-    fn settle_message(&self, key: MessageKey, retry: Option<(u64, Vec<u8>)>) -> HostFuture<()>;
+    fn settle_message(&self, key: MessageKey, retry: Option<(u64, Vec<u8>)>) -> BackendFuture<()>;
 
     fn close(&self);
 }
@@ -130,10 +129,10 @@ pub trait Peers {
     fn can_own(&self) -> bool;
 
     /// Takes ownership if nobody has it; `Ok(false)` otherwise.
-    fn try_acquire(&self) -> HostFuture<bool>;
+    fn try_acquire(&self) -> BackendFuture<bool>;
 
     /// Waits for ownership, telling the owner that someone is waiting.
-    fn acquire(&self) -> HostFuture<()>;
+    fn acquire(&self) -> BackendFuture<()>;
 
     fn release(&self);
 
@@ -143,7 +142,7 @@ pub trait Peers {
     /// Tells the others' queue listeners to look for messages.
     fn announce_queued(&self);
 
-    fn next_event(&self) -> HostFuture<PeerEvent>;
+    fn next_event(&self) -> BackendFuture<PeerEvent>;
 
     /// Another instance sent something this one cannot use (an announced
     /// record that does not decode): report it (rate-limited by the host).

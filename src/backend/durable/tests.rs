@@ -11,9 +11,10 @@ use futures::channel::oneshot;
 use futures::executor::LocalPool;
 use futures::task::LocalSpawnExt;
 
-use super::host::{HostFuture, MessageKey, PeerEvent, Peers, Prepare, Since, Spawn, Store, Taken};
+use super::host::{BackendFuture, MessageKey, PeerEvent, Peers, Prepare, Since, Spawn, Store, Taken};
 use super::DurableBackend;
-use crate::backend::memory::{MemoryBackend, Timer};
+use crate::backend::memory::MemoryBackend;
+use crate::backend::time::Timer;
 use crate::backend::Backend;
 use crate::core::error::KvError;
 use crate::core::selector::point_range;
@@ -58,12 +59,12 @@ struct FakeStore {
 }
 
 impl Store for FakeStore {
-    fn read_since(&self, after: u64) -> HostFuture<Since> {
+    fn read_since(&self, after: u64) -> BackendFuture<Since> {
         self.disk.borrow_mut().reads += 1;
         Box::pin(ready(Ok(self.disk.borrow().since(after))))
     }
 
-    fn write(&self, after: u64, blind: bool, enqueues: bool, prepare: Prepare) -> HostFuture<()> {
+    fn write(&self, after: u64, blind: bool, enqueues: bool, prepare: Prepare) -> BackendFuture<()> {
         let since = if blind {
             Since::default()
         } else {
@@ -99,7 +100,7 @@ impl Store for FakeStore {
         Box::pin(ready(Ok(())))
     }
 
-    fn take_message(&self, now: u64, lease_until: u64) -> HostFuture<Taken> {
+    fn take_message(&self, now: u64, lease_until: u64) -> BackendFuture<Taken> {
         let mut disk = self.disk.borrow_mut();
         let mut next_due = None::<u64>;
         for (key, (bytes, lease)) in disk.queue.iter_mut() {
@@ -127,7 +128,7 @@ impl Store for FakeStore {
         Box::pin(ready(Ok(Taken::NextDue(next_due))))
     }
 
-    fn discard_message(&self, key: MessageKey, why: &str) -> HostFuture<()> {
+    fn discard_message(&self, key: MessageKey, why: &str) -> BackendFuture<()> {
         let mut disk = self.disk.borrow_mut();
         if disk.queue.remove(&key).is_some() {
             disk.discarded.push((key, why.to_string()));
@@ -135,7 +136,7 @@ impl Store for FakeStore {
         Box::pin(ready(Ok(())))
     }
 
-    fn renew_lease(&self, key: MessageKey, lease_until: u64) -> HostFuture<()> {
+    fn renew_lease(&self, key: MessageKey, lease_until: u64) -> BackendFuture<()> {
         if let Some((_, Some((holder, until)))) = self.disk.borrow_mut().queue.get_mut(&key) {
             if *holder == self.id {
                 *until = lease_until;
@@ -144,7 +145,7 @@ impl Store for FakeStore {
         Box::pin(ready(Ok(())))
     }
 
-    fn settle_message(&self, key: MessageKey, retry: Option<(u64, Vec<u8>)>) -> HostFuture<()> {
+    fn settle_message(&self, key: MessageKey, retry: Option<(u64, Vec<u8>)>) -> BackendFuture<()> {
         let mut disk = self.disk.borrow_mut();
         let leased_here = matches!(disk.queue.get(&key), Some((_, Some((holder, _)))) if *holder == self.id);
         if !leased_here {
@@ -157,7 +158,7 @@ impl Store for FakeStore {
         Box::pin(ready(Ok(())))
     }
 
-    fn compact(&self, version: u64, pages: Vec<Vec<u8>>) -> HostFuture<bool> {
+    fn compact(&self, version: u64, pages: Vec<Vec<u8>>) -> BackendFuture<bool> {
         let mut disk = self.disk.borrow_mut();
         if disk.version != version {
             return Box::pin(ready(Ok(false)));
@@ -218,7 +219,7 @@ impl Peers for FakePeers {
         self.locks
     }
 
-    fn try_acquire(&self) -> HostFuture<bool> {
+    fn try_acquire(&self) -> BackendFuture<bool> {
         let mut hub = self.hub.borrow_mut();
         let free = hub.holder.is_none();
         if free {
@@ -227,7 +228,7 @@ impl Peers for FakePeers {
         Box::pin(ready(Ok(free)))
     }
 
-    fn acquire(&self) -> HostFuture<()> {
+    fn acquire(&self) -> BackendFuture<()> {
         let mut hub = self.hub.borrow_mut();
         if hub.holder.is_none() {
             hub.holder = Some(self.id);
@@ -254,7 +255,7 @@ impl Peers for FakePeers {
         self.hub.borrow_mut().post(self.id, || PeerEvent::Queued);
     }
 
-    fn next_event(&self) -> HostFuture<PeerEvent> {
+    fn next_event(&self) -> BackendFuture<PeerEvent> {
         let hub = Rc::clone(&self.hub);
         let id = self.id;
         Box::pin(async move {

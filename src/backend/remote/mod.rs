@@ -28,6 +28,7 @@ use denokv_proto::{AtomicWrite, Consistency, KvEntry, ReadRange};
 use self::metadata::{Metadata, SUPPORTED_VERSIONS};
 use self::transport::{HttpRequest, HttpResponse, Transport, TransportError};
 use self::wire::{AtomicWriteOutcome, SnapshotReadOutcome};
+use super::time::{Clock, Timer};
 use super::{Backend, BackendFuture, WatchStream};
 use crate::core::error::KvError;
 use crate::core::versionstamp::Versionstamp;
@@ -51,12 +52,14 @@ pub struct RemoteBackend {
 }
 
 impl RemoteBackend {
-    pub fn new(url: String, access_token: String, transport: Rc<dyn Transport>) -> Self {
+    pub fn new(url: String, access_token: String, transport: Rc<dyn Transport>, clock: Clock, timer: Timer) -> Self {
         Self {
             client: Rc::new(Client {
                 url: url::normalize(&url),
                 access_token,
                 transport,
+                clock,
+                timer,
                 metadata: RefCell::new(None),
                 closed: Cell::new(false),
                 close_wakers: RefCell::new(Vec::new()),
@@ -110,6 +113,9 @@ struct Client {
     url: String,
     access_token: String,
     transport: Rc<dyn Transport>,
+    clock: Clock,
+    /// Waits between retries.
+    timer: Timer,
     metadata: RefCell<Option<Rc<Metadata>>>,
     closed: Cell<bool>,
     /// Tasks waiting for the database to close (see `Closed`), by id.
@@ -357,7 +363,7 @@ impl Client {
     async fn exchange(&self, mode: Exchange) -> Result<Rc<Metadata>, KvError> {
         if mode == Exchange::Cached {
             if let Some(cached) = self.metadata.borrow().as_ref() {
-                if !cached.needs_refresh(self.transport.now_ms()) {
+                if !cached.needs_refresh((self.clock)()) {
                     return Ok(Rc::clone(cached));
                 }
             }
@@ -386,7 +392,7 @@ impl Client {
         let mut last_error = String::new();
         for attempt in 0..attempts {
             if attempt > 0 {
-                self.transport.sleep(self.backoff_ms(attempt)).await;
+                (self.timer)(self.backoff_ms(attempt)).await;
             }
             self.ensure_open()?;
             match self.post(request.clone()).await {
@@ -492,7 +498,7 @@ impl Client {
             }
             attempt += 1;
             if attempt < MAX_ATTEMPTS {
-                self.transport.sleep(self.backoff_ms(attempt)).await;
+                (self.timer)(self.backoff_ms(attempt)).await;
             }
         }
         Err(CallError::Fatal(KvError::error(format!(
@@ -505,7 +511,7 @@ impl Client {
         let max_response_bytes = wire::max_snapshot_read_bytes(ranges);
         for attempt in 0..MAX_ATTEMPTS {
             if attempt > 0 {
-                self.transport.sleep(self.backoff_ms(attempt)).await;
+                (self.timer)(self.backoff_ms(attempt)).await;
             }
             let body = self
                 .call("snapshot_read", Rc::clone(&request), strong, true, max_response_bytes)
@@ -534,7 +540,7 @@ impl Client {
         let request: Rc<[u8]> = Rc::from(wire::atomic_write_request(write));
         for attempt in 0..MAX_ATTEMPTS {
             if attempt > 0 {
-                self.transport.sleep(self.backoff_ms(attempt)).await;
+                (self.timer)(self.backoff_ms(attempt)).await;
             }
             let body = self
                 .call(

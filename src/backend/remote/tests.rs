@@ -129,15 +129,6 @@ impl Transport for ScriptTransport {
         Box::pin(std::future::ready(result))
     }
 
-    fn sleep(&self, ms: u32) -> TransportFuture<()> {
-        self.0.now.set(self.0.now.get() + u64::from(ms));
-        Box::pin(std::future::ready(()))
-    }
-
-    fn now_ms(&self) -> u64 {
-        self.0.now.get()
-    }
-
     fn random(&self) -> f64 {
         0.5
     }
@@ -147,11 +138,19 @@ impl Transport for ScriptTransport {
     }
 }
 
+/// A backend whose clock is the script's, and whose sleeps end at once,
+/// moving that clock on by their length.
 fn backend(url: &str, script: &Rc<Script>) -> RemoteBackend {
+    let (clock_script, timer_script) = (Rc::clone(script), Rc::clone(script));
     RemoteBackend::new(
         url.to_string(),
         "access-token".to_string(),
         Rc::new(ScriptTransport(Rc::clone(script))),
+        Rc::new(move || clock_script.now.get()),
+        Rc::new(move |ms| {
+            timer_script.now.set(timer_script.now.get() + u64::from(ms));
+            Box::pin(std::future::ready(()))
+        }),
     )
 }
 
@@ -490,18 +489,18 @@ fn close_ends_a_watch_waiting_to_reopen() {
         fn post_stream(&self, r: HttpRequest) -> TransportFuture<Result<StreamResponse, TransportError>> {
             ScriptTransport(Rc::clone(&self.0)).post_stream(r)
         }
-        fn sleep(&self, _: u32) -> TransportFuture<()> {
-            Box::pin(std::future::pending())
-        }
-        fn now_ms(&self) -> u64 {
-            0
-        }
         fn random(&self) -> f64 {
             0.5
         }
         fn close(&self) {}
     }
-    let db = RemoteBackend::new("http://h/".into(), "t".into(), Rc::new(Stalled(Rc::clone(&script))));
+    let db = RemoteBackend::new(
+        "http://h/".into(),
+        "t".into(),
+        Rc::new(Stalled(Rc::clone(&script))),
+        Rc::new(|| 0),
+        Rc::new(|_| Box::pin(std::future::pending())),
+    );
     block_on(db.connect()).expect("opens");
     let mut stream = db.watch(vec![vec![2, 0]]);
     let mut next = stream.next();

@@ -66,8 +66,6 @@ pub trait Transport {
     fn post(&self, request: HttpRequest) -> TransportFuture<Result<HttpResponse, TransportError>>;
     /// A POST whose 200 answer is streamed; `close` ends open streams.
     fn post_stream(&self, request: HttpRequest) -> TransportFuture<Result<StreamResponse, TransportError>>;
-    fn sleep(&self, ms: u32) -> TransportFuture<()>;
-    fn now_ms(&self) -> u64;
     /// A number in [0, 1), for backoff jitter.
     fn random(&self) -> f64;
     /// Releases what the transport holds (connections, open streams); the

@@ -110,7 +110,7 @@ async fn back_off(client: &Client, state: &RefCell<State>, why: &str) -> Result<
         state.productive = false;
         client.backoff_ms(state.failures)
     };
-    client.transport.sleep(wait).await;
+    (client.timer)(wait).await;
     Ok(())
 }
 

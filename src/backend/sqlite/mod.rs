@@ -18,7 +18,7 @@ use std::task::{Context, Poll, Waker};
 use denokv_proto::{AtomicWrite, Consistency, KvEntry, KvValue, MutationKind, ReadRange};
 
 use self::host::{SqlValue, SqliteHost, StatementId, TxKind};
-use super::memory::{Clock, Sleep, Timer};
+use super::time::{Clock, Sleep, Timer};
 use super::{Backend, BackendFuture, WatchStream};
 use crate::core::error::{KvError, KvResult};
 use crate::core::numeric::{self, SumParams, U64Op};
@@ -104,11 +104,13 @@ struct Shared {
 #[derive(Default)]
 struct Handle {
     closed: Cell<bool>,
-    watchers: RefCell<Watchers>,
+    waiters: RefCell<Waiters>,
 }
 
+/// Who in this process waits for a change: watches (by the keys they
+/// watch) and queue listeners.
 #[derive(Default)]
-struct Watchers {
+struct Waiters {
     next_id: u64,
     slots: HashMap<u64, WatchSlot>,
     listeners: Vec<Waker>,
@@ -599,8 +601,8 @@ impl SqliteDb {
             return;
         }
         for handle in self.handles() {
-            let mut watchers = handle.watchers.borrow_mut();
-            for slot in watchers.slots.values_mut() {
+            let mut waiters = handle.waiters.borrow_mut();
+            for slot in waiters.slots.values_mut() {
                 if slot.keys.iter().any(|key| changed.contains(key)) {
                     slot.dirty = true;
                     if let Some(waker) = slot.waker.take() {
@@ -613,7 +615,7 @@ impl SqliteDb {
 
     fn wake_listeners(&self) {
         for handle in self.handles() {
-            let listeners = std::mem::take(&mut handle.watchers.borrow_mut().listeners);
+            let listeners = std::mem::take(&mut handle.waiters.borrow_mut().listeners);
             for waker in listeners {
                 waker.wake();
             }
@@ -873,13 +875,13 @@ impl SqliteDb {
         };
         if let Some(handle) = handle {
             handle.closed.set(true);
-            let mut watchers = handle.watchers.borrow_mut();
-            for slot in watchers.slots.values_mut() {
+            let mut waiters = handle.waiters.borrow_mut();
+            for slot in waiters.slots.values_mut() {
                 if let Some(waker) = slot.waker.take() {
                     waker.wake();
                 }
             }
-            for waker in watchers.listeners.drain(..) {
+            for waker in waiters.listeners.drain(..) {
                 waker.wake();
             }
         }
@@ -939,10 +941,10 @@ impl Backend for SqliteBackend {
 
     fn watch(&self, keys: Vec<Vec<u8>>) -> Box<dyn WatchStream> {
         let id = {
-            let mut watchers = self.handle.watchers.borrow_mut();
-            let id = watchers.next_id;
-            watchers.next_id += 1;
-            watchers.slots.insert(
+            let mut waiters = self.handle.waiters.borrow_mut();
+            let id = waiters.next_id;
+            waiters.next_id += 1;
+            waiters.slots.insert(
                 id,
                 WatchSlot {
                     keys: keys.clone(),
@@ -1045,9 +1047,9 @@ impl Future for DueMessagesDone {
         if self.limit.as_mut().poll(cx).is_ready() {
             return Poll::Ready(Ok(()));
         }
-        let mut watchers = self.handle.watchers.borrow_mut();
-        if !watchers.listeners.iter().any(|waker| waker.will_wake(cx.waker())) {
-            watchers.listeners.push(cx.waker().clone());
+        let mut waiters = self.handle.waiters.borrow_mut();
+        if !waiters.listeners.iter().any(|waker| waker.will_wake(cx.waker())) {
+            waiters.listeners.push(cx.waker().clone());
         }
         Poll::Pending
     }
@@ -1074,9 +1076,9 @@ impl Future for NextMessage {
             // Once per task: a listener woken only by its timer polls again
             // and again without the list being drained.
             {
-                let mut watchers = self.handle.watchers.borrow_mut();
-                if !watchers.listeners.iter().any(|waker| waker.will_wake(cx.waker())) {
-                    watchers.listeners.push(cx.waker().clone());
+                let mut waiters = self.handle.waiters.borrow_mut();
+                if !waiters.listeners.iter().any(|waker| waker.will_wake(cx.waker())) {
+                    waiters.listeners.push(cx.waker().clone());
                 }
             }
             if self.timer.as_ref().is_none_or(|(armed, _)| wake_at < *armed) {
@@ -1148,7 +1150,7 @@ impl WatchStream for SqliteWatch {
 
 impl Drop for SqliteWatch {
     fn drop(&mut self) {
-        self.handle.watchers.borrow_mut().slots.remove(&self.id);
+        self.handle.waiters.borrow_mut().slots.remove(&self.id);
     }
 }
 
@@ -1173,8 +1175,8 @@ impl Future for WaitForChange {
                 return Poll::Ready(false);
             }
             {
-                let mut watchers = self.handle.watchers.borrow_mut();
-                let Some(slot) = watchers.slots.get_mut(&self.id) else {
+                let mut waiters = self.handle.waiters.borrow_mut();
+                let Some(slot) = waiters.slots.get_mut(&self.id) else {
                     return Poll::Ready(false);
                 };
                 if slot.dirty {

@@ -1,6 +1,6 @@
-//! Read results leave wasm as one batch, whatever the number of entries:
-//! `[keys, encodings, values, valueEnds, versionstamps]`, with every value's
-//! bytes in one buffer. The JS layer slices it up. Per entry this costs the
+//! Read results leave wasm as one batch, whatever the number of entries
+//! (its layout is `batch` in mod.rs), with every value's bytes in one
+//! buffer. wire.js slices it up. Per entry this costs the
 //! key array and nothing else that crosses the boundary; key parts repeated
 //! from the previous entry (a listed prefix) are reused rather than decoded
 //! again. Point reads skip the keys (`keys` is undefined): the JS layer
@@ -10,10 +10,8 @@ use denokv_proto::{encode_value_owned, KeyPart, KvEntry};
 use js_sys::{Array, Uint32Array, Uint8Array};
 use wasm_bindgen::JsValue;
 
-use super::{errors, key};
-
-/// Marks a key that was not found (getMany).
-const MISSING: u8 = 0;
+use super::{batch, point, NO_VALUE};
+use crate::bindings::{errors, key};
 
 #[derive(Default)]
 pub struct BatchWriter {
@@ -52,7 +50,7 @@ impl BatchWriter {
     }
 
     pub fn push_missing(&mut self) {
-        self.encodings.push(MISSING);
+        self.encodings.push(NO_VALUE);
         self.value_ends.push(self.values.len() as u32);
         self.versionstamps.extend_from_slice(&[0; 10]);
     }
@@ -67,8 +65,14 @@ impl BatchWriter {
         let values = Uint8Array::from(self.values.as_slice());
         let value_ends = Uint32Array::from(self.value_ends.as_slice());
         let versionstamps = Uint8Array::from(self.versionstamps.as_slice());
-        let batch = Array::of5(&keys, &encodings, &values, &value_ends, &versionstamps);
-        batch.into()
+        let mut fields: [JsValue; batch::FIELDS] = Default::default();
+        fields[batch::KEYS] = keys;
+        fields[batch::ENCODINGS] = encodings.into();
+        fields[batch::VALUES] = values.into();
+        fields[batch::VALUE_ENDS] = value_ends.into();
+        fields[batch::VERSIONSTAMPS] = versionstamps.into();
+        let [a, b, c, d, e] = &fields;
+        Array::of5(a, b, c, d, e).into()
     }
 
     fn key_to_js(&mut self, encoded: &[u8]) -> Result<JsValue, JsValue> {
@@ -102,13 +106,12 @@ impl BatchWriter {
     }
 }
 
-/// A point read's entry as one byte array: the encoding, the 10-byte
-/// versionstamp, then the value.
-pub fn single_entry(entry: KvEntry) -> JsValue {
+/// A point read's entry (`point` in mod.rs).
+pub fn point_read(entry: KvEntry) -> JsValue {
     let (bytes, encoding) = encode_value_owned(entry.value);
-    let mut out = Vec::with_capacity(11 + bytes.len());
-    out.push(encoding as u8);
-    out.extend_from_slice(&entry.versionstamp);
-    out.extend_from_slice(&bytes);
+    let mut out = vec![0; point::VALUE + bytes.len()];
+    out[point::ENCODING] = encoding as u8;
+    out[point::VERSIONSTAMP..point::VALUE].copy_from_slice(&entry.versionstamp);
+    out[point::VALUE..].copy_from_slice(&bytes);
     Uint8Array::from(out.as_slice()).into()
 }
