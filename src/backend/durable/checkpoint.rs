@@ -10,7 +10,7 @@ use std::ops::Range;
 use std::rc::Rc;
 
 use super::host::{Checkpoint, Stored};
-use super::{Shared, PAGE_BYTES};
+use super::{Shared, State, PAGE_BYTES};
 use crate::core::error::KvResult;
 use crate::core::page_index::{PageIndex, PageInfo};
 use crate::core::record::{self, Page, PageWriter, MAX_VERSION};
@@ -21,23 +21,72 @@ use crate::core::record::{self, Page, PageWriter, MAX_VERSION};
 /// its own size.
 const MIN_LOG_BYTES: usize = 256 * 1024;
 
+/// The most key bytes the dirty set holds. An instance that follows
+/// another's commits for long never checkpoints, so its set would grow
+/// with every key written; past this it is dropped, and this instance's
+/// next checkpoint, if it ever makes one, rewrites every page.
+const MAX_DIRTY_BYTES: usize = 4 * 1024 * 1024;
+
+/// `dirty_since` once the dirty set was dropped: no index is that new, so
+/// every page counts as dirty.
+const UNKNOWN: u64 = u64::MAX;
+
+fn forget_dirty(state: &mut State) {
+    state.dirty.clear();
+    state.dirty_bytes = 0;
+    state.dirty_since = UNKNOWN;
+}
+
+/// Puts what a failed checkpoint had taken back into the dirty set.
+fn restore_dirty(state: &mut State, Taken { dirty, since }: Taken) {
+    if since == UNKNOWN || state.dirty_since == UNKNOWN {
+        forget_dirty(state);
+        return;
+    }
+    state.dirty_since = since;
+    state.dirty.extend(dirty);
+    state.dirty_bytes = state.dirty.iter().map(Vec::len).fold(0, usize::saturating_add);
+    if state.dirty_bytes > MAX_DIRTY_BYTES {
+        forget_dirty(state);
+    }
+}
+
 /// What a planned checkpoint hands back once its transaction is done.
 struct Planned {
     index: PageIndex,
-    /// The keys it covered, given back to the dirty set if it fails.
+    /// Given back to the dirty set if it fails.
+    taken: Taken,
+}
+
+/// The dirty set a checkpoint took, and since when it held every change.
+struct Taken {
     dirty: BTreeSet<Vec<u8>>,
+    since: u64,
 }
 
 impl Shared {
     /// Commits with these keys are about to be applied.
     pub(super) fn note_changed<'k>(&self, keys: impl Iterator<Item = &'k Vec<u8>>) {
-        self.state.borrow_mut().dirty.extend(keys.cloned());
+        let mut state = self.state.borrow_mut();
+        if state.dirty_since == UNKNOWN {
+            return;
+        }
+        for key in keys {
+            if !state.dirty.contains(key) {
+                state.dirty_bytes = state.dirty_bytes.saturating_add(key.len());
+                state.dirty.insert(key.clone());
+            }
+        }
+        if state.dirty_bytes > MAX_DIRTY_BYTES {
+            forget_dirty(&mut state);
+        }
     }
 
     /// A snapshot with this index was loaded: nothing is dirty against it.
     pub(super) fn loaded_index(&self, index: PageIndex) {
         let mut state = self.state.borrow_mut();
         state.dirty.clear();
+        state.dirty_bytes = 0;
         state.dirty_since = index.version;
         state.index = index;
         state.log_bytes = 0;
@@ -52,12 +101,15 @@ impl Shared {
         if state.log_bytes <= MIN_LOG_BYTES.max(state.weigh_at) {
             return false;
         }
-        let runs = state.index.dirty_runs(state.dirty.iter().map(Vec::as_slice));
-        let rewrite = runs
-            .iter()
-            .flat_map(|run| &state.index.pages[run.clone()])
-            .map(|page| page.bytes)
-            .fold(0u64, u64::saturating_add);
+        let rewrite = if state.dirty_since == UNKNOWN {
+            state.index.bytes()
+        } else {
+            let runs = state.index.dirty_runs(state.dirty.iter().map(Vec::as_slice));
+            runs.iter()
+                .flat_map(|run| &state.index.pages[run.clone()])
+                .map(|page| page.bytes)
+                .fold(0u64, u64::saturating_add)
+        };
         if (state.log_bytes as u64).saturating_mul(4) >= rewrite {
             return true;
         }
@@ -75,19 +127,18 @@ impl Shared {
             Box::new(move |stored: Stored| shared.plan_checkpoint(stored, &planned))
         };
         let written = self.store.checkpoint(plan).await;
-        let Some(Planned { index, dirty }) = planned.borrow_mut().take() else {
+        let Some(Planned { index, taken }) = planned.borrow_mut().take() else {
             return written;
         };
         let mut state = self.state.borrow_mut();
         if matches!(written, Ok(true)) {
-            // Keys changed while the transaction ran stay dirty: they are
-            // after the new index's version.
-            state.dirty_since = index.version;
+            // The dirty set now holds the keys changed while the transaction
+            // ran, after the new index's version.
             state.index = index;
             state.log_bytes = 0;
             state.weigh_at = 0;
         } else {
-            state.dirty.extend(dirty);
+            restore_dirty(&mut state, taken);
         }
         written
     }
@@ -108,17 +159,23 @@ impl Shared {
         if index.version >= version {
             return Ok(None);
         }
-        let (dirty, dirty_since) = {
+        // From here the set collects what changes after `version`.
+        let taken = {
             let mut state = self.state.borrow_mut();
-            (std::mem::take(&mut state.dirty), state.dirty_since)
+            state.dirty_bytes = 0;
+            let since = std::mem::replace(&mut state.dirty_since, version);
+            Taken {
+                dirty: std::mem::take(&mut state.dirty),
+                since,
+            }
         };
         // The dirty set holds every key changed after `dirty_since`; the
         // stored index is at least as new as the one this instance loaded
         // or wrote, so the set covers every change since the stored index
-        // too. Should it not (a store that went back), everything is
-        // rewritten.
-        let runs = if dirty_since <= index.version {
-            index.dirty_runs(dirty.iter().map(Vec::as_slice))
+        // too. Should it not (the set was dropped, or a store that went
+        // back), everything is rewritten.
+        let runs = if taken.since <= index.version {
+            index.dirty_runs(taken.dirty.iter().map(Vec::as_slice))
         } else {
             index.all()
         };
@@ -126,13 +183,13 @@ impl Shared {
         let (checkpoint, new_index) = match rewritten {
             Ok(done) => done,
             Err(err) => {
-                self.state.borrow_mut().dirty.extend(dirty);
+                restore_dirty(&mut self.state.borrow_mut(), taken);
                 return Err(err);
             }
         };
         *planned.borrow_mut() = Some(Planned {
             index: new_index,
-            dirty,
+            taken,
         });
         Ok(Some(checkpoint))
     }

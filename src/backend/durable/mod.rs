@@ -79,8 +79,11 @@ struct State {
     /// The newest page index this instance loaded or wrote.
     index: PageIndex,
     /// Every key changed by a commit after `dirty_since`: the pages that own
-    /// them are what a checkpoint rewrites (checkpoint.rs).
+    /// them are what a checkpoint rewrites (checkpoint.rs). `dirty_since`
+    /// is `u64::MAX` once the set grew past its bound and was dropped:
+    /// then every page counts as dirty.
     dirty: BTreeSet<Vec<u8>>,
+    dirty_bytes: usize,
     dirty_since: u64,
     /// `log_bytes` at which to weigh a checkpoint again (checkpoint.rs).
     weigh_at: usize,

@@ -1020,3 +1020,49 @@ fn instances_whose_index_is_older_than_the_stores_read_and_checkpoint_consistent
         "the pages alone are the database"
     );
 }
+
+#[test]
+fn a_follower_whose_dirty_keys_outgrew_their_bound_rewrites_every_page_when_it_checkpoints() {
+    let mut world = World::new(true);
+    let writer = world.open();
+    let follower = world.open();
+    let mut model = BTreeMap::new();
+    // More key bytes than the dirty set keeps (4 MiB), all heard by the
+    // follower, whose memory then holds no dirty keys at all.
+    let long_keys: Vec<String> = (0..5000).map(|i| format!("{}{i:05}", "p".repeat(1000))).collect();
+    fill(&mut world, &writer, &long_keys, 1, &mut model);
+    // Past the last page, far from the keys the follower writes below.
+    let tail: Vec<String> = (0..10).map(|i| format!("z{i}")).collect();
+    fill(&mut world, &writer, &tail, 2, &mut model);
+    let before = stored_index(&world);
+    assert!(!world.disk.borrow().log.is_empty(), "commits after the last checkpoint");
+
+    let written = world.disk.borrow().pages_written;
+    let mut round = 10;
+    while world.disk.borrow().pages_written == written {
+        round += 1;
+        fill(&mut world, &follower, &keys(20..30), round, &mut model);
+    }
+    let rewritten = world.disk.borrow().pages_written - written;
+    assert!(
+        rewritten >= before.pages.len(),
+        "{rewritten} pages written, {} before",
+        before.pages.len()
+    );
+    let after = stored_index(&world);
+    assert!(
+        before.pages.iter().all(|page| !after.pages.contains(page)),
+        "every page was rewritten"
+    );
+    for db in [writer, follower] {
+        db.close();
+    }
+    world.disk.borrow_mut().log.clear();
+    world.disk.borrow_mut().version = after.version;
+    let reopened = world.open();
+    assert_eq!(
+        everything(&mut world, &reopened),
+        model,
+        "the pages alone are the database"
+    );
+}
