@@ -152,10 +152,11 @@ impl PageIndex {
         self.pages.iter().map(|page| page.bytes).fold(0, u64::saturating_add)
     }
 
-    /// The runs of consecutive pages that own any of `keys` (ascending):
-    /// what a checkpoint rewrites. With no pages at all, any key makes one
-    /// empty run, which owns the whole key space.
-    pub fn dirty_runs<'k>(&self, keys: impl IntoIterator<Item = &'k [u8]>) -> Vec<Range<usize>> {
+    /// The runs of consecutive pages that own any of `keys` (ascending) or
+    /// hold an entry expired by `now_ms`: what a checkpoint rewrites, so
+    /// expired entries leave the disk too. With no pages at all, any key
+    /// makes one empty run, which owns the whole key space.
+    pub fn dirty_runs<'k>(&self, keys: impl IntoIterator<Item = &'k [u8]>, now_ms: u64) -> Vec<Range<usize>> {
         let mut keys = keys.into_iter().peekable();
         if self.pages.is_empty() {
             return if keys.peek().is_some() {
@@ -164,15 +165,23 @@ impl PageIndex {
                 Vec::new()
             };
         }
-        let mut runs: Vec<Range<usize>> = Vec::new();
+        let mut marked: Vec<bool> = self
+            .pages
+            .iter()
+            .map(|page| page.earliest_expiry.is_some_and(|at| at <= now_ms))
+            .collect();
         let last = self.pages.len() - 1;
         let mut page = 0;
         for key in keys {
             while page < last && self.pages[page].last_key.as_slice() < key {
                 page += 1;
             }
+            marked[page] = true;
+        }
+        let mut runs: Vec<Range<usize>> = Vec::new();
+        for (page, _) in marked.iter().enumerate().filter(|(_, marked)| **marked) {
             match runs.last_mut() {
-                Some(run) if run.end >= page => run.end = page + 1,
+                Some(run) if run.end == page => run.end = page + 1,
                 _ => runs.push(page..page + 1),
             }
         }
@@ -286,7 +295,7 @@ mod tests {
     #[test]
     fn a_key_belongs_to_exactly_one_page_and_neighbours_merge_into_runs() {
         let index = index();
-        let runs = |keys: &[&[u8]]| index.dirty_runs(keys.iter().copied());
+        let runs = |keys: &[&[u8]]| index.dirty_runs(keys.iter().copied(), 0);
         assert_eq!(runs(&[]), Vec::<Range<usize>>::new());
         assert_eq!(runs(&[b"a"]), vec![0..1], "below the first page: the first page");
         assert_eq!(runs(&[b"e"]), vec![1..2], "between pages: the next one");
@@ -294,7 +303,11 @@ mod tests {
         assert_eq!(runs(&[b"z"]), vec![2..3], "above the last page: the last page");
         assert_eq!(runs(&[b"a", b"c", b"l", b"z"]), vec![0..1, 2..3]);
         assert_eq!(runs(&[b"c", b"g", b"l"]), vec![0..3]);
-        assert_eq!(PageIndex::default().dirty_runs([b"x".as_slice(), b"y"]), vec![0..0]);
+        assert_eq!(PageIndex::default().dirty_runs([b"x".as_slice(), b"y"], 0), vec![0..0]);
+        // Pages 0 and 2 hold an entry expiring at 1_700_000_000_000.
+        assert_eq!(index.dirty_runs([], 1_699_999_999_999), Vec::<Range<usize>>::new());
+        assert_eq!(index.dirty_runs([], 1_700_000_000_000), vec![0..1, 2..3]);
+        assert_eq!(index.dirty_runs([b"g".as_slice()], 1_700_000_000_000), vec![0..3]);
 
         assert_eq!(
             index.run_bounds(&(0..1)),

@@ -16,7 +16,8 @@ use crate::core::page_index::{PageIndex, PageInfo};
 use crate::core::record::{self, Page, PageWriter, MAX_VERSION};
 
 /// Checkpoint once the log holds more than this many bytes and at least a
-/// quarter of what the checkpoint would rewrite: opening then replays a
+/// quarter of what the checkpoint would rewrite (the pages owning a key
+/// changed since the snapshot, and those holding an expired entry): opening then replays a
 /// bounded log, and a checkpoint costs each commit at most about four times
 /// its own size.
 const MIN_LOG_BYTES: usize = 256 * 1024;
@@ -104,7 +105,9 @@ impl Shared {
         let rewrite = if state.dirty_since == UNKNOWN {
             state.index.bytes()
         } else {
-            let runs = state.index.dirty_runs(state.dirty.iter().map(Vec::as_slice));
+            let runs = state
+                .index
+                .dirty_runs(state.dirty.iter().map(Vec::as_slice), self.memory.now());
             runs.iter()
                 .flat_map(|run| &state.index.pages[run.clone()])
                 .map(|page| page.bytes)
@@ -175,7 +178,7 @@ impl Shared {
         // too. Should it not (the set was dropped, or a store that went
         // back), everything is rewritten.
         let runs = if taken.since <= index.version {
-            index.dirty_runs(taken.dirty.iter().map(Vec::as_slice))
+            index.dirty_runs(taken.dirty.iter().map(Vec::as_slice), self.memory.now())
         } else {
             index.all()
         };

@@ -1066,3 +1066,46 @@ fn a_follower_whose_dirty_keys_outgrew_their_bound_rewrites_every_page_when_it_c
         "the pages alone are the database"
     );
 }
+
+#[test]
+fn a_checkpoint_also_rewrites_pages_holding_expired_entries_so_they_leave_the_disk() {
+    let mut world = World::new(true);
+    let db = world.open();
+    let mut model = BTreeMap::new();
+    fill(&mut world, &db, &keys(0..1000), 1, &mut model);
+    // 600 entries expiring in 10 s, in pages of their own.
+    let expire_at = chrono::DateTime::from_timestamp_millis((world.now.get() + 10_000) as i64);
+    for chunk in (0..600u32).collect::<Vec<_>>().chunks(100) {
+        let mut write = put("", vec![]);
+        write.mutations = chunk
+            .iter()
+            .map(|i| Mutation {
+                key: format!("e{i:05}").into_bytes(),
+                kind: MutationKind::Set(KvValue::Bytes(vec![9; 1000])),
+                expire_at,
+            })
+            .collect();
+        let db = Rc::clone(&db);
+        world.run(async move { db.atomic_write(write).await.expect("commits") });
+    }
+    // Later keys, so that the expiring ones are in pages nobody writes.
+    fill(&mut world, &db, &keys(1000..2500), 1, &mut model);
+    let before = stored_index(&world);
+    let holding = |index: &PageIndex| index.pages.iter().filter(|page| page.earliest_expiry.is_some()).count();
+    assert!(holding(&before) > 0, "pages hold the expiring entries");
+
+    world.advance(10_000);
+    let version = world.disk.borrow().snapshot.version;
+    let mut round = 1;
+    while world.disk.borrow().snapshot.version == version {
+        round += 1;
+        fill(&mut world, &db, &keys(0..10), round, &mut model);
+    }
+    let after = stored_index(&world);
+    assert_eq!(holding(&after), 0, "no page holds an expired entry");
+    let stored: u64 = after.pages.iter().map(|page| page.entries).sum();
+    assert_eq!(stored, model.len() as u64);
+    db.close();
+    let reopened = world.open();
+    assert_eq!(everything(&mut world, &reopened), model);
+}
