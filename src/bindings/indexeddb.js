@@ -566,14 +566,20 @@ class IdbHost {
             }
             if (written === null) return;
             const [version, newIndex, ids, pages, deleted] = written;
-            const store = tx.objectStore("pages");
-            // `add`: a page id is never written twice (a clash aborts).
-            pages.forEach((page, i) => store.add(page, ids[i]));
-            for (const id of deleted) store.delete(id);
-            tx.objectStore("log").delete(IDBKeyRange.upperBound(version));
-            meta.put(version, "snapshot");
-            meta.put(newIndex, "index");
-            settle(true);
+            // (The transaction may end under these requests: an abort, or
+            // the connection closing for another page's upgrade.)
+            try {
+              const store = tx.objectStore("pages");
+              // `add`: a page id is never written twice (a clash aborts).
+              pages.forEach((page, i) => store.add(page, ids[i]));
+              for (const id of deleted) store.delete(id);
+              tx.objectStore("log").delete(IDBKeyRange.upperBound(version));
+              meta.put(version, "snapshot");
+              meta.put(newIndex, "index");
+              settle(true);
+            } catch (error) {
+              fail(error);
+            }
           });
         };
       };

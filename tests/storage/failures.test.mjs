@@ -316,6 +316,78 @@ test("a layout-2 database whose snapshot is corrupt is not upgraded: the open fa
   await context.close();
 });
 
+test("a checkpoint whose transaction aborts leaves the index, the pages and the log as they were, and later ones still keep every commit", async () => {
+  const context = await browser.newContext();
+  const page = await newPage(context);
+  const fillBatches = (from, to, tag) => page.evaluate(async ({ from, to, tag }) => {
+    globalThis.ckpt ??= await (await import("/pkg/browser.js")).openKv("checkpoint");
+    for (let i = from; i < to; i += 100) {
+      const op = ckpt.atomic();
+      for (let j = i; j < i + 100; j++) op.set(["e", j], { tag, s: "x".repeat(200) });
+      await op.commit();
+    }
+  }, { from, to, tag });
+  await fillBatches(0, 3000, "first");
+  const before = await rawShape(page, "webkv:checkpoint");
+  assert.ok(before.snapshot > 0 && before.pageIds.length > 0, "checkpoints ran");
+
+  // Abort every transaction that adds a page: a checkpoint's, and only it.
+  const attempts = await page.evaluate(async () => {
+    const add = IDBObjectStore.prototype.add;
+    let attempts = 0;
+    IDBObjectStore.prototype.add = function (...args) {
+      const request = add.apply(this, args);
+      if (this.name === "pages") {
+        attempts++;
+        this.transaction.abort();
+      }
+      return request;
+    };
+    for (let i = 0; i < 3000; i += 100) {
+      const op = ckpt.atomic();
+      for (let j = i; j < i + 100; j++) op.set(["e", j], { tag: "second", s: "y".repeat(200) });
+      await op.commit();
+    }
+    // The last commit's checkpoint starts after the commit answered.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    globalThis.restoreAdd = () => (IDBObjectStore.prototype.add = add);
+    return attempts;
+  });
+  assert.ok(attempts > 0, "a checkpoint was attempted");
+  const aborted = await rawShape(page, "webkv:checkpoint");
+  await page.evaluate(() => restoreAdd());
+  assert.equal(aborted.snapshot, before.snapshot, "the snapshot's version is as it was");
+  assert.deepEqual(aborted.pageIds, before.pageIds, "no page was added or removed");
+  assert.ok(aborted.rows.log > before.rows.log, "every commit is still in the log");
+  const tags = async () => {
+    const other = await newPage(context);
+    const seen = await other.evaluate(async () => {
+      const kv = await (await import("/pkg/browser.js")).openKv("checkpoint");
+      const tags = {};
+      for await (const { value } of kv.list({ prefix: ["e"] })) tags[value.tag] = (tags[value.tag] ?? 0) + 1;
+      kv.close();
+      return tags;
+    });
+    await other.close();
+    return seen;
+  };
+  await page.evaluate(() => {
+    ckpt.close();
+    globalThis.ckpt = undefined;
+  });
+  assert.deepEqual(await tags(), { second: 3000 }, "a new page reads the whole database");
+
+  await fillBatches(3000, 6000, "third");
+  const after = await rawShape(page, "webkv:checkpoint");
+  assert.ok(after.snapshot > before.snapshot, "a later checkpoint ran");
+  await page.evaluate(() => ckpt.close());
+  // (That the pages alone then hold the aborted checkpoint's keys is
+  // checked natively, in src/backend/durable/tests.rs.)
+  assert.deepEqual(await tags(), { second: 3000, third: 3000 });
+  assert.deepEqual(page.errors, []);
+  await context.close();
+});
+
 test("a database from a newer layout is refused with a clear error, not damaged", async () => {
   const context = await browser.newContext();
   const page = await newPage(context);
