@@ -9,7 +9,9 @@
 //!   strong reads from memory; anyone else reads what it missed from the
 //!   store before a strong read;
 //! - the log is a version-keyed append: a version written twice fails the
-//!   transaction, so even without locks no commit can be lost or doubled.
+//!   transaction, so even without locks no commit can be lost or doubled;
+//! - checkpoints keep the log short by rewriting, in one transaction, only
+//!   the snapshot pages that own a key changed since (checkpoint.rs).
 
 mod checkpoint;
 pub mod host;
