@@ -22,6 +22,10 @@ use crate::core::record::{self, Page, PageWriter, MAX_VERSION};
 /// its own size.
 const MIN_LOG_BYTES: usize = 256 * 1024;
 
+/// A rewritten run whose last page is smaller than this takes in the next
+/// page too.
+const SMALL_PAGE_BYTES: usize = PAGE_BYTES / 4;
+
 /// The most key bytes the dirty set holds. An instance that follows
 /// another's commits for long never checkpoints, so its set would grow
 /// with every key written; past this it is dropped, and this instance's
@@ -205,17 +209,34 @@ impl Shared {
         let mut next_id = index.next_id;
         let mut put = Vec::new();
         let mut delete = Vec::new();
-        let mut replaced = Vec::with_capacity(runs.len());
-        for run in runs {
-            let (lower, upper) = index.run_bounds(&run);
-            let mut writer = PageWriter::new(PAGE_BYTES);
-            for (key, entry) in engine.entries_within(lower, upper) {
-                if entry.expires_at_ms.is_none_or(|at| at > now) {
-                    writer.push(key, entry);
+        let mut replaced: Vec<(Range<usize>, Vec<PageInfo>)> = Vec::with_capacity(runs.len());
+        let starts: Vec<usize> = runs.iter().map(|run| run.start).collect();
+        for (n, mut run) in runs.into_iter().enumerate() {
+            let next_run = starts.get(n + 1).copied().unwrap_or(usize::MAX);
+            let cut = loop {
+                let (lower, upper) = index.run_bounds(&run);
+                let mut writer = PageWriter::new(PAGE_BYTES);
+                for (key, entry) in engine.entries_within(lower, upper) {
+                    if entry.expires_at_ms.is_none_or(|at| at > now) {
+                        writer.push(key, entry);
+                    }
                 }
-            }
-            let mut pages = Vec::new();
-            for bytes in writer.finish() {
+                let cut = writer.finish();
+                // A run that shrank to a small last page takes in the clean
+                // page after it when both fit in one page, so that
+                // deletions do not leave the store a trail of small pages
+                // (and the boundaries after it stay where they are).
+                let last = cut.last().map_or(usize::MAX, Vec::len);
+                let next = index.pages.get(run.end).filter(|_| run.end < next_run);
+                let fits = next.is_some_and(|next| (last as u64).saturating_add(next.bytes) <= PAGE_BYTES as u64);
+                if last < SMALL_PAGE_BYTES && fits {
+                    run.end += 1;
+                    continue;
+                }
+                break cut;
+            };
+            let mut pages = Vec::with_capacity(cut.len());
+            for bytes in cut {
                 if next_id >= MAX_VERSION {
                     return Err(record::corrupt("the page ids are used up"));
                 }

@@ -1109,3 +1109,74 @@ fn a_checkpoint_also_rewrites_pages_holding_expired_entries_so_they_leave_the_di
     let reopened = world.open();
     assert_eq!(everything(&mut world, &reopened), model);
 }
+
+#[test]
+fn a_page_that_shrank_is_merged_with_the_next_one_when_both_fit_in_one() {
+    let mut world = World::new(true);
+    let db = world.open();
+    let mut model = BTreeMap::new();
+    fill(&mut world, &db, &keys(0..3000), 1, &mut model);
+    let first = stored_index(&world);
+    assert!(first.pages.len() >= 4, "{} pages", first.pages.len());
+    let in_page = |model: &BTreeMap<String, u8>, page: &crate::core::page_index::PageInfo| -> Vec<String> {
+        model
+            .keys()
+            .filter(|key| (page.first_key.as_slice()..=page.last_key.as_slice()).contains(&key.as_bytes()))
+            .cloned()
+            .collect()
+    };
+    let (doomed, shrunk) = (in_page(&model, &first.pages[1]), in_page(&model, &first.pages[2]));
+    let commit = |world: &mut World, mutations: Vec<Mutation>| {
+        let mut write = put("", vec![]);
+        write.mutations = mutations;
+        let db = Rc::clone(&db);
+        world.run(async move { db.atomic_write(write).await.expect("commits") });
+    };
+    let checkpoint_by_rewriting = |world: &mut World, key: &String, model: &mut BTreeMap<String, u8>| {
+        let version = world.disk.borrow().snapshot.version;
+        let mut n = 1u8;
+        while world.disk.borrow().snapshot.version == version {
+            n = n.wrapping_add(1).max(2);
+            fill(world, &db, std::slice::from_ref(key), n, model);
+        }
+    };
+
+    // The third page shrinks to small values (a checkpoint of it alone).
+    for chunk in shrunk.chunks(100) {
+        let set = |key: &String| Mutation {
+            key: key.as_bytes().to_vec(),
+            kind: MutationKind::Set(KvValue::Bytes(vec![7; 10])),
+            expire_at: None,
+        };
+        commit(&mut world, chunk.iter().map(set).collect());
+        for key in chunk {
+            model.insert(key.clone(), 7);
+        }
+    }
+    checkpoint_by_rewriting(&mut world, &shrunk[0], &mut model);
+    let before = stored_index(&world);
+    assert_eq!(before.pages.len(), first.pages.len());
+    assert!(before.pages[2].bytes < 64 * 1024, "{} bytes", before.pages[2].bytes);
+
+    // Most of the second page goes: it is merged with the (small) third.
+    for chunk in doomed[20..].chunks(100) {
+        let delete = |key: &String| Mutation {
+            key: key.as_bytes().to_vec(),
+            kind: MutationKind::Delete,
+            expire_at: None,
+        };
+        commit(&mut world, chunk.iter().map(delete).collect());
+        for key in chunk {
+            model.remove(key);
+        }
+    }
+    checkpoint_by_rewriting(&mut world, &doomed[0], &mut model);
+    let after = stored_index(&world);
+    assert_eq!(after.pages.len(), before.pages.len() - 1, "two pages became one");
+    assert_eq!(after.pages[0], before.pages[0], "the pages before are kept");
+    assert_eq!(after.pages[2..], before.pages[3..], "and so are the pages after");
+    assert_eq!(after.pages[1].entries, 20 + shrunk.len() as u64);
+    db.close();
+    let reopened = world.open();
+    assert_eq!(everything(&mut world, &reopened), model);
+}
