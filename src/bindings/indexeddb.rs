@@ -80,7 +80,9 @@ extern "C" {
 #[wasm_bindgen(js_name = openIndexedDb)]
 pub async fn open_indexed_db(name: String) -> Result<Database, JsValue> {
     // Called only while an older layout is upgraded, inside the open.
-    let index_of = Closure::<dyn Fn(JsValue, JsValue, JsValue) -> Result<Uint8Array, JsValue>>::new(upgraded_index);
+    // At most one upgrade runs per open. (`once`, with the checkpoint
+    // callback's signature: one closure shim for both in the wasm.)
+    let index_of = Closure::once(upgraded_index);
     let opened = JsFuture::from(open_idb_host(&name, index_of.as_ref().unchecked_ref())).await;
     drop(index_of);
     let host = Rc::new(opened?.unchecked_into::<IdbHost>());
@@ -98,7 +100,7 @@ pub async fn open_indexed_db(name: String) -> Result<Database, JsValue> {
 /// The page index of a layout-2 snapshot (its version, and its pages with
 /// their keys in the store), for the upgrade to layout 3; a snapshot that
 /// is not what layout 2 wrote fails the upgrade with a "corrupt" error.
-fn upgraded_index(version: JsValue, ids: JsValue, pages: JsValue) -> Result<Uint8Array, JsValue> {
+fn upgraded_index(version: JsValue, ids: JsValue, pages: JsValue) -> Result<JsValue, JsValue> {
     let index = (|| {
         let version =
             version_from_js(&version).ok_or_else(|| record::corrupt("its snapshot version is out of range"))?;
@@ -117,7 +119,7 @@ fn upgraded_index(version: JsValue, ids: JsValue, pages: JsValue) -> Result<Uint
         PageIndex::of_pages(version, &parsed)
     })();
     match index {
-        Ok(index) => Ok(Uint8Array::from(index.encode().as_slice())),
+        Ok(index) => Ok(Uint8Array::from(index.encode().as_slice()).into()),
         Err(err) => Err(errors::to_js(err)),
     }
 }
