@@ -240,6 +240,8 @@ try {
     context = null;
     const res = Object.fromEntries(cases.map((c) => [c.id, []]));
     const found = Object.fromEntries(cases.map((c) => [c.id, true]));
+    // webkv's wasmMemoryBytes() after each cold open of 100,000 and 1,000 random gets.
+    const wasmBytes = [];
     for (let r = 0; r < coldRuns; r++) {
       for (let j = 0; j < cases.length; j++) {
         const c = cases[(j + r) % cases.length];
@@ -254,7 +256,8 @@ try {
         await other.close();
         const p = await newPage(c.url);
         await p.waitForTimeout(SETTLE_MS);
-        const out = await p.evaluate(([peer, name, i]) => bench.cold(peer, name, i), [c.peer, c.name, probe]);
+        const out = await p.evaluate(([peer, name, i, n]) => bench.cold(peer, name, i, n), [c.peer, c.name, probe, c.n]);
+        if (out.wasmBytes !== null) wasmBytes.push(out.wasmBytes);
         await p.evaluate((name) => bench.close(name, false), c.name);
         await context.close();
         context = null;
@@ -272,6 +275,12 @@ try {
     results.cold = { res, found };
     log(`cold done at ${elapsed()}`);
     const one = (id) => `${median(res[id]).toFixed(1)} ms (runs: ${res[id].map((x) => x.toFixed(1)).join(", ")})`;
+    const mib = (bytes) => (bytes / 2 ** 20).toFixed(1);
+    if (wasmBytes.length > 0) {
+      notes.push(
+        `webkv's wasm memory (\`wasmMemoryBytes()\`) after the cold open of 100,000 entries and 1,000 random gets: ${mib(median(wasmBytes))} MiB (runs: ${wasmBytes.map(mib).join(", ")}).`,
+      );
+    }
     notes.push(
       `Cold open of a database holding **one** entry, timed the same way: raw IndexedDB ${one("idb-1")}, webkv ${one("webkv-1")}${found["webkv-1"] ? "" : " (entry not found)"}. The first is the fixed cost of a fresh browser's first IndexedDB access on an origin, which every IndexedDB-backed store pays; the second adds webkv's wasm start-up and its own open. Each cold-open database has an origin of its own (Chromium keeps one LevelDB per origin, so a shared origin would make every cold open load all four stores' data).`,
     );

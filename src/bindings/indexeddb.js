@@ -3,18 +3,24 @@
 // instances announce their commits on. The protocol above these primitives
 // is Rust (src/backend/durable); docs/storage.md describes both.
 //
-// Layout (IndexedDB database "webkv:<name>", version = layout):
-//         "snapshot" -> version       the version the pages hold
+// Layout (IndexedDB database "webkv:<name>", version = layout; the byte
+// formats and why they are crash-safe: docs/storage.md):
+//   meta  "snapshot" -> version       the version the pages hold
+//         "index"    -> Uint8Array    the page index: the snapshot's version,
+//                                     the next page id, and per page its id,
+//                                     key range and sizes (core/page_index.rs)
 //   log   version    -> Uint8Array[]  the commit records of one write
 //                                     transaction, keyed by the first one's
 //                                     version
-//   pages index      -> Uint8Array    the snapshot: sorted entries, in order
+//   pages id         -> Uint8Array    a snapshot page: sorted entries. Ids
+//                                     are never reused: a checkpoint writes
+//                                     new pages and removes replaced ones
 //   queue [due, version, n] -> { bytes, owner, until }  a queue message and
 //                      the lease on it (the instance delivering it, until when)
-// Layout 1 had no snapshot and no queue (meta and log only); it is upgraded
-// in place.
+// Layout 1 had no snapshot and no queue (meta and log only), layout 2 no
+// index (pages keyed by position); both are upgraded in place.
 
-export const LAYOUT = 2;
+export const LAYOUT = 3;
 const STORES = ["meta", "log", "pages", "queue"];
 // Queue deliveries touch only the queue, so they never wait for commits.
 const QUEUE = ["queue"];
@@ -160,7 +166,9 @@ function idbError(error, gone) {
   return new Error(`IndexedDB failed: ${String(error)}`);
 }
 
-function upgrade(db, tx, oldVersion) {
+// `indexOf(version, ids, pages)` (wasm) checks a layout-2 snapshot and
+// returns its page index, or throws "corrupt"; `fail` aborts the upgrade.
+function upgrade(db, tx, oldVersion, indexOf, fail) {
   if (oldVersion < 1) {
     db.createObjectStore("meta");
     db.createObjectStore("log");
@@ -169,10 +177,30 @@ function upgrade(db, tx, oldVersion) {
     db.createObjectStore("pages");
     db.createObjectStore("queue");
     tx.objectStore("meta").put(0, "snapshot");
+    tx.objectStore("meta").put(indexOf(0, [], []), "index");
+    return;
+  }
+  if (oldVersion < 3) {
+    // Layout 2 kept the snapshot's pages under their positions 0, 1, ...:
+    // they keep those keys as their ids, and the index lists them.
+    const meta = tx.objectStore("meta");
+    const pages = tx.objectStore("pages");
+    meta.get("snapshot").onsuccess = (event) => {
+      const version = event.target.result ?? 0;
+      pages.getAllKeys().onsuccess = (keys) => {
+        pages.getAll().onsuccess = (values) => {
+          try {
+            meta.put(indexOf(version, keys.target.result, values.target.result), "index");
+          } catch (error) {
+            fail(error);
+          }
+        };
+      };
+    };
   }
 }
 
-function openDatabase(name) {
+function openDatabase(name, indexOf) {
   return new Promise((resolve, reject) => {
     let request;
     try {
@@ -181,11 +209,26 @@ function openDatabase(name) {
       reject(idbError(error));
       return;
     }
-    request.onupgradeneeded = (event) => upgrade(request.result, request.transaction, event.oldVersion);
+    // Why an upgrade was aborted, if it was on purpose.
+    let upgradeFailure = null;
+    request.onupgradeneeded = (event) => {
+      const tx = request.transaction;
+      const fail = (error) => {
+        upgradeFailure = error;
+        tx.abort();
+      };
+      try {
+        upgrade(request.result, tx, event.oldVersion, indexOf, fail);
+      } catch (error) {
+        fail(error);
+      }
+    };
     request.onsuccess = () => resolve(request.result);
     request.onerror = () => {
       const error = request.error;
-      if (error?.name === "VersionError") {
+      if (upgradeFailure !== null) {
+        reject(upgradeFailure);
+      } else if (error?.name === "VersionError") {
         reject(new Error(`The database "${name}" was written by a newer webkv (its layout is newer than ${LAYOUT})`));
       } else {
         reject(idbError(error));
@@ -194,13 +237,13 @@ function openDatabase(name) {
   });
 }
 
-export async function openIdbHost(name) {
+export async function openIdbHost(name, indexOf) {
   const host = new IdbHost(name);
   // Ask for the lock (if it is free) while the database opens: the first
   // read, which must come after the lock, then waits for both at once.
   host.prefetchLock();
   try {
-    host.attach(await openDatabase(name));
+    host.attach(await openDatabase(name, indexOf));
   } catch (error) {
     host.close();
     throw error;
@@ -217,13 +260,14 @@ export function deleteIdb(name) {
 }
 
 // Reads, inside `tx`, what was committed after `after`; calls `done` with
-// { snapshotVersion, pages (null if the log reaches back), log, reset }, or
-// `fail` with a "corrupt" error if the stored records are not what the
-// layout says. `reset`: the store's newest commit is older than `after`, so
-// the reader's memory holds commits that were never durable (a forged
-// announcement): everything is read, to load instead.
+// { snapshot (null if the log reaches back), log, reset }, the snapshot as
+// { version, index, ids, pages }, or `fail` with a "corrupt" error if the
+// stored values are not what the layout says. `reset`: the store's newest
+// commit is older than `after`, so the reader's memory holds commits that
+// were never durable (a forged announcement): everything is read, to load
+// instead.
 function readSince(tx, after, done, fail) {
-  const result = { snapshotVersion: 0, pages: null, log: [], reset: false };
+  const result = { snapshot: null, log: [], reset: false };
   let snapshot;
   let newest = null;
   let waiting = 2;
@@ -241,21 +285,11 @@ function readSince(tx, after, done, fail) {
     let loading = 1;
     const finish = () => --loading === 0 && done(result);
     if (after < snapshot || result.reset) {
-      result.snapshotVersion = snapshot;
-      if (snapshot === 0) {
-        result.pages = [];
-      } else {
-        loading++;
-        tx.objectStore("pages").getAll().onsuccess = (event) => {
-          const pages = event.target.result;
-          if (!pages.every((page) => page instanceof Uint8Array)) {
-            fail(corrupt("a snapshot page is not bytes"));
-            return;
-          }
-          result.pages = pages;
-          finish();
-        };
-      }
+      loading++;
+      readSnapshot(tx, snapshot, (read) => {
+        result.snapshot = read;
+        finish();
+      }, fail);
     }
     const from = Math.max(after, snapshot);
     tx.objectStore("log").getAll(IDBKeyRange.lowerBound(from, true)).onsuccess = (event) => {
@@ -282,6 +316,42 @@ function readSince(tx, after, done, fail) {
     const cursor = event.target.result;
     if (cursor !== null) newest = isVersion(cursor.key) ? cursor.key + records(cursor.value).length - 1 : NaN;
     read();
+  };
+}
+
+// Reads the snapshot at `version`: its index and every page with its id.
+// (Whether the pages are the ones the index lists is for wasm to check.)
+function readSnapshot(tx, version, done, fail) {
+  const snapshot = { version, index: null, ids: null, pages: null };
+  let waiting = 3;
+  const finish = () => --waiting === 0 && done(snapshot);
+  tx.objectStore("meta").get("index").onsuccess = (event) => {
+    const index = event.target.result;
+    if (!(index instanceof Uint8Array)) {
+      fail(corrupt(`its page index is ${describe(index)}`));
+      return;
+    }
+    snapshot.index = index;
+    finish();
+  };
+  const pages = tx.objectStore("pages");
+  pages.getAllKeys().onsuccess = (event) => {
+    const ids = event.target.result;
+    if (!ids.every(isVersion)) {
+      fail(corrupt("a page id is not a whole number"));
+      return;
+    }
+    snapshot.ids = ids;
+    finish();
+  };
+  pages.getAll().onsuccess = (event) => {
+    const values = event.target.result;
+    if (!values.every((page) => page instanceof Uint8Array)) {
+      fail(corrupt("a snapshot page is not bytes"));
+      return;
+    }
+    snapshot.pages = values;
+    finish();
   };
 }
 
@@ -468,18 +538,51 @@ class IdbHost {
     this.#appended = complete;
   }
 
-  compact(version, pages) {
+  // A checkpoint (docs/storage.md): in one transaction, hands `plan` the
+  // snapshot's version, its index and the newest committed version, and
+  // writes what it returns: null for nothing, or [version, index, ids,
+  // pages, deleted] (new pages under new ids, the new index, the ids it no
+  // longer lists), dropping the log up to `version`. Resolves to whether
+  // it wrote.
+  checkpoint(plan) {
     return this.#run("readwrite", (tx, fail, settle) => {
       settle(false);
-      newestVersion(tx, (newest) => {
-        if (newest !== version) return;
-        const store = tx.objectStore("pages");
-        store.clear();
-        pages.forEach((page, index) => store.put(page, index));
-        tx.objectStore("log").delete(IDBKeyRange.upperBound(version));
-        tx.objectStore("meta").put(version, "snapshot");
-        settle(true);
-      });
+      const meta = tx.objectStore("meta");
+      meta.get("snapshot").onsuccess = (event) => {
+        const snapshot = event.target.result ?? 0;
+        meta.get("index").onsuccess = (event) => {
+          const index = event.target.result;
+          if (!isVersion(snapshot) || !(index instanceof Uint8Array)) {
+            fail(corrupt(`its snapshot version is ${describe(snapshot)} and its index ${describe(index)}`));
+            return;
+          }
+          newestVersion(tx, (newest) => {
+            let written;
+            try {
+              written = plan(snapshot, index, newest);
+            } catch (error) {
+              fail(error);
+              return;
+            }
+            if (written === null) return;
+            const [version, newIndex, ids, pages, deleted] = written;
+            // (The transaction may end under these requests: an abort, or
+            // the connection closing for another page's upgrade.)
+            try {
+              const store = tx.objectStore("pages");
+              // `add`: a page id is never written twice (a clash aborts).
+              pages.forEach((page, i) => store.add(page, ids[i]));
+              for (const id of deleted) store.delete(id);
+              tx.objectStore("log").delete(IDBKeyRange.upperBound(version));
+              meta.put(version, "snapshot");
+              meta.put(newIndex, "index");
+              settle(true);
+            } catch (error) {
+              fail(error);
+            }
+          });
+        };
+      };
     });
   }
 

@@ -13,19 +13,21 @@ use wasm_bindgen_futures::JsFuture;
 use super::completions::Completions;
 use super::{errors, js, now_ms, timer, Database};
 use crate::backend::durable::host::{
-    Appended, BackendFuture, MessageKey, PeerEvent, Peers, Prepare, Since, Spawn, Store, Taken,
+    Appended, BackendFuture, Checkpoint, MessageKey, PeerEvent, Peers, PlanCheckpoint, Prepare, Since, Snapshot, Spawn,
+    Store, Stored, Taken,
 };
 use crate::backend::durable::DurableBackend;
 use crate::backend::memory::MemoryBackend;
 use crate::core::error::{KvError, KvResult};
-use crate::core::record::{self, MAX_VERSION};
+use crate::core::page_index::PageIndex;
+use crate::core::record::{self, Page, MAX_VERSION};
 
 #[wasm_bindgen(module = "/src/bindings/indexeddb.js")]
 extern "C" {
     pub type IdbHost;
 
     #[wasm_bindgen(js_name = openIdbHost)]
-    fn open_idb_host(name: &str) -> Promise;
+    fn open_idb_host(name: &str, index_of: &Function) -> Promise;
     #[wasm_bindgen(js_name = hasIndexedDb)]
     fn runtime_has_indexed_db() -> bool;
     #[wasm_bindgen(js_name = deleteIdb)]
@@ -40,7 +42,7 @@ extern "C" {
     #[wasm_bindgen(method)]
     fn append(this: &IdbHost, enqueues: bool, first: f64, records: &Array, messages: &JsValue, ticket: u32);
     #[wasm_bindgen(method)]
-    fn compact(this: &IdbHost, version: f64, pages: &Array) -> Promise;
+    fn checkpoint(this: &IdbHost, plan: &Function) -> Promise;
     #[wasm_bindgen(method, js_name = takeMessage)]
     fn take_message(this: &IdbHost, now: f64, until: f64) -> Promise;
     #[wasm_bindgen(method, js_name = renewLease)]
@@ -75,7 +77,13 @@ extern "C" {
 /// with every tab and worker that opens the same name.
 #[wasm_bindgen(js_name = openIndexedDb)]
 pub async fn open_indexed_db(name: String) -> Result<Database, JsValue> {
-    let host = Rc::new(JsFuture::from(open_idb_host(&name)).await?.unchecked_into::<IdbHost>());
+    // Called only while an older layout is upgraded, inside the open.
+    // At most one upgrade runs per open. (`once`, with the checkpoint
+    // callback's signature: one closure shim for both in the wasm.)
+    let index_of = Closure::once(upgraded_index);
+    let opened = JsFuture::from(open_idb_host(&name, index_of.as_ref().unchecked_ref())).await;
+    drop(index_of);
+    let host = Rc::new(opened?.unchecked_into::<IdbHost>());
     let memory = MemoryBackend::new(Rc::new(now_ms), Rc::new(timer::sleep));
     let store = Box::new(IdbStore::new(Rc::clone(&host)));
     let peers = Box::new(IdbPeers(host));
@@ -83,6 +91,33 @@ pub async fn open_indexed_db(name: String) -> Result<Database, JsValue> {
         .await
         .map_err(errors::to_js)?;
     Ok(Database::new(backend))
+}
+
+/// The page index of a layout-2 snapshot (its version, and its pages with
+/// their keys in the store), for the upgrade to layout 3; a snapshot that
+/// is not what layout 2 wrote fails the upgrade with a "corrupt" error.
+fn upgraded_index(version: JsValue, ids: JsValue, pages: JsValue) -> Result<JsValue, JsValue> {
+    let index = (|| {
+        let version =
+            version_from_js(&version).ok_or_else(|| record::corrupt("its snapshot version is out of range"))?;
+        let ids = ids.dyn_ref::<Array>().map(Array::to_vec).unwrap_or_default();
+        let pages = byte_arrays(&pages);
+        if ids.len() != pages.len() {
+            return Err(record::corrupt("its pages and their keys differ in number"));
+        }
+        let mut parsed = Vec::with_capacity(pages.len());
+        for (id, bytes) in ids.iter().zip(pages) {
+            let id = version_from_js(id).ok_or_else(|| record::corrupt("a page key is not a whole number"))?;
+            if let Some(page) = Page::parse(bytes).map_err(record::found_in("a snapshot page"))? {
+                parsed.push((id, page));
+            }
+        }
+        PageIndex::of_pages(version, &parsed)
+    })();
+    match index {
+        Ok(index) => Ok(Uint8Array::from(index.encode().as_slice()).into()),
+        Err(err) => Err(errors::to_js(err)),
+    }
 }
 
 /// Whether this runtime has IndexedDB (browsers) or not (Deno, Node, workerd).
@@ -146,19 +181,62 @@ fn since_from_js(value: &JsValue) -> KvResult<Since> {
     if value.is_null() || value.is_undefined() {
         return Ok(Since::default());
     }
-    let pages = field(value, "pages");
-    let snapshot = if pages.is_null() || pages.is_undefined() {
+    let snapshot = field(value, "snapshot");
+    let snapshot = if snapshot.is_null() || snapshot.is_undefined() {
         None
     } else {
-        let version = version_from_js(&field(value, "snapshotVersion"))
+        let version = version_from_js(&field(&snapshot, "version"))
             .ok_or_else(|| record::corrupt("its snapshot version is out of range"))?;
-        Some((version, byte_arrays(&pages)))
+        let ids = field(&snapshot, "ids");
+        let ids = ids.dyn_ref::<Array>().map(Array::to_vec).unwrap_or_default();
+        let pages = byte_arrays(&field(&snapshot, "pages"));
+        if ids.len() != pages.len() {
+            return Err(record::corrupt("its pages and their ids differ in number"));
+        }
+        let pages = ids
+            .iter()
+            .zip(pages)
+            .map(|(id, bytes)| {
+                Ok((
+                    version_from_js(id).ok_or_else(|| record::corrupt("a page id is out of range"))?,
+                    bytes,
+                ))
+            })
+            .collect::<KvResult<_>>()?;
+        Some(Snapshot {
+            version,
+            index: bytes_of(&field(&snapshot, "index")),
+            pages,
+        })
     };
     Ok(Since {
         snapshot,
         log: byte_arrays(&field(value, "log")),
         reset: field(value, "reset").is_truthy(),
     })
+}
+
+/// What a checkpoint writes, as indexeddb.js takes it: `[version, index,
+/// ids, pages, deleted]`.
+fn checkpoint_to_js(checkpoint: Checkpoint) -> Array {
+    let ids = Array::new();
+    let pages = Array::new();
+    for (id, bytes) in &checkpoint.put {
+        ids.push(&JsValue::from_f64(*id as f64));
+        pages.push(&Uint8Array::from(bytes.as_slice()));
+    }
+    let deleted: Array = checkpoint
+        .delete
+        .iter()
+        .map(|id| JsValue::from_f64(*id as f64))
+        .collect();
+    let out = Array::new();
+    out.push(&JsValue::from_f64(checkpoint.version as f64));
+    out.push(&Uint8Array::from(checkpoint.index.as_slice()));
+    out.push(&ids);
+    out.push(&pages);
+    out.push(&deleted);
+    out
 }
 
 /// What a write appends, as indexeddb.js takes it: the first record's
@@ -281,9 +359,41 @@ impl Store for IdbStore {
         })
     }
 
-    fn compact(&self, version: u64, pages: Vec<Vec<u8>>) -> BackendFuture<bool> {
-        let promise = self.host.compact(version as f64, &to_byte_arrays(&pages));
-        Box::pin(async move { Ok(host_answer(promise).await?.as_bool().unwrap_or(false)) })
+    fn checkpoint(&self, plan: PlanCheckpoint) -> BackendFuture<bool> {
+        let plan_error: Rc<RefCell<Option<KvError>>> = Rc::default();
+        let closure = {
+            let plan_error = Rc::clone(&plan_error);
+            Closure::once(
+                move |version: JsValue, index: JsValue, newest: JsValue| -> Result<JsValue, JsValue> {
+                    let stored = match (version_from_js(&version), version_from_js(&newest)) {
+                        (Some(version), Some(newest)) => Ok(Stored {
+                            version,
+                            index: bytes_of(&index),
+                            newest,
+                        }),
+                        _ => Err(record::corrupt("a version is out of range")),
+                    };
+                    match stored.and_then(plan) {
+                        Ok(Some(checkpoint)) => Ok(checkpoint_to_js(checkpoint).into()),
+                        Ok(None) => Ok(JsValue::NULL),
+                        Err(err) => {
+                            let thrown = JsValue::from_str(&err.message);
+                            *plan_error.borrow_mut() = Some(err);
+                            Err(thrown)
+                        }
+                    }
+                },
+            )
+        };
+        let promise = self.host.checkpoint(closure.as_ref().unchecked_ref());
+        Box::pin(async move {
+            let result = JsFuture::from(promise).await;
+            drop(closure);
+            match result {
+                Ok(written) => Ok(written.as_bool().unwrap_or(false)),
+                Err(err) => Err(plan_error.borrow_mut().take().unwrap_or_else(|| host_error(&err))),
+            }
+        })
     }
 
     fn take_message(&self, now: u64, lease_until: u64) -> BackendFuture<Taken> {

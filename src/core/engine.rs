@@ -237,6 +237,17 @@ impl Engine {
         self.entries.iter()
     }
 
+    /// The entries within `lower..upper`, expired ones included.
+    pub fn entries_within<'a>(
+        &'a mut self,
+        lower: Bound<&[u8]>,
+        upper: Bound<&[u8]>,
+    ) -> impl Iterator<Item = (&'a Vec<u8>, &'a StoredEntry)> + 'a {
+        let touched = self.undecoded.within(lower, upper);
+        self.decode(touched);
+        self.entries.range::<[u8], _>((lower, upper))
+    }
+
     fn decode(&mut self, pages: Vec<Page>) {
         if pages.is_empty() {
             return;

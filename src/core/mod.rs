@@ -6,6 +6,7 @@ pub mod error;
 pub mod key;
 pub mod limits;
 pub mod numeric;
+pub mod page_index;
 pub mod queue;
 pub mod record;
 pub mod selector;

@@ -48,10 +48,10 @@ pub const MAX_VERSION: u64 = (1 << 53) - 1;
 /// message be retried without end.
 const MAX_BACKOFF_INTERVALS: usize = 100;
 
-struct Writer(Vec<u8>);
+pub(super) struct Writer(pub(super) Vec<u8>);
 
 impl Writer {
-    fn varint(&mut self, mut n: u64) {
+    pub(super) fn varint(&mut self, mut n: u64) {
         while n >= 0x80 {
             self.0.push((n as u8) | 0x80);
             n >>= 7;
@@ -59,7 +59,7 @@ impl Writer {
         self.0.push(n as u8);
     }
 
-    fn bytes(&mut self, bytes: &[u8]) {
+    pub(super) fn bytes(&mut self, bytes: &[u8]) {
         self.varint(bytes.len() as u64);
         self.0.extend_from_slice(bytes);
     }
@@ -82,17 +82,17 @@ impl Writer {
     }
 
     /// 0 for "never"; otherwise the millisecond plus one.
-    fn expiry(&mut self, expires_at_ms: Option<u64>) {
+    pub(super) fn expiry(&mut self, expires_at_ms: Option<u64>) {
         self.varint(expires_at_ms.map_or(0, |at| at.saturating_add(1)));
     }
 }
 
-struct Reader<'a> {
-    input: &'a [u8],
+pub(super) struct Reader<'a> {
+    pub(super) input: &'a [u8],
 }
 
 impl<'a> Reader<'a> {
-    fn byte(&mut self) -> KvResult<u8> {
+    pub(super) fn byte(&mut self) -> KvResult<u8> {
         let (&first, rest) = self.input.split_first().ok_or_else(|| corrupt("truncated"))?;
         self.input = rest;
         Ok(first)
@@ -107,7 +107,7 @@ impl<'a> Reader<'a> {
         Ok(head)
     }
 
-    fn varint(&mut self) -> KvResult<u64> {
+    pub(super) fn varint(&mut self) -> KvResult<u64> {
         let mut n = 0u64;
         for shift in (0..64).step_by(7) {
             let byte = self.byte()?;
@@ -127,7 +127,7 @@ impl<'a> Reader<'a> {
         Ok(len)
     }
 
-    fn bytes(&mut self) -> KvResult<Vec<u8>> {
+    pub(super) fn bytes(&mut self) -> KvResult<Vec<u8>> {
         let len = self.len()?;
         Ok(self.take(len)?.to_vec())
     }
@@ -148,14 +148,14 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn expiry(&mut self) -> KvResult<Option<u64>> {
+    pub(super) fn expiry(&mut self) -> KvResult<Option<u64>> {
         Ok(self.varint()?.checked_sub(1))
     }
 
     /// How many items follow, each at least `min_item_bytes` long: a count
     /// the rest of the input cannot hold is corrupt, which bounds what a
     /// corrupt count can make us allocate or loop over.
-    fn count(&mut self, min_item_bytes: usize) -> KvResult<usize> {
+    pub(super) fn count(&mut self, min_item_bytes: usize) -> KvResult<usize> {
         let count = usize::try_from(self.varint()?).map_err(|_| corrupt("count"))?;
         if count.saturating_mul(min_item_bytes) > self.input.len() {
             return Err(corrupt("count"));
@@ -163,7 +163,7 @@ impl<'a> Reader<'a> {
         Ok(count)
     }
 
-    fn finish(self) -> KvResult<()> {
+    pub(super) fn finish(self) -> KvResult<()> {
         if self.input.is_empty() {
             Ok(())
         } else {
@@ -485,6 +485,15 @@ impl Page {
 
     pub fn is_empty(&self) -> bool {
         self.len == 0
+    }
+
+    /// The page as stored.
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.bytes
     }
 
     pub fn first_key(&self) -> &[u8] {

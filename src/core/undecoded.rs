@@ -3,6 +3,8 @@
 //! reads or writes any key in their ranges, so an entry lives either in a
 //! page here or in the engine's map, never in both.
 
+use std::ops::Bound;
+
 use super::error::{KvError, KvResult};
 use super::record::Page;
 
@@ -37,6 +39,21 @@ impl UndecodedPages {
     pub fn overlapping(&mut self, start: &[u8], end: &[u8]) -> Vec<Page> {
         let from = self.pages.partition_point(|page| page.last_key() < start);
         let to = self.pages.partition_point(|page| page.first_key() < end);
+        self.take(&|index, _| (from..to).contains(&index))
+    }
+
+    /// The pages holding any key within `lower..upper`.
+    pub fn within(&mut self, lower: Bound<&[u8]>, upper: Bound<&[u8]>) -> Vec<Page> {
+        let from = self.pages.partition_point(|page| match lower {
+            Bound::Included(key) => page.last_key() < key,
+            Bound::Excluded(key) => page.last_key() <= key,
+            Bound::Unbounded => false,
+        });
+        let to = self.pages.partition_point(|page| match upper {
+            Bound::Included(key) => page.first_key() <= key,
+            Bound::Excluded(key) => page.first_key() < key,
+            Bound::Unbounded => true,
+        });
         self.take(&|index, _| (from..to).contains(&index))
     }
 

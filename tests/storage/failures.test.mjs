@@ -11,6 +11,8 @@
 //   looks like to webkv.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { gunzipSync } from "node:zlib";
 import { launchChromium } from "../chromium.mjs";
 import { startServer } from "../../www/serve.mjs";
 
@@ -191,7 +193,197 @@ test("a database written with layout 1 (log only) opens, upgrades and keeps work
   assert.deepEqual(result.n, ["5", "00000000000000020000"]);
   assert.equal(result.next, "00000000000000030000");
   assert.equal(result.after, "6");
-  assert.deepEqual(result.version, [2, ["log", "meta", "pages", "queue"]]);
+  assert.deepEqual(result.version, [3, ["log", "meta", "pages", "queue"]]);
+  assert.deepEqual(page.errors, []);
+  await context.close();
+});
+
+// A layout-2 database as the last layout-2 webkv wrote it (two snapshot
+// pages, a log after them, a queued message; fixtures/layout2.mjs), and
+// the page-side code that writes it back into IndexedDB.
+const layout2 = JSON.parse(gunzipSync(readFileSync(new URL("fixtures/layout2.json.gz", import.meta.url))).toString());
+const dumpModule = readFileSync(new URL("fixtures/dump.js", import.meta.url), "utf8");
+
+async function restore(page, name, dump) {
+  await page.evaluate(async ({ name, dump, dumpModule }) => {
+    const url = URL.createObjectURL(new Blob([dumpModule], { type: "text/javascript" }));
+    const { restoreDatabase } = await import(url);
+    await restoreDatabase(name, dump);
+  }, { name, dump, dumpModule });
+}
+
+/** The raw IndexedDB database `name`: its version, stores, and row counts. */
+async function rawShape(page, name) {
+  return page.evaluate(async (name) => {
+    const db = await new Promise((resolve) => {
+      const open = indexedDB.open(name);
+      open.onsuccess = () => resolve(open.result);
+    });
+    const stores = [...db.objectStoreNames];
+    const shape = { version: db.version, stores, rows: {}, pageIds: [], index: null, snapshot: null };
+    await new Promise((resolve) => {
+      const tx = db.transaction(stores, "readonly");
+      for (const store of stores) tx.objectStore(store).count().onsuccess = (e) => (shape.rows[store] = e.target.result);
+      if (stores.includes("pages")) tx.objectStore("pages").getAllKeys().onsuccess = (e) => (shape.pageIds = e.target.result);
+      tx.objectStore("meta").get("index").onsuccess = (e) => (shape.index = e.target.result instanceof Uint8Array ? e.target.result.byteLength : String(e.target.result));
+      tx.objectStore("meta").get("snapshot").onsuccess = (e) => (shape.snapshot = e.target.result);
+      tx.oncomplete = resolve;
+    });
+    db.close();
+    return shape;
+  }, name);
+}
+
+test("a layout-2 database written by the last layout-2 webkv is upgraded in place to layout 3 and keeps working", async () => {
+  const context = await browser.newContext();
+  const page = await newPage(context);
+  await restore(page, "webkv:layout2", layout2);
+  const before = await rawShape(page, "webkv:layout2");
+  assert.equal(before.version, 2);
+  assert.deepEqual(before.pageIds, [0, 1], "the fixture has a snapshot of two pages");
+  assert.ok(before.rows.log > 0, "and a log after it");
+
+  const read = () => page.evaluate(async () => {
+    const { openKv } = await import("/pkg/browser.js");
+    const kv = await openKv("layout2");
+    const items = [];
+    for await (const entry of kv.list({ prefix: ["item"] })) items.push(entry);
+    const [count, bytes, seven, last] = await kv.getMany([["count"], ["bytes"], ["item", 7], ["item", 4999]]);
+    kv.close();
+    return {
+      items: items.length,
+      ordered: items.every((entry, i) => i === 0 || entry.key[1] > items[i - 1].key[1]),
+      wellFormed: items.every((entry) => entry.value.i === entry.key[1] && entry.value.s === "x".repeat(100)),
+      count: String(count.value?.value),
+      bytes: Array.from(bytes.value ?? []),
+      seven: seven.value,
+      last: [last.value?.i, last.versionstamp],
+    };
+  });
+  const first = await read();
+  assert.deepEqual(
+    { ...first, last: first.last[0] },
+    { items: 4999, ordered: true, wellFormed: true, count: "42", bytes: [1, 2, 3], seven: null, last: 4999 },
+  );
+  const upgraded = await rawShape(page, "webkv:layout2");
+  assert.equal(upgraded.version, 3);
+  assert.deepEqual(upgraded.pageIds, [0, 1], "the pages keep their keys as their ids");
+  assert.equal(typeof upgraded.index, "number", "meta holds the page index");
+  assert.equal(upgraded.snapshot, before.snapshot);
+  assert.equal(upgraded.rows.queue, 1, "the queued message is still queued");
+  assert.equal(upgraded.rows.log, before.rows.log);
+
+  // Enough commits for checkpoints: they rewrite pages under new ids and
+  // remove the ones they replace.
+  const written = await page.evaluate(async () => {
+    const { openKv } = await import("/pkg/browser.js");
+    const kv = await openKv("layout2");
+    for (let i = 0; i < 3000; i += 100) {
+      const op = kv.atomic();
+      for (let j = i; j < i + 100; j++) op.set(["more", j], { i: j, s: "y".repeat(100) });
+      await op.commit();
+    }
+    const { versionstamp } = await kv.set(["after"], "upgrade");
+    kv.close();
+    return versionstamp;
+  });
+  assert.ok(written > first.last[1], "commits continue the stored history");
+  const checkpointed = await rawShape(page, "webkv:layout2");
+  assert.ok(checkpointed.snapshot > before.snapshot, "a checkpoint ran");
+  assert.ok(checkpointed.pageIds.some((id) => id >= 2), `new pages get new ids: ${checkpointed.pageIds}`);
+  const again = await read();
+  assert.deepEqual({ ...again, last: again.last[0] }, { ...first, last: 4999 });
+  assert.deepEqual(page.errors, []);
+  await context.close();
+});
+
+test("a layout-2 database whose snapshot is corrupt is not upgraded: the open fails and the database stays as it was", async () => {
+  const context = await browser.newContext();
+  const page = await newPage(context);
+  const broken = structuredClone(layout2);
+  const pages = broken.stores.pages;
+  pages[1][1] = { $bytes: Buffer.from([1, 5, 200]).toString("base64") };
+  await restore(page, "webkv:broken2", broken);
+  const message = await page.evaluate(async () => {
+    const { openKv } = await import("/pkg/browser.js");
+    return openKv("broken2").then(() => "opened", (err) => err.message);
+  });
+  assert.match(message, /The stored database is corrupt: a snapshot page: /);
+  const shape = await rawShape(page, "webkv:broken2");
+  assert.equal(shape.version, 2, "still layout 2");
+  assert.equal(shape.index, "undefined");
+  assert.deepEqual(shape.pageIds, [0, 1]);
+  await context.close();
+});
+
+test("a checkpoint whose transaction aborts leaves the index, the pages and the log as they were, and later ones still keep every commit", async () => {
+  const context = await browser.newContext();
+  const page = await newPage(context);
+  const fillBatches = (from, to, tag) => page.evaluate(async ({ from, to, tag }) => {
+    globalThis.ckpt ??= await (await import("/pkg/browser.js")).openKv("checkpoint");
+    for (let i = from; i < to; i += 100) {
+      const op = ckpt.atomic();
+      for (let j = i; j < i + 100; j++) op.set(["e", j], { tag, s: "x".repeat(200) });
+      await op.commit();
+    }
+  }, { from, to, tag });
+  await fillBatches(0, 3000, "first");
+  const before = await rawShape(page, "webkv:checkpoint");
+  assert.ok(before.snapshot > 0 && before.pageIds.length > 0, "checkpoints ran");
+
+  // Abort every transaction that adds a page: a checkpoint's, and only it.
+  const attempts = await page.evaluate(async () => {
+    const add = IDBObjectStore.prototype.add;
+    let attempts = 0;
+    IDBObjectStore.prototype.add = function (...args) {
+      const request = add.apply(this, args);
+      if (this.name === "pages") {
+        attempts++;
+        this.transaction.abort();
+      }
+      return request;
+    };
+    for (let i = 0; i < 3000; i += 100) {
+      const op = ckpt.atomic();
+      for (let j = i; j < i + 100; j++) op.set(["e", j], { tag: "second", s: "y".repeat(200) });
+      await op.commit();
+    }
+    // The last commit's checkpoint starts after the commit answered.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    globalThis.restoreAdd = () => (IDBObjectStore.prototype.add = add);
+    return attempts;
+  });
+  assert.ok(attempts > 0, "a checkpoint was attempted");
+  const aborted = await rawShape(page, "webkv:checkpoint");
+  await page.evaluate(() => restoreAdd());
+  assert.equal(aborted.snapshot, before.snapshot, "the snapshot's version is as it was");
+  assert.deepEqual(aborted.pageIds, before.pageIds, "no page was added or removed");
+  assert.ok(aborted.rows.log > before.rows.log, "every commit is still in the log");
+  const tags = async () => {
+    const other = await newPage(context);
+    const seen = await other.evaluate(async () => {
+      const kv = await (await import("/pkg/browser.js")).openKv("checkpoint");
+      const tags = {};
+      for await (const { value } of kv.list({ prefix: ["e"] })) tags[value.tag] = (tags[value.tag] ?? 0) + 1;
+      kv.close();
+      return tags;
+    });
+    await other.close();
+    return seen;
+  };
+  await page.evaluate(() => {
+    ckpt.close();
+    globalThis.ckpt = undefined;
+  });
+  assert.deepEqual(await tags(), { second: 3000 }, "a new page reads the whole database");
+
+  await fillBatches(3000, 6000, "third");
+  const after = await rawShape(page, "webkv:checkpoint");
+  assert.ok(after.snapshot > before.snapshot, "a later checkpoint ran");
+  await page.evaluate(() => ckpt.close());
+  // (That the pages alone then hold the aborted checkpoint's keys is
+  // checked natively, in src/backend/durable/tests.rs.)
+  assert.deepEqual(await tags(), { second: 3000, third: 3000 });
   assert.deepEqual(page.errors, []);
   await context.close();
 });
@@ -233,7 +425,7 @@ test("an open database gives way to a newer page's upgrade and to deleteKv; its 
   const outcomes = await other.evaluate(async () => {
     const { deleteKv } = await import("/pkg/browser.js");
     const upgrade = await new Promise((resolve) => {
-      const open = indexedDB.open("webkv:upgraded", 3);
+      const open = indexedDB.open("webkv:upgraded", 4);
       open.onblocked = () => resolve("blocked");
       open.onsuccess = () => {
         open.result.close();

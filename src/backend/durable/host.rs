@@ -13,22 +13,55 @@ use crate::core::error::KvResult;
 /// Runs a task in the background, on the same thread.
 pub type Spawn = std::rc::Rc<dyn Fn(Pin<Box<dyn Future<Output = ()>>>)>;
 
+/// The stored snapshot (layout 3, docs/storage.md): the index, and the
+/// pages as `(id, bytes)`.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    pub version: u64,
+    pub index: Vec<u8>,
+    pub pages: Vec<(u64, Vec<u8>)>,
+}
+
 /// What was committed after a version the reader already has.
 #[derive(Debug, Default)]
 pub struct Since {
     /// Set when the log no longer reaches back to that version: the
-    /// snapshot's version and its pages, to load instead of what the reader
-    /// holds. The log then continues from the snapshot.
-    pub snapshot: Option<(u64, Vec<Vec<u8>>)>,
+    /// snapshot, to load instead of what the reader holds. The log then
+    /// continues from the snapshot.
+    pub snapshot: Option<Snapshot>,
     /// Commit records, oldest first.
     pub log: Vec<Vec<u8>>,
     /// The store holds less than the reader said it has (`after` is past
     /// its newest commit): the reader's memory holds commits that were never
-    /// durable (a forged or mistaken announcement). `snapshot` (`(0, [])`
-    /// when the store has none) and `log` are then the whole database, to
-    /// load instead of what the reader holds.
+    /// durable (a forged or mistaken announcement). `snapshot` and `log` are
+    /// then the whole database, to load instead of what the reader holds.
     pub reset: bool,
 }
+
+/// What a checkpoint's transaction finds in the store before it writes.
+#[derive(Debug)]
+pub struct Stored {
+    /// The snapshot's version, and its index as stored.
+    pub version: u64,
+    pub index: Vec<u8>,
+    /// The newest committed version.
+    pub newest: u64,
+}
+
+/// What a checkpoint writes, all in one transaction: new pages under new
+/// ids, the index that lists them (`version` is its version), and the
+/// pages it no longer lists removed. The log up to `version` goes too.
+#[derive(Debug, Default)]
+pub struct Checkpoint {
+    pub version: u64,
+    pub index: Vec<u8>,
+    pub put: Vec<(u64, Vec<u8>)>,
+    pub delete: Vec<u64>,
+}
+
+/// Runs inside a checkpoint's transaction with what the store holds, and
+/// returns what to write, or `None` to write nothing. An error aborts it.
+pub type PlanCheckpoint = Box<dyn FnOnce(Stored) -> KvResult<Option<Checkpoint>>>;
 
 /// A queue message's place in the store: when it is due, then the version
 /// and position of the commit that enqueued it (which makes it unique).
@@ -73,10 +106,9 @@ pub trait Store {
     /// the whole transaction. `enqueues`: whether it may add queue messages.
     fn write(&self, after: u64, blind: bool, enqueues: bool, prepare: Prepare) -> BackendFuture<()>;
 
-    /// Replaces the snapshot with `pages`, the whole database at `version`,
-    /// and drops the log up to it; `Ok(false)` (and no change) if the store
-    /// has moved past `version` meanwhile.
-    fn compact(&self, version: u64, pages: Vec<Vec<u8>>) -> BackendFuture<bool>;
+    /// One read-write transaction that reads what the store holds, hands it
+    /// to `plan`, and writes what that returns; `Ok(true)` if it wrote.
+    fn checkpoint(&self, plan: PlanCheckpoint) -> BackendFuture<bool>;
 
     /// One read-write transaction: the first message due at `now` that no
     /// other instance holds a live lease on, leased to this instance until

@@ -9,8 +9,11 @@
 //!   strong reads from memory; anyone else reads what it missed from the
 //!   store before a strong read;
 //! - the log is a version-keyed append: a version written twice fails the
-//!   transaction, so even without locks no commit can be lost or doubled.
+//!   transaction, so even without locks no commit can be lost or doubled;
+//! - checkpoints keep the log short by rewriting, in one transaction, only
+//!   the snapshot pages that own a key changed since (checkpoint.rs).
 
+mod checkpoint;
 pub mod host;
 mod queue;
 mod sync;
@@ -19,7 +22,7 @@ mod tests;
 mod writer;
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::rc::Rc;
 
 use denokv_proto::{AtomicWrite, Consistency, KvEntry, ReadRange};
@@ -30,14 +33,9 @@ use self::queue::Signal;
 use super::memory::MemoryBackend;
 use super::{Backend, BackendFuture, WatchStream};
 use crate::core::error::{KvError, KvResult};
+use crate::core::page_index::PageIndex;
 use crate::core::queue::QueuedMessage;
 use crate::core::versionstamp::Versionstamp;
-
-/// Rewrite the snapshot once the log holds more than this many bytes and
-/// more than a quarter of the snapshot's size, so that opening reads at most
-/// about one and a quarter times the database, and replays at most a fifth
-/// of it from the log (replaying costs more than loading a page).
-const MIN_LOG_BYTES_TO_COMPACT: usize = 256 * 1024;
 
 /// Snapshot pages of about this size: big enough that a database of
 /// 100,000 entries is a few dozen records, small enough to stay inline in
@@ -77,8 +75,20 @@ struct State {
     fresh: bool,
     /// Another instance waits to write: release after the current batch.
     release_requested: bool,
+    /// Bytes of commit records applied since the snapshot was loaded or
+    /// checkpointed: what the next checkpoint would take off the log.
     log_bytes: usize,
-    snapshot_bytes: usize,
+    /// The newest page index this instance loaded or wrote.
+    index: PageIndex,
+    /// Every key changed by a commit after `dirty_since`: the pages that own
+    /// them are what a checkpoint rewrites (checkpoint.rs). `dirty_since`
+    /// is `u64::MAX` once the set grew past its bound and was dropped:
+    /// then every page counts as dirty.
+    dirty: BTreeSet<Vec<u8>>,
+    dirty_bytes: usize,
+    dirty_since: u64,
+    /// `log_bytes` at which to weigh a checkpoint again (checkpoint.rs).
+    weigh_at: usize,
     /// A background catch-up is running; `catch_up_again`: someone asked
     /// for one since it started reading.
     catching_up: bool,

@@ -9,31 +9,47 @@
 
 use std::rc::Rc;
 
-use super::host::Since;
+use std::collections::HashMap;
+
+use super::host::{Since, Snapshot};
 use super::Shared;
 use crate::core::error::{KvError, KvResult};
-use crate::core::record;
+use crate::core::page_index::PageIndex;
+use crate::core::record::{self, Page};
+
+/// The stored snapshot, checked: its index, and the pages it lists in key
+/// order, each the page the index describes. Pages the index does not list
+/// are left out (none should exist: a checkpoint removes what it replaces).
+fn load_snapshot(snapshot: Snapshot) -> KvResult<(PageIndex, Vec<Page>)> {
+    let index = PageIndex::decode(&snapshot.index).map_err(record::found_in("the page index"))?;
+    if index.version != snapshot.version {
+        return Err(record::corrupt("the page index's version is not the snapshot's"));
+    }
+    let mut by_id: HashMap<u64, Vec<u8>> = snapshot.pages.into_iter().collect();
+    let mut pages = Vec::with_capacity(index.pages.len());
+    for info in &index.pages {
+        let bytes = by_id
+            .remove(&info.id)
+            .ok_or_else(|| record::corrupt("a page the index lists is missing"))?;
+        let page = Page::parse(bytes)
+            .map_err(record::found_in("a snapshot page"))?
+            .filter(|page| info.describes(page))
+            .ok_or_else(|| record::corrupt("a snapshot page is not the page its index describes"))?;
+        pages.push(page);
+    }
+    Ok((index, pages))
+}
 
 impl Shared {
     /// Applies what the store returned for "committed after my version".
     pub(super) fn absorb(&self, since: Since) -> KvResult<()> {
-        if let Some((version, pages)) = since.snapshot {
+        if let Some(snapshot) = since.snapshot {
             // A snapshot this instance has moved past (announcements came in
             // while the store was read) is already in memory.
-            if since.reset || version > self.memory.version() {
-                let snapshot_bytes = pages.iter().map(Vec::len).fold(0usize, usize::saturating_add);
-                let pages = pages
-                    .into_iter()
-                    .filter_map(|bytes| record::Page::parse(bytes).transpose())
-                    .collect::<KvResult<Vec<_>>>()
-                    .map_err(record::found_in("a snapshot page"))?;
-                if pages.iter().any(|page| page.newest_version() > version) {
-                    return Err(record::corrupt("a snapshot page holds a version after the snapshot's"));
-                }
-                self.memory.replace(version, pages)?;
-                let mut state = self.state.borrow_mut();
-                state.snapshot_bytes = snapshot_bytes;
-                state.log_bytes = 0;
+            if since.reset || snapshot.version > self.memory.version() {
+                let (index, pages) = load_snapshot(snapshot)?;
+                self.memory.replace(index.version, pages)?;
+                self.loaded_index(index);
             }
         }
         if self
@@ -67,6 +83,7 @@ impl Shared {
             bytes = bytes.saturating_add(encoded.len());
             commits.push(commit);
         }
+        self.note_changed(commits.iter().flat_map(|commit| commit.changes.keys()));
         self.memory.apply(commits);
         let mut state = self.state.borrow_mut();
         state.log_bytes = state.log_bytes.saturating_add(bytes);

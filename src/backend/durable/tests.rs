@@ -11,24 +11,49 @@ use futures::channel::oneshot;
 use futures::executor::LocalPool;
 use futures::task::LocalSpawnExt;
 
-use super::host::{BackendFuture, MessageKey, PeerEvent, Peers, Prepare, Since, Spawn, Store, Taken};
+use super::host::{
+    BackendFuture, MessageKey, PeerEvent, Peers, PlanCheckpoint, Prepare, Since, Snapshot, Spawn, Store, Stored, Taken,
+};
 use super::DurableBackend;
 use crate::backend::memory::MemoryBackend;
 use crate::backend::time::Timer;
 use crate::backend::Backend;
 use crate::core::error::KvError;
+use crate::core::page_index::PageIndex;
 use crate::core::selector::point_range;
 use crate::core::versionstamp::Versionstamp;
+
+/// The stored snapshot: its version, its index, and the pages by id.
+struct StoredSnapshot {
+    version: u64,
+    index: Vec<u8>,
+    pages: BTreeMap<u64, Vec<u8>>,
+}
+
+impl Default for StoredSnapshot {
+    /// What a new (or upgraded) layout-3 database holds.
+    fn default() -> Self {
+        Self {
+            version: 0,
+            index: PageIndex::default().encode(),
+            pages: BTreeMap::new(),
+        }
+    }
+}
 
 #[derive(Default)]
 struct Disk {
     version: u64,
-    snapshot: (u64, Vec<Vec<u8>>),
+    snapshot: StoredSnapshot,
     log: BTreeMap<u64, Vec<u8>>,
     transactions: usize,
     /// Read-only transactions (`read_since`).
     reads: usize,
     fail_next_write: Option<KvError>,
+    /// Aborts the next checkpoint after it planned (a crash, a quota).
+    fail_next_checkpoint: bool,
+    /// Pages written by checkpoints, over the disk's life.
+    pages_written: usize,
     queue: BTreeMap<MessageKey, (Vec<u8>, Option<Lease>)>,
     /// Queue messages set aside, and why.
     discarded: Vec<(MessageKey, String)>,
@@ -43,8 +68,17 @@ impl Disk {
         // reader's memory is wrong, and gets the whole database.
         let reset = after > self.version;
         let after = if reset { 0 } else { after };
-        let snapshot = (reset || after < self.snapshot.0).then(|| self.snapshot.clone());
-        let from = after.max(self.snapshot.0);
+        let snapshot = (reset || after < self.snapshot.version).then(|| Snapshot {
+            version: self.snapshot.version,
+            index: self.snapshot.index.clone(),
+            pages: self
+                .snapshot
+                .pages
+                .iter()
+                .map(|(id, bytes)| (*id, bytes.clone()))
+                .collect(),
+        });
+        let from = after.max(self.snapshot.version);
         Since {
             snapshot,
             log: self.log.range(from + 1..).map(|(_, bytes)| bytes.clone()).collect(),
@@ -86,7 +120,7 @@ impl Store for FakeStore {
         }
         if records
             .iter()
-            .any(|(version, _)| disk.log.contains_key(version) || *version <= disk.snapshot.0)
+            .any(|(version, _)| disk.log.contains_key(version) || *version <= disk.snapshot.version)
         {
             return Box::pin(ready(Err(KvError::error("ConstraintError"))));
         }
@@ -158,13 +192,38 @@ impl Store for FakeStore {
         Box::pin(ready(Ok(())))
     }
 
-    fn compact(&self, version: u64, pages: Vec<Vec<u8>>) -> BackendFuture<bool> {
+    fn checkpoint(&self, plan: PlanCheckpoint) -> BackendFuture<bool> {
+        let stored = {
+            let disk = self.disk.borrow();
+            Stored {
+                version: disk.snapshot.version,
+                index: disk.snapshot.index.clone(),
+                newest: disk.version,
+            }
+        };
+        let checkpoint = match plan(stored) {
+            Ok(Some(checkpoint)) => checkpoint,
+            Ok(None) => return Box::pin(ready(Ok(false))),
+            Err(err) => return Box::pin(ready(Err(err))),
+        };
         let mut disk = self.disk.borrow_mut();
-        if disk.version != version {
-            return Box::pin(ready(Ok(false)));
+        disk.transactions += 1;
+        if std::mem::take(&mut disk.fail_next_checkpoint) {
+            return Box::pin(ready(Err(KvError::error("AbortError"))));
         }
-        disk.snapshot = (version, pages);
-        disk.log.retain(|v, _| *v > version);
+        disk.pages_written += checkpoint.put.len();
+        for (id, bytes) in checkpoint.put {
+            assert!(
+                disk.snapshot.pages.insert(id, bytes).is_none(),
+                "page ids are never reused"
+            );
+        }
+        for id in checkpoint.delete {
+            disk.snapshot.pages.remove(&id);
+        }
+        disk.snapshot.version = checkpoint.version;
+        disk.snapshot.index = checkpoint.index;
+        disk.log.retain(|v, _| *v > checkpoint.version);
         Box::pin(ready(Ok(true)))
     }
 
@@ -418,7 +477,7 @@ fn commits_are_durable_and_reload_from_snapshot_and_log() {
         world.run(async move { db.atomic_write(set(key, i)).await.expect("commits") });
     }
     assert!(
-        world.disk.borrow().snapshot.0 > 0,
+        world.disk.borrow().snapshot.version > 0,
         "the log was compacted into a snapshot"
     );
     assert!(
@@ -763,4 +822,362 @@ fn waiting_and_delivering_keep_one_waker_each() {
     let shared = &db.shared;
     assert!(shared.queue_closed.waiting() <= 1, "{}", shared.queue_closed.waiting());
     assert!(shared.queue_signal.waiting() <= 1, "{}", shared.queue_signal.waiting());
+}
+
+fn put(key: &str, value: Vec<u8>) -> AtomicWrite {
+    AtomicWrite {
+        checks: vec![],
+        mutations: vec![Mutation {
+            key: key.as_bytes().to_vec(),
+            kind: MutationKind::Set(KvValue::Bytes(value)),
+            expire_at: None,
+        }],
+        enqueues: vec![],
+    }
+}
+
+/// Commits `keys`, each a 1000-byte value of `fill`, 100 to a commit.
+fn fill(world: &mut World, db: &Rc<DurableBackend>, keys: &[String], fill: u8, model: &mut BTreeMap<String, u8>) {
+    for chunk in keys.chunks(100) {
+        let mut write = put("", vec![]);
+        write.mutations = chunk
+            .iter()
+            .map(|key| Mutation {
+                key: key.as_bytes().to_vec(),
+                kind: MutationKind::Set(KvValue::Bytes(vec![fill; 1000])),
+                expire_at: None,
+            })
+            .collect();
+        let db = Rc::clone(db);
+        world.run(async move { db.atomic_write(write).await.expect("commits") });
+        for key in chunk {
+            model.insert(key.clone(), fill);
+        }
+    }
+}
+
+/// Every entry, by a strong read, as `key -> the byte its value repeats`.
+fn everything(world: &mut World, db: &Rc<DurableBackend>) -> BTreeMap<String, u8> {
+    let db = Rc::clone(db);
+    let range = denokv_proto::ReadRange {
+        start: vec![],
+        end: vec![0xff],
+        limit: std::num::NonZeroU32::MAX,
+        reverse: false,
+    };
+    let mut read = world.run(async move { db.snapshot_read(vec![range], Consistency::Strong).await.expect("reads") });
+    read.pop()
+        .expect("one range")
+        .into_iter()
+        .map(|entry| match entry.value {
+            KvValue::Bytes(bytes) => (String::from_utf8(entry.key).expect("utf-8"), bytes[0]),
+            other => panic!("{other:?}"),
+        })
+        .collect()
+}
+
+fn stored_index(world: &World) -> PageIndex {
+    let disk = world.disk.borrow();
+    let index = PageIndex::decode(&disk.snapshot.index).expect("the stored index decodes");
+    let listed: Vec<u64> = index
+        .pages
+        .iter()
+        .map(|page| page.id)
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let stored: Vec<u64> = disk.snapshot.pages.keys().copied().collect();
+    assert_eq!(listed, stored, "the store holds exactly the pages its index lists");
+    assert_eq!(index.version, disk.snapshot.version);
+    index
+}
+
+fn keys(range: std::ops::Range<u32>) -> Vec<String> {
+    range.map(|i| format!("k{i:05}")).collect()
+}
+
+#[test]
+fn a_checkpoint_rewrites_only_the_pages_that_commits_touched() {
+    let mut world = World::new(true);
+    let db = world.open();
+    let mut model = BTreeMap::new();
+    fill(&mut world, &db, &keys(0..3000), 1, &mut model);
+    let before = stored_index(&world);
+    assert!(before.pages.len() >= 4, "{} pages", before.pages.len());
+
+    // One key, rewritten until the log is worth a checkpoint.
+    let written_before = world.disk.borrow().pages_written;
+    let checkpointed_at = world.disk.borrow().snapshot.version;
+    let mut n = 0u8;
+    while world.disk.borrow().snapshot.version == checkpointed_at {
+        n = n.wrapping_add(1).max(2);
+        fill(&mut world, &db, &keys(1500..1501), n, &mut model);
+    }
+    let after = stored_index(&world);
+    let rewritten = world.disk.borrow().pages_written - written_before;
+    assert!(rewritten <= 2, "{rewritten} pages written for one dirty page");
+    let kept = before.pages.iter().filter(|page| after.pages.contains(page)).count();
+    assert!(
+        kept + 1 >= before.pages.len(),
+        "{kept} of {} pages kept",
+        before.pages.len()
+    );
+    assert!(world.disk.borrow().log.is_empty() || after.version > checkpointed_at);
+    db.close();
+
+    let reopened = world.open();
+    assert_eq!(everything(&mut world, &reopened), model);
+}
+
+#[test]
+fn a_failed_checkpoint_leaves_the_store_as_it_was_and_its_keys_are_rewritten_later() {
+    let mut world = World::new(true);
+    let db = world.open();
+    let mut model = BTreeMap::new();
+    fill(&mut world, &db, &keys(0..2000), 1, &mut model);
+    let (version, index, pages, log) = {
+        let disk = world.disk.borrow();
+        (
+            disk.snapshot.version,
+            disk.snapshot.index.clone(),
+            disk.snapshot.pages.clone(),
+            disk.log.len(),
+        )
+    };
+    world.disk.borrow_mut().fail_next_checkpoint = true;
+    // A crash or abort at any point of the checkpoint's one transaction.
+    let mut round = 0;
+    while world.disk.borrow().fail_next_checkpoint {
+        round += 1;
+        fill(&mut world, &db, &keys(round * 10..round * 10 + 10), 2, &mut model);
+    }
+    {
+        let disk = world.disk.borrow();
+        assert_eq!(
+            (disk.snapshot.version, &disk.snapshot.index, &disk.snapshot.pages),
+            (version, &index, &pages)
+        );
+        assert_eq!(disk.log.len(), log + round as usize, "the log keeps every commit");
+    }
+    let reader = world.open();
+    assert_eq!(everything(&mut world, &reader), model);
+    reader.close();
+
+    // The next checkpoint covers the keys the failed one had taken.
+    while world.disk.borrow().snapshot.version == version {
+        round += 1;
+        fill(&mut world, &db, &keys(round * 10..round * 10 + 10), 3, &mut model);
+    }
+    stored_index(&world);
+    world.disk.borrow_mut().log.clear();
+    let db = Rc::clone(&db);
+    db.close();
+    let reopened = world.open();
+    let stored = everything(&mut world, &reopened);
+    assert_eq!(stored, model, "the pages alone hold every checkpointed commit");
+}
+
+#[test]
+fn instances_whose_index_is_older_than_the_stores_read_and_checkpoint_consistently() {
+    let mut world = World::new(true);
+    let writer = world.open();
+    let follower = world.open();
+    // Hears nothing: catches up from the store at each strong read.
+    world.hub.borrow_mut().deliver_announcements = false;
+    let silent = world.open();
+    world.hub.borrow_mut().deliver_announcements = true;
+    let mut model = BTreeMap::new();
+    for round in 0..4u8 {
+        fill(&mut world, &writer, &keys(0..1500), round + 1, &mut model);
+        assert_eq!(everything(&mut world, &silent), model, "round {round}");
+    }
+    // Commits after the last checkpoint, which the follower only heard of.
+    fill(&mut world, &writer, &keys(100..110), 9, &mut model);
+    let checkpointed = stored_index(&world);
+    assert!(checkpointed.version > 0 && checkpointed.pages.len() > 1);
+    assert!(!world.disk.borrow().log.is_empty());
+
+    // The follower loaded an empty index and applied every commit since:
+    // it takes over and checkpoints against the store's newer index.
+    let written = world.disk.borrow().pages_written;
+    let mut round = 10;
+    while world.disk.borrow().pages_written == written {
+        round += 1;
+        fill(&mut world, &follower, &keys(2000..2100), round, &mut model);
+    }
+    let after = stored_index(&world);
+    assert!(after.version > checkpointed.version);
+    assert_eq!(everything(&mut world, &silent), model);
+    assert_eq!(everything(&mut world, &writer), model);
+    for db in [writer, follower, silent] {
+        db.close();
+    }
+    world.disk.borrow_mut().log.clear();
+    world.disk.borrow_mut().version = after.version;
+    let reopened = world.open();
+    assert_eq!(
+        everything(&mut world, &reopened),
+        model,
+        "the pages alone are the database"
+    );
+}
+
+#[test]
+fn a_follower_whose_dirty_keys_outgrew_their_bound_rewrites_every_page_when_it_checkpoints() {
+    let mut world = World::new(true);
+    let writer = world.open();
+    let follower = world.open();
+    let mut model = BTreeMap::new();
+    // More key bytes than the dirty set keeps (4 MiB), all heard by the
+    // follower, whose memory then holds no dirty keys at all.
+    let long_keys: Vec<String> = (0..5000).map(|i| format!("{}{i:05}", "p".repeat(1000))).collect();
+    fill(&mut world, &writer, &long_keys, 1, &mut model);
+    // Past the last page, far from the keys the follower writes below.
+    let tail: Vec<String> = (0..10).map(|i| format!("z{i}")).collect();
+    fill(&mut world, &writer, &tail, 2, &mut model);
+    let before = stored_index(&world);
+    assert!(!world.disk.borrow().log.is_empty(), "commits after the last checkpoint");
+
+    let written = world.disk.borrow().pages_written;
+    let mut round = 10;
+    while world.disk.borrow().pages_written == written {
+        round += 1;
+        fill(&mut world, &follower, &keys(20..30), round, &mut model);
+    }
+    let rewritten = world.disk.borrow().pages_written - written;
+    assert!(
+        rewritten >= before.pages.len(),
+        "{rewritten} pages written, {} before",
+        before.pages.len()
+    );
+    let after = stored_index(&world);
+    assert!(
+        before.pages.iter().all(|page| !after.pages.contains(page)),
+        "every page was rewritten"
+    );
+    for db in [writer, follower] {
+        db.close();
+    }
+    world.disk.borrow_mut().log.clear();
+    world.disk.borrow_mut().version = after.version;
+    let reopened = world.open();
+    assert_eq!(
+        everything(&mut world, &reopened),
+        model,
+        "the pages alone are the database"
+    );
+}
+
+#[test]
+fn a_checkpoint_also_rewrites_pages_holding_expired_entries_so_they_leave_the_disk() {
+    let mut world = World::new(true);
+    let db = world.open();
+    let mut model = BTreeMap::new();
+    fill(&mut world, &db, &keys(0..1000), 1, &mut model);
+    // 600 entries expiring in 10 s, in pages of their own.
+    let expire_at = chrono::DateTime::from_timestamp_millis((world.now.get() + 10_000) as i64);
+    for chunk in (0..600u32).collect::<Vec<_>>().chunks(100) {
+        let mut write = put("", vec![]);
+        write.mutations = chunk
+            .iter()
+            .map(|i| Mutation {
+                key: format!("e{i:05}").into_bytes(),
+                kind: MutationKind::Set(KvValue::Bytes(vec![9; 1000])),
+                expire_at,
+            })
+            .collect();
+        let db = Rc::clone(&db);
+        world.run(async move { db.atomic_write(write).await.expect("commits") });
+    }
+    // Later keys, so that the expiring ones are in pages nobody writes.
+    fill(&mut world, &db, &keys(1000..2500), 1, &mut model);
+    let before = stored_index(&world);
+    let holding = |index: &PageIndex| index.pages.iter().filter(|page| page.earliest_expiry.is_some()).count();
+    assert!(holding(&before) > 0, "pages hold the expiring entries");
+
+    world.advance(10_000);
+    let version = world.disk.borrow().snapshot.version;
+    let mut round = 1;
+    while world.disk.borrow().snapshot.version == version {
+        round += 1;
+        fill(&mut world, &db, &keys(0..10), round, &mut model);
+    }
+    let after = stored_index(&world);
+    assert_eq!(holding(&after), 0, "no page holds an expired entry");
+    let stored: u64 = after.pages.iter().map(|page| page.entries).sum();
+    assert_eq!(stored, model.len() as u64);
+    db.close();
+    let reopened = world.open();
+    assert_eq!(everything(&mut world, &reopened), model);
+}
+
+#[test]
+fn a_page_that_shrank_is_merged_with_the_next_one_when_both_fit_in_one() {
+    let mut world = World::new(true);
+    let db = world.open();
+    let mut model = BTreeMap::new();
+    fill(&mut world, &db, &keys(0..3000), 1, &mut model);
+    let first = stored_index(&world);
+    assert!(first.pages.len() >= 4, "{} pages", first.pages.len());
+    let in_page = |model: &BTreeMap<String, u8>, page: &crate::core::page_index::PageInfo| -> Vec<String> {
+        model
+            .keys()
+            .filter(|key| (page.first_key.as_slice()..=page.last_key.as_slice()).contains(&key.as_bytes()))
+            .cloned()
+            .collect()
+    };
+    let (doomed, shrunk) = (in_page(&model, &first.pages[1]), in_page(&model, &first.pages[2]));
+    let commit = |world: &mut World, mutations: Vec<Mutation>| {
+        let mut write = put("", vec![]);
+        write.mutations = mutations;
+        let db = Rc::clone(&db);
+        world.run(async move { db.atomic_write(write).await.expect("commits") });
+    };
+    let checkpoint_by_rewriting = |world: &mut World, key: &String, model: &mut BTreeMap<String, u8>| {
+        let version = world.disk.borrow().snapshot.version;
+        let mut n = 1u8;
+        while world.disk.borrow().snapshot.version == version {
+            n = n.wrapping_add(1).max(2);
+            fill(world, &db, std::slice::from_ref(key), n, model);
+        }
+    };
+
+    // The third page shrinks to small values (a checkpoint of it alone).
+    for chunk in shrunk.chunks(100) {
+        let set = |key: &String| Mutation {
+            key: key.as_bytes().to_vec(),
+            kind: MutationKind::Set(KvValue::Bytes(vec![7; 10])),
+            expire_at: None,
+        };
+        commit(&mut world, chunk.iter().map(set).collect());
+        for key in chunk {
+            model.insert(key.clone(), 7);
+        }
+    }
+    checkpoint_by_rewriting(&mut world, &shrunk[0], &mut model);
+    let before = stored_index(&world);
+    assert_eq!(before.pages.len(), first.pages.len());
+    assert!(before.pages[2].bytes < 64 * 1024, "{} bytes", before.pages[2].bytes);
+
+    // Most of the second page goes: it is merged with the (small) third.
+    for chunk in doomed[20..].chunks(100) {
+        let delete = |key: &String| Mutation {
+            key: key.as_bytes().to_vec(),
+            kind: MutationKind::Delete,
+            expire_at: None,
+        };
+        commit(&mut world, chunk.iter().map(delete).collect());
+        for key in chunk {
+            model.remove(key);
+        }
+    }
+    checkpoint_by_rewriting(&mut world, &doomed[0], &mut model);
+    let after = stored_index(&world);
+    assert_eq!(after.pages.len(), before.pages.len() - 1, "two pages became one");
+    assert_eq!(after.pages[0], before.pages[0], "the pages before are kept");
+    assert_eq!(after.pages[2..], before.pages[3..], "and so are the pages after");
+    assert_eq!(after.pages[1].entries, 20 + shrunk.len() as u64);
+    db.close();
+    let reopened = world.open();
+    assert_eq!(everything(&mut world, &reopened), model);
 }

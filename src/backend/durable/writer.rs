@@ -9,7 +9,7 @@ use std::rc::Rc;
 use denokv_proto::AtomicWrite;
 
 use super::host::{Appended, MessageKey, Since};
-use super::{Reply, Shared, State, MIN_LOG_BYTES_TO_COMPACT, PAGE_BYTES};
+use super::{Reply, Shared};
 use crate::core::entry::PreparedCommit;
 use crate::core::error::{KvError, KvResult};
 use crate::core::record;
@@ -168,6 +168,7 @@ impl Shared {
                 let mut state = self.state.borrow_mut();
                 state.log_bytes = state.log_bytes.saturating_add(bytes);
                 drop(state);
+                self.note_changed(plan.prepared.iter().flat_map(|commit| commit.changes.keys()));
                 self.memory.apply(plan.prepared);
             } else {
                 // Memory moved while the transaction ran (only possible
@@ -183,32 +184,6 @@ impl Shared {
                 Outcome::Invalid(invalid) => Err(invalid),
             });
         }
-    }
-
-    fn should_compact(state: &State) -> bool {
-        state.log_bytes > MIN_LOG_BYTES_TO_COMPACT && state.log_bytes > state.snapshot_bytes / 4
-    }
-
-    /// Rewrites the snapshot from memory, which is current right after a write.
-    async fn compact(&self) -> KvResult<()> {
-        let (version, pages) = {
-            let now = self.memory.now();
-            let mut engine = self.memory.engine();
-            let mut pages = record::PageWriter::new(PAGE_BYTES);
-            for (key, entry) in engine.entries() {
-                if entry.expires_at_ms.is_none_or(|at| at > now) {
-                    pages.push(key, entry);
-                }
-            }
-            (engine.version(), pages.finish())
-        };
-        let bytes = pages.iter().map(Vec::len).sum();
-        if self.store.compact(version, pages).await? {
-            let mut state = self.state.borrow_mut();
-            state.snapshot_bytes = bytes;
-            state.log_bytes = 0;
-        }
-        Ok(())
     }
 }
 
@@ -234,16 +209,16 @@ async fn write_loop(shared: Rc<Shared>) {
         }
         let group = std::mem::take(&mut shared.state.borrow_mut().queued);
         shared.write_group(group).await;
-        let compact = {
+        let checkpoint = {
             let mut state = shared.state.borrow_mut();
             if state.release_requested && state.owns {
                 shared.release(&mut state);
             }
-            !state.closed && Shared::should_compact(&state)
-        };
-        if compact {
-            // A failed compaction leaves the log longer, nothing worse.
-            let _ = shared.compact().await;
+            !state.closed
+        } && shared.checkpoint_due();
+        if checkpoint {
+            // A failed checkpoint leaves the log longer, nothing worse.
+            let _ = shared.checkpoint().await;
         }
     }
 }

@@ -155,6 +155,17 @@ export async function corruptQueue(dbName) {
 }
 
 /** Corrupt meta, log and page records, by database name (see hostile.test.mjs). */
+// A page index (src/core/page_index.rs) listing pages of one key each:
+// [id, key, entries, size, newest version].
+function pageIndex(version, pages) {
+  const bytes = [1, ...varint(version), ...varint(pages.reduce((next, [id]) => Math.max(next, id + 1), 0)), ...varint(pages.length)];
+  for (const [id, key, entries, size, newest] of pages) {
+    const k = [...new TextEncoder().encode(key)];
+    bytes.push(...varint(id), k.length, ...k, k.length, ...k, ...varint(entries), ...varint(size), ...varint(newest), 0);
+  }
+  return new Uint8Array(bytes);
+}
+
 export const CORRUPT_RECORDS = {
   "meta-not-a-number": { meta: [["snapshot", "x"]] },
   "meta-huge": { meta: [["snapshot", 1e300]] },
@@ -164,12 +175,20 @@ export const CORRUPT_RECORDS = {
   "log-truncated": { log: [[1, new Uint8Array([1, 1, 1, 3, 0x6b])]] },
   "log-skips": { log: [[1, emptyCommit(1)], [2, emptyCommit(7)]] },
   "log-version-past-2^53": { log: [[1, emptyCommit(2 ** 53 + 6)]] },
-  "page-junk": { meta: [["snapshot", 1]], pages: [[0, new Uint8Array([1, 0xff, 0xff, 0xff, 0xff, 0x0f])]], log: [[1, undefined]] },
-  "page-not-bytes": { meta: [["snapshot", 1]], pages: [[0, { bytes: 1 }]], log: [[1, undefined]] },
-  // A page holding an entry of version 9 in a snapshot of version 1.
+  // Layout 3: the pages are found through the index in meta (format 1,
+  // version, next page id, then per page its id, first and last key, entry
+  // count, size, newest version and earliest expiry).
+  "page-junk": { meta: [["snapshot", 1], ["index", pageIndex(1, [[0, "k", 1, 6, 1]])]], pages: [[0, new Uint8Array([1, 0xff, 0xff, 0xff, 0xff, 0x0f])]], log: [[1, undefined]] },
+  "page-not-bytes": { meta: [["snapshot", 1], ["index", pageIndex(1, [[0, "k", 1, 6, 1]])]], pages: [[0, { bytes: 1 }]], log: [[1, undefined]] },
+  // A page holding an entry of version 9 in a snapshot of version 1 (its
+  // index entry says 1).
   "page-from-the-future": {
-    meta: [["snapshot", 1]],
+    meta: [["snapshot", 1], ["index", pageIndex(1, [[0, "k", 1, 9, 1]])]],
     pages: [[0, new Uint8Array([1, 1, 1, 0x6b, 2, 1, 7, 9, 0])]],
     log: [[1, undefined]],
   },
+  "index-not-bytes": { meta: [["snapshot", 1], ["index", "x"]], log: [[1, undefined]] },
+  "index-junk": { meta: [["snapshot", 1], ["index", new Uint8Array([7, 1])]], log: [[1, undefined]] },
+  "index-of-another-version": { meta: [["snapshot", 1], ["index", pageIndex(4, [])]], log: [[1, undefined]] },
+  "index-lists-a-missing-page": { meta: [["snapshot", 1], ["index", pageIndex(1, [[3, "k", 1, 9, 1]])]], log: [[1, undefined]] },
 };
