@@ -5,6 +5,7 @@
 //! locks. Within one process every `openKv` of the same canonical path shares
 //! one connection (`open_shared`), as Deno's handles share one notifier.
 
+mod group;
 pub mod host;
 mod schema;
 
@@ -78,6 +79,8 @@ pub struct SqliteDb {
     timer: Timer,
     statements: RefCell<HashMap<&'static str, StatementId>>,
     state: RefCell<Shared>,
+    /// Commits issued and not yet written (group commit).
+    queued: RefCell<Vec<group::Queued>>,
 }
 
 #[derive(Default)]
@@ -204,6 +207,7 @@ impl SqliteDb {
             timer,
             statements: RefCell::new(HashMap::new()),
             state: RefCell::new(Shared::default()),
+            queued: RefCell::new(Vec::new()),
         };
         if let Err(err) = db.set_up() {
             db.host.close();
@@ -337,6 +341,7 @@ impl SqliteDb {
     }
 
     fn snapshot_read(&self, ranges: &[ReadRange]) -> KvResult<Vec<Vec<KvEntry>>> {
+        self.write_queued();
         let now = (self.clock)();
         if ranges.len() == 1 {
             // One statement is a snapshot of its own.
@@ -378,24 +383,6 @@ impl SqliteDb {
             ],
         )?;
         Ok(())
-    }
-
-    fn atomic_write(&self, write: AtomicWrite) -> KvResult<Option<Committed>> {
-        if self.host.read_only() {
-            return Err(read_only_error());
-        }
-        let now = (self.clock)();
-        if now >= self.state.borrow().next_sweep_ms {
-            self.sweep_expired(now)?;
-        }
-        let committed = self.write_tx(|db| db.commit_in_tx(write, now))?;
-        if let Some(committed) = &committed {
-            self.notify(&committed.changed);
-            if committed.enqueued {
-                self.wake_listeners();
-            }
-        }
-        Ok(committed)
     }
 
     fn commit_in_tx(&self, write: AtomicWrite, now: u64) -> KvResult<Option<Committed>> {
@@ -532,6 +519,7 @@ impl SqliteDb {
 
     /// The entries of `keys`, and `foreign_commits` as of the same snapshot.
     fn read_keys(&self, keys: &[Vec<u8>]) -> KvResult<(Vec<Option<KvEntry>>, i64)> {
+        self.write_queued();
         let now = (self.clock)();
         let read = self.tx(schema::BEGIN_READ, |db| {
             let mut entries = Vec::with_capacity(keys.len());
@@ -549,6 +537,7 @@ impl SqliteDb {
 
     /// When the first of `keys` that is live expires, if any does.
     fn next_expiry(&self, keys: &[Vec<u8>]) -> KvResult<Option<u64>> {
+        self.write_queued();
         let now = (self.clock)();
         let mut next = None::<u64>;
         for key in keys {
@@ -594,6 +583,7 @@ impl SqliteDb {
     /// Takes the next due message for `handle`, after the periodic chores
     /// of a listening process (renewing leases, requeueing dead ones).
     fn dequeue(&self, handle: u64) -> KvResult<Dequeued> {
+        self.write_queued();
         let now = (self.clock)();
         if self.host.read_only() {
             // Nothing can be taken from a file this process cannot write.
@@ -775,6 +765,9 @@ impl SqliteDb {
     }
 
     fn close_handle(&self, id: u64) {
+        // Commits issued before the close are written, as they would have
+        // been had each been written at once.
+        self.write_queued();
         let (handle, last) = {
             let mut state = self.state.borrow_mut();
             let position = state.handles.iter().position(|(h, _)| *h == id);
@@ -847,11 +840,7 @@ impl Backend for SqliteBackend {
     }
 
     fn atomic_write(&self, write: AtomicWrite) -> BackendFuture<Option<Versionstamp>> {
-        let result = self
-            .db
-            .atomic_write(write)
-            .map(|committed| committed.map(|c| c.versionstamp));
-        Box::pin(ready(result))
+        Box::pin(group::GroupCommit::new(Rc::clone(&self.db), write))
     }
 
     fn watch(&self, keys: Vec<Vec<u8>>) -> Box<dyn WatchStream> {

@@ -26,6 +26,10 @@ pub const BEGIN_READ: &str = "begin";
 pub const BEGIN_WRITE: &str = "begin immediate";
 pub const COMMIT: &str = "commit";
 pub const ROLLBACK: &str = "rollback";
+/// One commit of a group commit (`group.rs`), inside the shared transaction.
+pub const SAVEPOINT: &str = "savepoint group_member";
+pub const ROLLBACK_TO_SAVEPOINT: &str = "rollback to group_member";
+pub const RELEASE_SAVEPOINT: &str = "release group_member";
 
 pub const INC_AND_GET_DATA_VERSION: &str =
     "update data_version set version = version + ? where k = 0 returning version";
