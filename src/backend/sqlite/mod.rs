@@ -5,6 +5,8 @@
 //! locks. Within one process every `openKv` of the same canonical path shares
 //! one connection (`open_shared`), as Deno's handles share one notifier.
 
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod file_tests;
 mod group;
 pub mod host;
 mod schema;
