@@ -103,3 +103,22 @@ test("a read issued after an unawaited commit sees it; close writes the commits 
   t.after(() => again.close());
   assert.equal((await again.get(["last"])).value, 1);
 });
+
+test("an atomic of 1,000 sets, with repeated keys and sums and deletes between them, applies in order", async (t) => {
+  const { kv } = await freshKv(t, "bulk.db");
+  await kv.set(["n"], new (await import("webkv")).KvU64(5n));
+  const op = kv.atomic();
+  for (let i = 0; i < 996; i++) op.set(["k", i % 300], i);
+  op.sum(["n"], 1n).set(["n2"], "x").delete(["k", 0]).set(["k", 1], "last");
+  const { ok, versionstamp } = await op.commit();
+  assert.equal(ok, true);
+  const entries = await Array.fromAsync(kv.list({ prefix: ["k"] }));
+  assert.equal(entries.length, 299);
+  for (const e of entries) {
+    const i = e.key[1];
+    // The last of the sets to each key wins.
+    assert.equal(e.value, i === 1 ? "last" : i + 300 * Math.floor((995 - i) / 300), `["k", ${i}]`);
+    assert.equal(e.versionstamp, versionstamp);
+  }
+  assert.equal((await kv.get(["n"])).value.value, 6n);
+});

@@ -80,6 +80,8 @@ pub struct SqliteDb {
     clock: Clock,
     timer: Timer,
     statements: RefCell<HashMap<&'static str, StatementId>>,
+    /// `schema::set_rows(n)` by its number of rows.
+    set_statements: RefCell<HashMap<usize, StatementId>>,
     state: RefCell<Shared>,
     /// Commits issued and not yet written (group commit).
     queued: RefCell<Vec<group::Queued>>,
@@ -133,6 +135,18 @@ enum Dequeued {
 
 fn blob(bytes: &[u8]) -> SqlValue {
     SqlValue::Blob(bytes.to_vec())
+}
+
+/// The parameters of `schema::POINT_SET` for one row.
+fn push_set_row(params: &mut Vec<SqlValue>, key: &[u8], value: &KvValue, version: i64, expiration_ms: i64) {
+    let (bytes, encoding) = denokv_proto::encode_value(value);
+    params.extend([
+        blob(key),
+        SqlValue::Blob(bytes.into_owned()),
+        SqlValue::Integer(encoding),
+        SqlValue::Integer(version),
+        SqlValue::Integer(expiration_ms),
+    ]);
 }
 
 fn int(n: u64) -> SqlValue {
@@ -208,6 +222,7 @@ impl SqliteDb {
             clock,
             timer,
             statements: RefCell::new(HashMap::new()),
+            set_statements: RefCell::new(HashMap::new()),
             state: RefCell::new(Shared::default()),
             queued: RefCell::new(Vec::new()),
         };
@@ -373,18 +388,39 @@ impl SqliteDb {
     }
 
     fn set_row(&self, key: &[u8], value: &KvValue, version: i64, expiration_ms: i64) -> KvResult<()> {
-        let (bytes, encoding) = denokv_proto::encode_value(value);
-        self.run(
-            schema::POINT_SET,
-            &[
-                blob(key),
-                blob(&bytes),
-                SqlValue::Integer(encoding),
-                SqlValue::Integer(version),
-                SqlValue::Integer(expiration_ms),
-            ],
-        )?;
+        let mut row = Vec::with_capacity(schema::SET_ROW_PARAMS);
+        push_set_row(&mut row, key, value, version, expiration_ms);
+        self.run(schema::POINT_SET, &row)?;
         Ok(())
+    }
+
+    /// Writes rows of `push_set_row` in their order, many per statement:
+    /// each statement costs a call into the host, which costs a bulk
+    /// commit more than SQLite's own work on the row.
+    fn set_rows(&self, rows: &mut Vec<SqlValue>) -> KvResult<()> {
+        let mut rest = rows.as_slice();
+        while !rest.is_empty() {
+            let count = rest.len() / schema::SET_ROW_PARAMS;
+            // A power of two: a few statements to prepare, whatever the sizes.
+            let chunk = 1usize << count.min(schema::MAX_SET_ROWS).ilog2();
+            let (now, later) = rest.split_at(chunk * schema::SET_ROW_PARAMS);
+            self.host.run(self.set_statement(chunk)?, now)?;
+            rest = later;
+        }
+        rows.clear();
+        Ok(())
+    }
+
+    fn set_statement(&self, rows: usize) -> KvResult<StatementId> {
+        if rows == 1 {
+            return self.statement(schema::POINT_SET);
+        }
+        if let Some(id) = self.set_statements.borrow().get(&rows) {
+            return Ok(*id);
+        }
+        let id = self.host.prepare(&schema::set_rows(rows))?;
+        self.set_statements.borrow_mut().insert(rows, id);
+        Ok(id)
     }
 
     fn commit_in_tx(&self, write: AtomicWrite, now: u64) -> KvResult<Option<Committed>> {
@@ -400,13 +436,22 @@ impl SqliteDb {
         let stamp = stamp_of(version);
         let mut changed = Vec::with_capacity(write.mutations.len());
         let mut earliest_expiry = None::<u64>;
+        // Sets are written together, before any mutation that reads or
+        // deletes a row and at the end.
+        let mut sets = Vec::new();
         for mutation in write.mutations {
             let expiration_ms = mutation.expire_at.map_or(-1, |at| at.timestamp_millis());
+            if !matches!(
+                mutation.kind,
+                MutationKind::Set(_) | MutationKind::SetSuffixVersionstampedKey(_)
+            ) {
+                self.set_rows(&mut sets)?;
+            }
             let current =
                 || -> KvResult<Option<KvValue>> { Ok(self.point_get(&mutation.key, now)?.map(|(value, _, _)| value)) };
             let key = match mutation.kind {
                 MutationKind::Set(value) => {
-                    self.set_row(&mutation.key, &value, version, expiration_ms)?;
+                    push_set_row(&mut sets, &mutation.key, &value, version, expiration_ms);
                     if expiration_ms >= 0 {
                         let at = expiration_ms as u64;
                         earliest_expiry = Some(earliest_expiry.map_or(at, |e| e.min(at)));
@@ -448,12 +493,13 @@ impl SqliteDb {
                     key.push(0x02);
                     key.extend_from_slice(versionstamp::to_hex(&stamp).as_bytes());
                     key.push(0x00);
-                    self.set_row(&key, &value, version, expiration_ms)?;
+                    push_set_row(&mut sets, &key, &value, version, expiration_ms);
                     key
                 }
             };
             changed.push(key);
         }
+        self.set_rows(&mut sets)?;
         let enqueued = !write.enqueues.is_empty();
         for enqueue in write.enqueues {
             let schedule = enqueue
