@@ -180,6 +180,13 @@ fn column_text(row: &mut [SqlValue], i: usize, what: &str) -> KvResult<String> {
         .ok_or_else(|| corrupt(what))
 }
 
+/// Whether `range` holds at most the key `start`: `[k, k 0x00)`, as a `get`
+/// asks. Every other key that starts with `k` is longer, so at least
+/// `k 0x00`.
+fn is_one_key(range: &ReadRange) -> bool {
+    range.end.len() == range.start.len() + 1 && range.end.starts_with(&range.start) && range.end.last() == Some(&0)
+}
+
 fn stamp_of(version: i64) -> Versionstamp {
     versionstamp::from_version(u64::try_from(version).unwrap_or(0))
 }
@@ -329,6 +336,19 @@ impl SqliteDb {
     fn read_range(&self, range: &ReadRange, now: u64) -> KvResult<Vec<KvEntry>> {
         if range.start >= range.end {
             return Ok(Vec::new());
+        }
+        if is_one_key(range) {
+            // A `get`: SQLite runs the point lookup several times faster
+            // than the same row as a range with `order by … limit`.
+            let entry = self.point_get(&range.start, now)?;
+            return Ok(entry
+                .map(|(value, version, _)| KvEntry {
+                    key: range.start.clone(),
+                    value,
+                    versionstamp: stamp_of(version),
+                })
+                .into_iter()
+                .collect());
         }
         let sql = if range.reverse {
             schema::RANGE_SCAN_REVERSE
