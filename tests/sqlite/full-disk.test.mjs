@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { openKv } from "webkv";
@@ -13,7 +14,11 @@ import { command, lines, tempDir } from "./helpers.mjs";
 
 const canMount = (() => {
   try {
-    execFileSync("unshare", ["-Urm", "sh", "-c", "mount -t tmpfs -o size=64k tmpfs /mnt"], { stdio: "ignore" });
+    // Over the temporary directory, in a namespace of its own: nothing
+    // outside sees the mount.
+    execFileSync("unshare", ["-Urm", "sh", "-c", 'mount -t tmpfs -o size=64k tmpfs "$1"', "sh", tmpdir()], {
+      stdio: "ignore",
+    });
     return true;
   } catch {
     return false;
