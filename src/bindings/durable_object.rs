@@ -10,7 +10,7 @@ use std::rc::Rc;
 use js_sys::Array;
 use wasm_bindgen::prelude::*;
 
-use super::sqlite::{host_error, rows};
+use super::sqlite::host_error;
 use super::{errors, now_ms, timer, Database};
 use crate::backend::sqlite::host::{SqlValue, SqliteHost, StatementId, TxKind};
 use crate::backend::sqlite::open_shared;
@@ -48,6 +48,29 @@ fn to_js(value: &SqlValue) -> JsValue {
         SqlValue::Text(text) => JsValue::from_str(text),
         SqlValue::Blob(bytes) => js_sys::Uint8Array::from(bytes.as_slice()).into(),
     }
+}
+
+/// Integers come back as numbers, blobs as ArrayBuffers.
+fn from_js(value: JsValue) -> SqlValue {
+    if let Some(n) = value.as_f64() {
+        return SqlValue::Integer(n as i64);
+    }
+    if let Some(text) = value.as_string() {
+        return SqlValue::Text(text);
+    }
+    if value.is_instance_of::<js_sys::ArrayBuffer>() {
+        return SqlValue::Blob(js_sys::Uint8Array::new(&value).to_vec());
+    }
+    match value.dyn_into::<js_sys::Uint8Array>() {
+        Ok(bytes) => SqlValue::Blob(bytes.to_vec()),
+        Err(_) => SqlValue::Null,
+    }
+}
+
+fn rows(rows: Array) -> Vec<Vec<SqlValue>> {
+    rows.iter()
+        .map(|row| row.unchecked_into::<Array>().iter().map(from_js).collect())
+        .collect()
 }
 
 fn params(values: &[SqlValue]) -> Array {
@@ -106,6 +129,10 @@ impl SqliteHost for DurableObjectHost {
     }
 
     fn has_other_writers(&self) -> bool {
+        false
+    }
+
+    fn groups_commits(&self) -> bool {
         false
     }
 

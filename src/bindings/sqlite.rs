@@ -4,7 +4,7 @@
 
 use std::rc::Rc;
 
-use js_sys::{Array, Uint8Array};
+use js_sys::Uint8Array;
 use wasm_bindgen::prelude::*;
 
 use super::{errors, js, now_ms, timer, Database};
@@ -20,10 +20,11 @@ extern "C" {
     fn exec(this: &SqliteConnection, sql: &str) -> Result<(), JsValue>;
     #[wasm_bindgen(method, catch)]
     fn prepare(this: &SqliteConnection, sql: &str) -> Result<u32, JsValue>;
+    /// `params` and the result are packed (`pack`, `unpack_rows`).
     #[wasm_bindgen(method, catch)]
-    fn query(this: &SqliteConnection, statement: u32, params: &Array) -> Result<Array, JsValue>;
+    fn query(this: &SqliteConnection, statement: u32, params: &[u8]) -> Result<Uint8Array, JsValue>;
     #[wasm_bindgen(method, catch)]
-    fn run(this: &SqliteConnection, statement: u32, params: &Array) -> Result<f64, JsValue>;
+    fn run(this: &SqliteConnection, statement: u32, params: &[u8]) -> Result<f64, JsValue>;
     #[wasm_bindgen(method, getter, js_name = readOnly)]
     fn read_only(this: &SqliteConnection) -> bool;
     #[wasm_bindgen(method, js_name = randomBytes)]
@@ -38,44 +39,106 @@ pub(super) fn host_error(error: JsValue) -> KvError {
     KvError::type_error(js::error_text(&error))
 }
 
-fn to_js(value: &SqlValue) -> JsValue {
-    match value {
-        SqlValue::Null => JsValue::NULL,
-        // As BigInt: node:sqlite binds a JS number as a REAL.
-        SqlValue::Integer(n) => JsValue::from(*n),
-        SqlValue::Text(text) => JsValue::from_str(text),
-        SqlValue::Blob(bytes) => Uint8Array::from(bytes.as_slice()).into(),
+// Parameters and rows cross packed in one buffer each (the format is
+// described in pkg-template/sqlite.js): a JS value per cell cost several
+// wasm<->JS calls each, the larger part of a bulk commit or a list.
+const NULL: u8 = 0;
+const INTEGER: u8 = 1;
+const TEXT: u8 = 2;
+const BLOB: u8 = 3;
+const NUMBER: u8 = 4;
+
+fn pack(values: &[SqlValue]) -> Vec<u8> {
+    let size = values
+        .iter()
+        .map(|value| match value {
+            SqlValue::Null => 1,
+            SqlValue::Integer(_) => 9,
+            SqlValue::Text(text) => 5 + text.len(),
+            SqlValue::Blob(bytes) => 5 + bytes.len(),
+        })
+        .sum();
+    let mut packed = Vec::with_capacity(size);
+    for value in values {
+        match value {
+            SqlValue::Null => packed.push(NULL),
+            SqlValue::Integer(n) => {
+                packed.push(INTEGER);
+                packed.extend_from_slice(&n.to_le_bytes());
+            }
+            SqlValue::Text(text) => push_bytes(&mut packed, TEXT, text.as_bytes()),
+            SqlValue::Blob(bytes) => push_bytes(&mut packed, BLOB, bytes),
+        }
+    }
+    packed
+}
+
+fn push_bytes(packed: &mut Vec<u8>, tag: u8, bytes: &[u8]) {
+    packed.push(tag);
+    // Lossless: usize is 32 bits on wasm32.
+    packed.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+    packed.extend_from_slice(bytes);
+}
+
+struct Unpacker<'a> {
+    bytes: &'a [u8],
+}
+
+fn malformed() -> KvError {
+    KvError::type_error("SQLite returned rows webkv cannot read")
+}
+
+impl<'a> Unpacker<'a> {
+    fn take(&mut self, n: usize) -> KvResult<&'a [u8]> {
+        if n > self.bytes.len() {
+            return Err(malformed());
+        }
+        let (taken, rest) = self.bytes.split_at(n);
+        self.bytes = rest;
+        Ok(taken)
+    }
+
+    fn u32(&mut self) -> KvResult<usize> {
+        let bytes: [u8; 4] = self.take(4)?.try_into().map_err(|_| malformed())?;
+        Ok(u32::from_le_bytes(bytes) as usize)
+    }
+
+    fn eight(&mut self) -> KvResult<[u8; 8]> {
+        self.take(8)?.try_into().map_err(|_| malformed())
+    }
+
+    fn cell(&mut self) -> KvResult<SqlValue> {
+        let tag = self.take(1)?[0];
+        Ok(match tag {
+            NULL => SqlValue::Null,
+            INTEGER => SqlValue::Integer(i64::from_le_bytes(self.eight()?)),
+            // node:sqlite reads integers as numbers; a saturating cast.
+            NUMBER => SqlValue::Integer(f64::from_le_bytes(self.eight()?) as i64),
+            TEXT => {
+                let len = self.u32()?;
+                SqlValue::Text(String::from_utf8(self.take(len)?.to_vec()).map_err(|_| malformed())?)
+            }
+            BLOB => {
+                let len = self.u32()?;
+                SqlValue::Blob(self.take(len)?.to_vec())
+            }
+            _ => return Err(malformed()),
+        })
     }
 }
 
-fn from_js(value: JsValue) -> SqlValue {
-    if let Some(n) = value.as_f64() {
-        return SqlValue::Integer(n as i64);
+fn unpack_rows(bytes: &[u8]) -> KvResult<Vec<Vec<SqlValue>>> {
+    let mut reader = Unpacker { bytes };
+    let rows = reader.u32()?;
+    let columns = reader.u32()?;
+    // Every cell is at least one byte: the counts cannot ask for more
+    // memory than the buffer justifies.
+    if rows.saturating_mul(columns) > reader.bytes.len() {
+        return Err(malformed());
     }
-    if let Some(text) = value.as_string() {
-        return SqlValue::Text(text);
-    }
-    if value.is_bigint() {
-        return i64::try_from(value).map_or(SqlValue::Null, SqlValue::Integer);
-    }
-    // A Durable Object's storage returns blobs as ArrayBuffers.
-    if value.is_instance_of::<js_sys::ArrayBuffer>() {
-        return SqlValue::Blob(Uint8Array::new(&value).to_vec());
-    }
-    match value.dyn_into::<Uint8Array>() {
-        Ok(bytes) => SqlValue::Blob(bytes.to_vec()),
-        Err(_) => SqlValue::Null,
-    }
-}
-
-pub(super) fn rows(rows: Array) -> Vec<Vec<SqlValue>> {
-    rows.iter()
-        .map(|row| row.unchecked_into::<Array>().iter().map(from_js).collect())
+    (0..rows)
+        .map(|_| (0..columns).map(|_| reader.cell()).collect())
         .collect()
-}
-
-fn params(values: &[SqlValue]) -> Array {
-    values.iter().map(to_js).collect()
 }
 
 struct JsSqliteHost(SqliteConnection);
@@ -90,12 +153,13 @@ impl SqliteHost for JsSqliteHost {
     }
 
     fn query(&self, statement: StatementId, values: &[SqlValue]) -> KvResult<Vec<Vec<SqlValue>>> {
-        Ok(rows(self.0.query(statement, &params(values)).map_err(host_error)?))
+        let packed = self.0.query(statement, &pack(values)).map_err(host_error)?;
+        unpack_rows(&packed.to_vec())
     }
 
     fn run(&self, statement: StatementId, values: &[SqlValue]) -> KvResult<u64> {
         self.0
-            .run(statement, &params(values))
+            .run(statement, &pack(values))
             .map(|changes| changes as u64)
             .map_err(host_error)
     }

@@ -115,6 +115,14 @@ pub trait SqliteHost {
         true
     }
 
+    /// Whether commits issued together share one transaction, each in a
+    /// SAVEPOINT: worth it where every transaction costs an fsync (a file).
+    /// A Durable Object forbids SAVEPOINT, and its storage coalesces the
+    /// writes of one turn itself.
+    fn groups_commits(&self) -> bool {
+        true
+    }
+
     /// Whether the host must be told when the queue next needs attention
     /// (`wake_for_queue_at`): an idle Durable Object is evicted with its
     /// timers, and only its alarm brings it back.

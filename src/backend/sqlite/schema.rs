@@ -26,6 +26,10 @@ pub const BEGIN_READ: &str = "begin";
 pub const BEGIN_WRITE: &str = "begin immediate";
 pub const COMMIT: &str = "commit";
 pub const ROLLBACK: &str = "rollback";
+/// One commit of a group commit (`group.rs`), inside the shared transaction.
+pub const SAVEPOINT: &str = "savepoint group_member";
+pub const ROLLBACK_TO_SAVEPOINT: &str = "rollback to group_member";
+pub const RELEASE_SAVEPOINT: &str = "release group_member";
 
 pub const INC_AND_GET_DATA_VERSION: &str =
     "update data_version set version = version + ? where k = 0 returning version";
@@ -38,6 +42,18 @@ pub const RANGE_SCAN_REVERSE: &str = "select k, v, v_encoding, version from kv w
 pub const POINT_GET: &str =
     "select v, v_encoding, version, expiration_ms from kv where k = ? and (expiration_ms < 0 or expiration_ms > ?)";
 pub const POINT_SET: &str = "insert into kv (k, v, v_encoding, version, expiration_ms) values (?, ?, ?, ?, ?) on conflict(k) do update set v = excluded.v, v_encoding = excluded.v_encoding, version = excluded.version, expiration_ms = excluded.expiration_ms";
+/// The parameters of one row of `POINT_SET` and `set_rows`.
+pub const SET_ROW_PARAMS: usize = 5;
+/// The most rows one `set_rows` statement writes (320 parameters, far below
+/// SQLite's limit of 32,766).
+pub const MAX_SET_ROWS: usize = 64;
+
+/// `POINT_SET` for `rows` rows at once. SQLite inserts them in order, so of
+/// two rows with one key the later wins, as with one statement per row.
+pub fn set_rows(rows: usize) -> String {
+    let values = vec!["(?, ?, ?, ?, ?)"; rows].join(", ");
+    format!("insert into kv (k, v, v_encoding, version, expiration_ms) values {values} on conflict(k) do update set v = excluded.v, v_encoding = excluded.v_encoding, version = excluded.version, expiration_ms = excluded.expiration_ms")
+}
 pub const POINT_DELETE: &str = "delete from kv where k = ?";
 
 pub const DELETE_ALL_EXPIRED: &str = "delete from kv where expiration_ms >= 0 and expiration_ms <= ? returning k";

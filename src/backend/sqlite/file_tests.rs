@@ -1,0 +1,178 @@
+//! The backend on a real SQLite file (rusqlite's bundled SQLite standing in
+//! for `node:sqlite`), with a clock and timers the test moves by hand.
+
+use std::cell::{Cell, RefCell};
+use std::future::poll_fn;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use futures::task::ArcWake;
+
+use rusqlite::types::{Value, ValueRef};
+
+use super::host::{SqlValue, SqliteHost, StatementId};
+use super::{open_shared, SqliteBackend, QUEUE_POLL_MS};
+use crate::backend::time::{Clock, Timer};
+use crate::backend::Backend;
+use crate::core::error::{KvError, KvResult};
+
+struct RusqliteHost {
+    connection: rusqlite::Connection,
+    statements: RefCell<Vec<String>>,
+}
+
+fn sql_error(err: rusqlite::Error) -> KvError {
+    KvError::type_error(err.to_string())
+}
+
+fn to_sql(value: &SqlValue) -> Value {
+    match value {
+        SqlValue::Null => Value::Null,
+        SqlValue::Integer(n) => Value::Integer(*n),
+        SqlValue::Text(text) => Value::Text(text.clone()),
+        SqlValue::Blob(bytes) => Value::Blob(bytes.clone()),
+    }
+}
+
+fn from_sql(value: ValueRef<'_>) -> SqlValue {
+    match value {
+        ValueRef::Null | ValueRef::Real(_) => SqlValue::Null,
+        ValueRef::Integer(n) => SqlValue::Integer(n),
+        ValueRef::Text(text) => SqlValue::Text(String::from_utf8_lossy(text).into_owned()),
+        ValueRef::Blob(bytes) => SqlValue::Blob(bytes.to_vec()),
+    }
+}
+
+impl RusqliteHost {
+    fn sql(&self, statement: StatementId) -> String {
+        self.statements.borrow()[statement as usize].clone()
+    }
+}
+
+impl SqliteHost for RusqliteHost {
+    fn exec(&self, sql: &str) -> KvResult<()> {
+        self.connection.execute_batch(sql).map_err(sql_error)
+    }
+
+    fn prepare(&self, sql: &str) -> KvResult<StatementId> {
+        self.connection.prepare_cached(sql).map_err(sql_error)?;
+        let mut statements = self.statements.borrow_mut();
+        statements.push(sql.to_string());
+        Ok((statements.len() - 1) as StatementId)
+    }
+
+    fn query(&self, statement: StatementId, params: &[SqlValue]) -> KvResult<Vec<Vec<SqlValue>>> {
+        let mut prepared = self
+            .connection
+            .prepare_cached(&self.sql(statement))
+            .map_err(sql_error)?;
+        let columns = prepared.column_count();
+        let params = params.iter().map(to_sql).collect::<Vec<_>>();
+        let mut rows = prepared.query(rusqlite::params_from_iter(params)).map_err(sql_error)?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().map_err(sql_error)? {
+            out.push(
+                (0..columns)
+                    .map(|i| row.get_ref(i).map(from_sql).map_err(sql_error))
+                    .collect::<KvResult<Vec<_>>>()?,
+            );
+        }
+        Ok(out)
+    }
+
+    fn run(&self, statement: StatementId, params: &[SqlValue]) -> KvResult<u64> {
+        // `query`, not `execute`: some statements (`returning`, pragmas)
+        // give rows.
+        self.query(statement, params)?;
+        Ok(self.connection.changes())
+    }
+
+    fn random_bytes(&self, buf: &mut [u8]) {
+        buf.fill(4);
+    }
+
+    fn close(&self) {}
+}
+
+struct World {
+    _dir: TempDir,
+    path: String,
+    now: Rc<Cell<u64>>,
+}
+
+struct TempDir(std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+impl World {
+    fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("webkv-sqlite-unit-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("test.db").to_string_lossy().into_owned();
+        Self {
+            _dir: TempDir(dir),
+            path,
+            now: Rc::new(Cell::new(1_000_000)),
+        }
+    }
+
+    /// A sleep is done once the clock reaches its time.
+    fn open(&self) -> SqliteBackend {
+        let clock: Clock = {
+            let now = Rc::clone(&self.now);
+            Rc::new(move || now.get())
+        };
+        let timer: Timer = {
+            let now = Rc::clone(&self.now);
+            Rc::new(move |ms| {
+                let now = Rc::clone(&now);
+                let due = now.get() + u64::from(ms);
+                Box::pin(poll_fn(move |_| {
+                    if now.get() >= due {
+                        Poll::Ready(())
+                    } else {
+                        Poll::Pending
+                    }
+                }))
+            })
+        };
+        let connect = || -> KvResult<Box<dyn SqliteHost>> {
+            let connection = rusqlite::Connection::open(&self.path).map_err(sql_error)?;
+            Ok(Box::new(RusqliteHost {
+                connection,
+                statements: RefCell::new(Vec::new()),
+            }))
+        };
+        open_shared(&self.path, connect, clock, timer).expect("opens")
+    }
+}
+
+#[test]
+fn an_idle_listener_keeps_one_waker_however_often_its_poll_timer_fires() {
+    let world = World::new("idle-listener");
+    let backend = world.open();
+    let mut next = backend.dequeue();
+    // A waker like an executor's (`Waker::noop()`'s clones need not compare
+    // equal).
+    struct Task;
+    impl ArcWake for Task {
+        fn wake_by_ref(_: &Arc<Self>) {}
+    }
+    let waker = futures::task::waker(Arc::new(Task));
+    let mut cx = Context::from_waker(&waker);
+    // A day of polls for other processes' messages is 86,400; a few
+    // thousand show the growth as well.
+    for _ in 0..3_000 {
+        assert!(next.as_mut().poll(&mut cx).is_pending(), "no message");
+        world.now.set(world.now.get() + QUEUE_POLL_MS);
+    }
+    assert_eq!(backend.handle.waiters.borrow().listeners.len(), 1);
+    backend.close();
+    assert!(matches!(next.as_mut().poll(&mut cx), Poll::Ready(Ok(None))));
+}
