@@ -1,4 +1,4 @@
-// Files written by webkv (in Node 24, Bun and Deno) are read by real
+// Files written by webkv (in Node 24 and 22, Bun and Deno) are read by real
 // Deno.openKv, and files written by real Deno are read by webkv: every value
 // encoding, versionstamps, expiry and a delayed queue message.
 import assert from "node:assert/strict";
@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { canon, canonKey, sampleValues } from "./scripts/canon.js";
 import { spawn } from "node:child_process";
-import { DENOKV, lines, run, sleep, tempDir } from "./helpers.mjs";
+import { DENOKV, lines, NODES, run, sleep, tempDir } from "./helpers.mjs";
 import { KvU64 } from "webkv";
 
 const expectedValues = new Map(sampleValues(KvU64).map(([k, v]) => [canonKey(k), canon(v)]));
@@ -35,7 +35,9 @@ function check(written, read, from, { queue = true } = {}) {
   if (queue) assert.match(lines(read, "message")[0], new RegExp(`^\\{"from":"${from}","n":42n\\} after \\d+$`));
 }
 
-for (const writer of ["node24", "bun", "deno"]) {
+const WEBKV_RUNTIMES = [...NODES, "bun", "deno"];
+
+for (const writer of WEBKV_RUNTIMES) {
   test(`webkv in ${writer} writes a file that real Deno reads`, async (t) => {
     const file = join(tempDir(t), "data.db");
     const written = await run(writer, "write.js", [file, "webkv"]);
@@ -45,17 +47,22 @@ for (const writer of ["node24", "bun", "deno"]) {
   });
 }
 
-test("real Deno writes a file that webkv reads in Node 24, Bun and Deno", async (t) => {
+test(`real Deno writes a file that webkv reads in ${WEBKV_RUNTIMES.join(", ")}`, async (t) => {
   const dir = tempDir(t);
   const file = join(dir, "deno.db");
   const written = await run("deno-kv", "write.js", [file, "deno-kv"]);
-  for (const reader of ["node24", "bun", "deno"]) {
+  for (const reader of WEBKV_RUNTIMES) {
     // Each reader gets its own copy: reading takes the queue message.
     const copy = join(dir, `${reader}.db`);
     copyFileSync(file, copy);
     if (existsSync(file + "-wal")) copyFileSync(file + "-wal", copy + "-wal");
     const read = await run(reader, "read.js", [copy, "webkv"]);
-    check(written, read, "deno-kv");
+    try {
+      check(written, read, "deno-kv");
+    } catch (err) {
+      err.message = `webkv in ${reader}: ${err.message}`;
+      throw err;
+    }
   }
 });
 

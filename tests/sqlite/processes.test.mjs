@@ -3,23 +3,25 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { test } from "node:test";
 import { openKv } from "webkv";
-import { run, tempDir } from "./helpers.mjs";
+import { NODES, run, tempDir } from "./helpers.mjs";
 
-test("webkv (Node 24) and real Deno doing 2 x 500 check-guarded increments end at exactly 1000", async (t) => {
-  const file = join(tempDir(t), "counter.db");
-  // Create the file first so that both start on the same database.
-  const kv = await openKv(file);
-  kv.close();
-  const [a, b] = await Promise.all([
-    run("node24", "incr.js", [file, "webkv", 500]),
-    run("deno-kv", "incr.js", [file, "deno-kv", 500]),
-  ]);
-  const again = await openKv(file);
-  t.after(() => again.close());
-  assert.equal((await again.get(["counter"])).value, 1000, `webkv: ${a} deno: ${b}`);
-  // webkv waits for the lock instead of failing.
-  assert.match(a, /locked=0$/m);
-});
+for (const node of NODES) {
+  test(`webkv (${node}) and real Deno doing 2 x 500 check-guarded increments end at exactly 1000`, async (t) => {
+    const file = join(tempDir(t), "counter.db");
+    // Create the file first so that both start on the same database.
+    const kv = await openKv(file);
+    kv.close();
+    const [a, b] = await Promise.all([
+      run(node, "incr.js", [file, "webkv", 500]),
+      run("deno-kv", "incr.js", [file, "deno-kv", 500]),
+    ]);
+    const again = await openKv(file);
+    t.after(() => again.close());
+    assert.equal((await again.get(["counter"])).value, 1000, `webkv: ${a} deno: ${b}`);
+    // webkv waits for the lock instead of failing.
+    assert.match(a, /locked=0$/m);
+  });
+}
 
 test("two webkv processes (Node 24 and Bun) doing 2 x 500 increments end at exactly 1000", async (t) => {
   const file = join(tempDir(t), "counter.db");

@@ -5,39 +5,41 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { test } from "node:test";
 import { openKv } from "webkv";
-import { lines, run, sleep, start, tempDir } from "./helpers.mjs";
+import { lines, NODES, run, sleep, start, tempDir } from "./helpers.mjs";
 
-test("a delayed message survives its process and is delivered once, on time, to the next listener", async (t) => {
-  const file = join(tempDir(t), "q.db");
-  const enqueueOut = await run("node24", "enqueue.js", [file, "webkv", 1500, "later"]);
-  const enqueuing = Number(lines(enqueueOut, "enqueuing")[0]);
-  const enqueued = Number(lines(enqueueOut, "enqueued")[0]);
-  const db = new DatabaseSync(file);
-  const [row] = db.prepare("select ts, backoff_schedule, keys_if_undelivered from queue").all();
-  db.close();
-  assert.ok(row.ts >= enqueuing + 1500 && row.ts <= enqueued + 1500, "ts is the absolute due time");
-  assert.equal(row.backoff_schedule, "[100,1000,5000,30000,60000]");
-  assert.equal(row.keys_if_undelivered, "[]");
+for (const node of NODES) {
+  test(`a delayed message survives its process, delivered once, on time, to the next listener (${node})`, async (t) => {
+    const file = join(tempDir(t), "q.db");
+    const enqueueOut = await run(node, "enqueue.js", [file, "webkv", 1500, "later"]);
+    const enqueuing = Number(lines(enqueueOut, "enqueuing")[0]);
+    const enqueued = Number(lines(enqueueOut, "enqueued")[0]);
+    const db = new DatabaseSync(file);
+    const [row] = db.prepare("select ts, backoff_schedule, keys_if_undelivered from queue").all();
+    db.close();
+    assert.ok(row.ts >= enqueuing + 1500 && row.ts <= enqueued + 1500, "ts is the absolute due time");
+    assert.equal(row.backoff_schedule, "[100,1000,5000,30000,60000]");
+    assert.equal(row.keys_if_undelivered, "[]");
 
-  const listener = start("node24", "listen.js", [file, 1]);
-  let out = "";
-  listener.stdout.on("data", (d) => (out += d));
-  const [code] = await once(listener, "exit");
-  assert.equal(code, 0, out);
-  const [message] = lines(out, "message");
-  const [text, at] = message.split(" ");
-  assert.equal(text, "later");
-  assert.ok(Number(at) >= row.ts, `not before its delay: ${row.ts - Number(at)} ms early`);
-  assert.ok(Number(at) < enqueued + 1500 + 2500, `on time: ${Number(at) - enqueued} ms`);
-  // close() left no timer: the process ended at once, listenQueue resolved.
-  const closed = Number(lines(out, "closed")[0]);
-  assert.ok(lines(out, "listenQueue").length === 1, out);
-  assert.ok(Date.now() - closed < 400, `exited ${Date.now() - closed} ms after close`);
-  const again = new DatabaseSync(file);
-  assert.equal(again.prepare("select count(*) as n from queue").get().n, 0);
-  assert.equal(again.prepare("select count(*) as n from queue_running").get().n, 0);
-  again.close();
-});
+    const listener = start(node, "listen.js", [file, 1]);
+    let out = "";
+    listener.stdout.on("data", (d) => (out += d));
+    const [code] = await once(listener, "exit");
+    assert.equal(code, 0, out);
+    const [message] = lines(out, "message");
+    const [text, at] = message.split(" ");
+    assert.equal(text, "later");
+    assert.ok(Number(at) >= row.ts, `not before its delay: ${row.ts - Number(at)} ms early`);
+    assert.ok(Number(at) < enqueued + 1500 + 2500, `on time: ${Number(at) - enqueued} ms`);
+    // close() left no timer: the process ended at once, listenQueue resolved.
+    const closed = Number(lines(out, "closed")[0]);
+    assert.ok(lines(out, "listenQueue").length === 1, out);
+    assert.ok(Date.now() - closed < 400, `exited ${Date.now() - closed} ms after close`);
+    const again = new DatabaseSync(file);
+    assert.equal(again.prepare("select count(*) as n from queue").get().n, 0);
+    assert.equal(again.prepare("select count(*) as n from queue_running").get().n, 0);
+    again.close();
+  });
+}
 
 test("a message real Deno enqueued is delivered to webkv, and the reverse", async (t) => {
   const dir = tempDir(t);
