@@ -136,7 +136,7 @@ symlinkSync("../pkg", join(root, "node_modules/webkv"), "dir");
 
 /**
  * Every JS file of the package without its comments and whitespace, names
- * kept (bench/README.md: 48.6 -> 32.1 KB gzipped on the default browser
+ * kept (bench/README.md: 48.6 -> 32.5 KB gzipped on the default browser
  * path, whose files are sent one by one, so a bundler-less app or a CDN pays
  * for every comment). Each gets an external source map with the original
  * text, so devtools and stack traces still show the commented source.
