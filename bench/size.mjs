@@ -47,8 +47,9 @@ function graph(entry) {
     if (!name.endsWith(".js")) return;
     const text = readFileSync(join(pkg, name), "utf8");
     const refs = [
-      ...text.matchAll(/^\s*(?:import|export)\b[^;"']*?from\s*["'](\.[^"']+)["']/gm),
-      ...text.matchAll(/^\s*import\s*["'](\.[^"']+)["']/gm),
+      // Minified: several statements to a line (scripts/build.mjs).
+      ...text.matchAll(/(?:^|[;}\s])(?:import|export)\b[^;"'()]*?from\s*["'](\.[^"']+)["']/g),
+      ...text.matchAll(/(?:^|[;}\s])import\s*["'](\.[^"']+)["']/g),
       ...text.matchAll(/new URL\(\s*["'](\.[^"']+)["'],\s*import\.meta\.url\s*\)/g),
     ];
     for (const [, ref] of refs) visit(relative(pkg, join(pkg, dirname(name), ref)));
