@@ -977,6 +977,15 @@ fn a_failed_checkpoint_leaves_the_store_as_it_was_and_its_keys_are_rewritten_lat
     assert_eq!(stored, model, "the pages alone hold every checkpointed commit");
 }
 
+/// Drops the log (as if every commit in it were checkpointed at `version`)
+/// and reopens: what the pages hold must be the whole database.
+fn assert_pages_alone_hold(world: &mut World, version: u64, model: &BTreeMap<String, u8>) {
+    world.disk.borrow_mut().log.clear();
+    world.disk.borrow_mut().version = version;
+    let reopened = world.open();
+    assert_eq!(&everything(world, &reopened), model, "the pages alone are the database");
+}
+
 #[test]
 fn instances_whose_index_is_older_than_the_stores_read_and_checkpoint_consistently() {
     let mut world = World::new(true);
@@ -1012,14 +1021,7 @@ fn instances_whose_index_is_older_than_the_stores_read_and_checkpoint_consistent
     for db in [writer, follower, silent] {
         db.close();
     }
-    world.disk.borrow_mut().log.clear();
-    world.disk.borrow_mut().version = after.version;
-    let reopened = world.open();
-    assert_eq!(
-        everything(&mut world, &reopened),
-        model,
-        "the pages alone are the database"
-    );
+    assert_pages_alone_hold(&mut world, after.version, &model);
 }
 
 #[test]
@@ -1058,14 +1060,7 @@ fn a_follower_whose_dirty_keys_outgrew_their_bound_rewrites_every_page_when_it_c
     for db in [writer, follower] {
         db.close();
     }
-    world.disk.borrow_mut().log.clear();
-    world.disk.borrow_mut().version = after.version;
-    let reopened = world.open();
-    assert_eq!(
-        everything(&mut world, &reopened),
-        model,
-        "the pages alone are the database"
-    );
+    assert_pages_alone_hold(&mut world, after.version, &model);
 }
 
 #[test]
