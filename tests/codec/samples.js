@@ -34,6 +34,11 @@ export function samples() {
     ["unicode", "日本語 😀"],
     ["lone surrogate", "a\ud800b"],
     ["long string", "x".repeat(10000)],
+    // Longer than 24 characters: one-byte strings whose bytes are all ASCII
+    // take another path than those with Latin-1 bytes (0x80-0xff).
+    ["long ascii", "0123456789abcdef\x00\x7f ~".repeat(3)],
+    ["long latin1, non-ascii last", "a".repeat(40) + "\xe9"],
+    ["long latin1 with c1 controls", "\x80\x81\x9f\xa0 cafe ".repeat(5)],
     ["date", new Date(1700000000000)],
     ["invalid date", new Date(NaN)],
     ["regexp", /ab+c/gimsuy],

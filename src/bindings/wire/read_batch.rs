@@ -57,7 +57,9 @@ impl BatchWriter {
 
     pub fn finish(self) -> JsValue {
         let keys: JsValue = if self.with_keys {
-            self.keys.iter().collect::<Array>().into()
+            // One crossing for the whole array: collecting into an `Array`
+            // pushes each key across the boundary on its own.
+            JsValue::from(self.keys)
         } else {
             JsValue::UNDEFINED
         };
