@@ -10,12 +10,25 @@ use std::ops::Bound;
 use denokv_proto::{AtomicWrite, KvEntry, MutationKind, ReadRange};
 
 use super::entry::{clone_value, PreparedCommit, StoredEntry};
-use super::error::KvError;
+use super::error::{KvError, KvResult};
 use super::numeric::{self, SumParams, U64Op};
 use super::queue::{Queue, QueuedMessage, DEFAULT_BACKOFF_SCHEDULE};
+use super::page_index::PageInfo;
+use super::pages::PageTable;
 use super::record::Page;
-use super::undecoded::UndecodedPages;
 use super::versionstamp::{self, Versionstamp};
+
+/// The keys preparing `write` reads: its checks and what its mutations
+/// change, except versionstamped keys, which are new and only written.
+fn read_keys(write: &AtomicWrite) -> impl Iterator<Item = &[u8]> {
+    let checked = write.checks.iter().map(|check| check.key.as_slice());
+    let mutated = write
+        .mutations
+        .iter()
+        .filter(|m| !matches!(m.kind, MutationKind::SetSuffixVersionstampedKey(_)))
+        .map(|m| m.key.as_slice());
+    checked.chain(mutated)
+}
 
 /// An applied commit.
 #[derive(Debug)]
@@ -27,10 +40,18 @@ pub struct Committed {
 #[derive(Debug, Default)]
 pub struct Engine {
     entries: BTreeMap<Vec<u8>, StoredEntry>,
-    /// Snapshot pages not decoded yet. No key within one of their ranges is
-    /// in `entries` (or `expiries`): whatever reads or writes a key decodes
-    /// its page first.
-    undecoded: UndecodedPages,
+    /// The snapshot pages the map is read from (empty unless loaded from a
+    /// durable store). Within a page that is not decoded, the map holds only
+    /// keys in `changed`; whatever reads a key decodes its page first (and
+    /// the durable store fetches absent pages before that).
+    pages: PageTable,
+    /// Whether the database has snapshot pages (it was loaded from a
+    /// durable store), so changes are tracked in `changed`.
+    paged: bool,
+    /// Every key changed after the pages' version, with the version that
+    /// changed it: such a key's entry (or its absence, for a deletion) in
+    /// the map wins over its page, and is never evicted.
+    changed: BTreeMap<Vec<u8>, u64>,
     expiries: BTreeSet<(u64, Vec<u8>)>,
     version: u64,
     queue: Queue,
@@ -43,7 +64,8 @@ impl Engine {
 
     /// Entries held, expired ones not yet collected included.
     pub fn len(&self) -> usize {
-        self.entries.len() + self.undecoded.entries()
+        let undecoded = usize::try_from(self.pages.undecoded_entries()).unwrap_or(usize::MAX);
+        self.entries.len().saturating_add(undecoded)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -57,8 +79,9 @@ impl Engine {
     /// Drops entries whose time has come, so their memory is reclaimed even
     /// if nobody reads them again.
     pub fn collect_expired(&mut self, now_ms: u64) {
-        // An undecoded page's expiries are not in `expiries` yet.
-        let expiring = self.undecoded.expiring_by(now_ms);
+        // An undecoded page's expiries are not in `expiries` yet (an
+        // absent page's cost no memory, and reads filter them by time).
+        let expiring = self.pages.decode_expiring(now_ms);
         self.decode(expiring);
         while let Some((at, _)) = self.expiries.first() {
             if *at > now_ms {
@@ -81,7 +104,9 @@ impl Engine {
         if range.start >= range.end {
             return Vec::new();
         }
-        let touched = self.undecoded.overlapping(&range.start, &range.end);
+        let touched = self
+            .pages
+            .decode_within(Bound::Included(&range.start), Bound::Excluded(&range.end));
         self.decode(touched);
         let limit = range.limit.get() as usize;
         let bounds = (
@@ -116,17 +141,8 @@ impl Engine {
         write: AtomicWrite,
         now_ms: u64,
     ) -> Result<Option<PreparedCommit>, KvError> {
-        // A versionstamped key is new and only written, so `apply` decodes
-        // its page; every other key may be read here.
-        let read_keys = write.checks.iter().map(|check| &check.key).chain(
-            write
-                .mutations
-                .iter()
-                .filter(|m| !matches!(m.kind, MutationKind::SetSuffixVersionstampedKey(_)))
-                .map(|m| &m.key),
-        );
-        for key in read_keys {
-            let touched = self.undecoded.holding(key);
+        for key in read_keys(&write) {
+            let touched = self.pages.decode_within(Bound::Included(key), Bound::Included(key));
             self.decode(touched);
         }
         let this = &*self;
@@ -223,16 +239,105 @@ impl Engine {
     /// order with disjoint ranges (as `PageWriter` cuts them); they are
     /// decoded when first touched.
     pub fn load(&mut self, version: u64, pages: Vec<Page>) -> Result<(), KvError> {
-        self.undecoded = UndecodedPages::new(pages)?;
+        let table = PageTable::of_pages(pages)?;
+        self.reset(version, table);
+        Ok(())
+    }
+
+    /// Replaces everything with the snapshot an index describes, at its
+    /// version; no page is held until it is fetched (`install`).
+    pub fn load_index(&mut self, version: u64, pages: Vec<PageInfo>) {
+        self.reset(version, PageTable::absent(pages));
+    }
+
+    fn reset(&mut self, version: u64, pages: PageTable) {
+        self.pages = pages;
+        self.paged = true;
+        self.changed = BTreeMap::new();
         self.entries = BTreeMap::new();
         self.expiries = BTreeSet::new();
         self.version = version;
-        Ok(())
+    }
+
+    /// The pages a read of `range` walks next, from its start (its end, in
+    /// reverse), up to about `wanted` entries: the ids of those still
+    /// absent, and the key where that stretch ends (`None`: the range's
+    /// end).
+    pub fn stretch(&self, range: &ReadRange, wanted: u64, max_pages: usize) -> (Vec<u64>, Option<Vec<u8>>) {
+        self.pages.stretch(
+            Bound::Included(&range.start),
+            Bound::Excluded(&range.end),
+            range.reverse,
+            wanted,
+            max_pages,
+        )
+    }
+
+    /// The absent pages that preparing `write` reads.
+    pub fn missing_for_write(&self, write: &AtomicWrite) -> Vec<u64> {
+        self.pages.missing_for(read_keys(write))
+    }
+
+    /// The absent pages holding any of `keys`.
+    pub fn missing_for_keys<'k>(&self, keys: impl IntoIterator<Item = &'k [u8]>) -> Vec<u64> {
+        self.pages.missing_for(keys)
+    }
+
+    /// The absent pages holding any key within `lower..upper`.
+    pub fn missing_within(&self, lower: Bound<&[u8]>, upper: Bound<&[u8]>) -> Vec<u64> {
+        self.pages.missing_within(lower, upper)
+    }
+
+    /// A page fetched from the store, checked against the index.
+    /// `Ok(false)` if it is not wanted any more.
+    pub fn install(&mut self, id: u64, page: Page) -> KvResult<bool> {
+        self.pages.install(id, page)
+    }
+
+    /// What the held pages cost (an estimate of their decoded size).
+    pub fn cached_bytes(&self) -> u64 {
+        self.pages.held_bytes()
+    }
+
+    /// Keys changed since the pages' version.
+    pub fn changed_keys(&self) -> impl Iterator<Item = &Vec<u8>> {
+        self.changed.keys()
+    }
+
+    /// Drops the least recently used clean pages until the held ones fit
+    /// `budget`; entries changed since the pages' version stay, and so do
+    /// the pages `keep` names (by first and last key).
+    pub fn evict(&mut self, budget: u64, keep: &dyn Fn(&[u8], &[u8]) -> bool) {
+        for page in self.pages.evict(budget, keep) {
+            let bounds = (
+                Bound::Included(page.first_key.as_slice()),
+                Bound::Included(page.last_key.as_slice()),
+            );
+            let clean: Vec<Vec<u8>> = self
+                .entries
+                .range::<[u8], _>(bounds)
+                .filter(|(key, _)| !self.changed.contains_key(*key))
+                .map(|(key, _)| key.clone())
+                .collect();
+            for key in clean {
+                if let Some(old) = self.entries.remove(&key) {
+                    self.forget_expiry(old.expires_at_ms, key);
+                }
+            }
+        }
+    }
+
+    /// A checkpoint wrote the pages of `index` at `version` from memory:
+    /// those are the pages from now on, and changes up to `version` are in
+    /// them.
+    pub fn rebase(&mut self, version: u64, index: Vec<PageInfo>) {
+        self.pages = std::mem::take(&mut self.pages).rebased(index);
+        self.changed.retain(|_, changed_at| *changed_at > version);
     }
 
     /// Every entry, expired ones included (a reader filters them by time).
     pub fn entries(&mut self) -> impl Iterator<Item = (&Vec<u8>, &StoredEntry)> {
-        let all = self.undecoded.take_all();
+        let all = self.pages.decode_within(Bound::Unbounded, Bound::Unbounded);
         self.decode(all);
         self.entries.iter()
     }
@@ -243,7 +348,7 @@ impl Engine {
         lower: Bound<&[u8]>,
         upper: Bound<&[u8]>,
     ) -> impl Iterator<Item = (&'a Vec<u8>, &'a StoredEntry)> + 'a {
-        let touched = self.undecoded.within(lower, upper);
+        let touched = self.pages.decode_within(lower, upper);
         self.decode(touched);
         self.entries.range::<[u8], _>((lower, upper))
     }
@@ -252,14 +357,22 @@ impl Engine {
         if pages.is_empty() {
             return;
         }
-        let decoded: Vec<(Vec<u8>, StoredEntry)> = pages.iter().flat_map(Page::decode).collect();
+        let changed = &self.changed;
+        // A key changed since the page's version has its newer entry (or
+        // its deletion) in the map already.
+        let decoded: Vec<(Vec<u8>, StoredEntry)> = pages
+            .iter()
+            .flat_map(Page::decode)
+            .filter(|(key, _)| !changed.contains_key(key))
+            .collect();
         for (key, entry) in &decoded {
             if let Some(at) = entry.expires_at_ms {
                 self.expiries.insert((at, key.clone()));
             }
         }
         // Inserting one by one costs a search each; merging rebuilds the
-        // whole map, which is cheaper once the new part is large.
+        // whole map, which is cheaper once the new part is large. (Merging
+        // lets the new part win on equal keys: none, by the filter above.)
         if decoded.len().saturating_mul(16) < self.entries.len() {
             self.entries.extend(decoded);
         } else {
@@ -273,8 +386,11 @@ impl Engine {
         for message in commit.enqueues {
             self.queue.push(message);
         }
-        let touched = self.undecoded.holding_any(commit.changes.keys());
-        self.decode(touched);
+        if self.paged {
+            for key in commit.changes.keys() {
+                self.changed.insert(key.clone(), commit.version);
+            }
+        }
         for (key, change) in commit.changes {
             match change {
                 Some(entry) => {
@@ -348,7 +464,7 @@ impl Engine {
 
     /// When a live entry expires, if it does.
     pub fn expires_at(&mut self, key: &[u8], now_ms: u64) -> Option<u64> {
-        let touched = self.undecoded.holding(key);
+        let touched = self.pages.decode_within(Bound::Included(key), Bound::Included(key));
         self.decode(touched);
         self.live(key, now_ms).and_then(|entry| entry.expires_at_ms)
     }
@@ -423,14 +539,104 @@ mod tests {
         let mut engine = loaded();
         assert_eq!(engine.len(), 10);
         assert_eq!(value_of(&mut engine, 2, 0), Some(vec![2]));
-        assert_eq!((engine.entries.len(), engine.undecoded.entries()), (2, 8));
+        assert_eq!((engine.entries.len(), engine.pages.undecoded_entries()), (2, 8));
         engine.collect_expired(999);
         assert_eq!(engine.len(), 10);
         // Every page holds an odd key expiring at 1000: collecting then
         // reaches into all of them.
         engine.collect_expired(1000);
-        assert_eq!((engine.len(), engine.undecoded.entries()), (5, 0));
+        assert_eq!((engine.len(), engine.pages.undecoded_entries()), (5, 0));
         assert_eq!(value_of(&mut engine, 3, 1000), None);
+    }
+
+    fn pages_of_loaded() -> Vec<Page> {
+        let mut writer = PageWriter::new(8);
+        for k in 0u8..10 {
+            writer.push(&[k], &entry(k, 1, (k % 2 == 1).then_some(1000)));
+        }
+        writer
+            .finish()
+            .into_iter()
+            .filter_map(|bytes| Page::parse(bytes).expect("parses"))
+            .collect()
+    }
+
+    /// `loaded`, but from the index alone: every page absent.
+    fn from_index() -> Engine {
+        let infos = pages_of_loaded()
+            .iter()
+            .enumerate()
+            .map(|(id, page)| PageInfo::of(id as u64, page))
+            .collect();
+        let mut engine = Engine::new();
+        engine.load_index(1, infos);
+        engine
+    }
+
+    fn fetch(engine: &mut Engine, ids: &[u64]) {
+        for (id, page) in pages_of_loaded().into_iter().enumerate() {
+            if ids.contains(&(id as u64)) {
+                assert!(engine.install(id as u64, page).expect("describes"));
+            }
+        }
+    }
+
+    #[test]
+    fn changes_to_absent_pages_win_over_the_pages_once_fetched() {
+        let mut engine = from_index();
+        let mut changes = BTreeMap::new();
+        changes.insert(vec![4], Some(entry(40, 2, None)));
+        changes.insert(vec![6], None);
+        engine.apply(PreparedCommit {
+            version: 2,
+            changes,
+            enqueues: Vec::new(),
+        });
+        let everything = ReadRange {
+            start: vec![],
+            end: vec![0xff],
+            limit: std::num::NonZeroU32::MAX,
+            reverse: false,
+        };
+        let (missing, end) = engine.stretch(&everything, 100, 16);
+        assert_eq!((missing.clone(), end), (vec![0, 1, 2, 3, 4], None));
+        fetch(&mut engine, &missing);
+        let keys: Vec<Vec<u8>> = engine.read_range(&everything, 0).into_iter().map(|e| e.key).collect();
+        assert_eq!(keys, [0u8, 1, 2, 3, 4, 5, 7, 8, 9].map(|k| vec![k]));
+        assert_eq!(value_of(&mut engine, 4, 0), Some(vec![40]));
+    }
+
+    #[test]
+    fn eviction_drops_clean_entries_and_keeps_changed_ones() {
+        let mut engine = from_index();
+        fetch(&mut engine, &[0, 1, 2, 3, 4]);
+        let mut changes = BTreeMap::new();
+        changes.insert(vec![2], Some(entry(20, 2, None)));
+        changes.insert(vec![3], None);
+        engine.apply(PreparedCommit {
+            version: 2,
+            changes,
+            enqueues: Vec::new(),
+        });
+        assert_eq!(value_of(&mut engine, 0, 0), Some(vec![0]));
+        assert_eq!(value_of(&mut engine, 2, 0), Some(vec![20]));
+        assert!(engine.cached_bytes() > 0);
+        engine.evict(0, &|_, _| false);
+        assert_eq!(engine.cached_bytes(), 0);
+        // Only the changed key is left in memory; the rest must be fetched.
+        assert_eq!(engine.entries.keys().cloned().collect::<Vec<_>>(), vec![vec![2]]);
+        assert_eq!(engine.missing_for_keys([&[0u8][..], &[3][..]]), vec![0, 1]);
+        fetch(&mut engine, &[1]);
+        assert_eq!(value_of(&mut engine, 2, 0), Some(vec![20]));
+        assert_eq!(value_of(&mut engine, 3, 0), None);
+        // A checkpoint at version 2 folds the change into the pages.
+        let infos = pages_of_loaded()
+            .iter()
+            .enumerate()
+            .map(|(id, page)| PageInfo::of(id as u64, page))
+            .collect();
+        engine.rebase(2, infos);
+        assert_eq!(engine.changed_keys().count(), 0);
     }
 
     #[test]

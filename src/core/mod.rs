@@ -10,6 +10,6 @@ pub mod page_index;
 pub mod queue;
 pub mod record;
 pub mod selector;
-pub mod undecoded;
+pub mod pages;
 pub mod validate;
 pub mod versionstamp;
