@@ -11,9 +11,8 @@ use super::time::{long_sleep, Clock, Sleep, Timer};
 use super::{Backend, BackendFuture, WatchStream};
 use crate::core::engine::Engine;
 use crate::core::entry::PreparedCommit;
-use crate::core::error::KvResult;
+use crate::core::page_index::PageInfo;
 use crate::core::queue::AfterFailure;
-use crate::core::record::Page;
 use crate::core::selector::point_range;
 use crate::core::versionstamp::Versionstamp;
 
@@ -151,10 +150,9 @@ impl MemoryBackend {
 
     /// Replaces the whole state with a loaded snapshot; any watched key may
     /// have changed.
-    pub fn replace(&self, version: u64, pages: Vec<Page>) -> KvResult<()> {
-        self.engine.borrow_mut().load(version, pages)?;
+    pub fn replace(&self, version: u64, pages: Vec<PageInfo>) {
+        self.engine.borrow_mut().load_index(version, pages);
         self.waiters.borrow_mut().notify_where(|_| true);
-        Ok(())
     }
 }
 

@@ -12,9 +12,9 @@ use denokv_proto::{AtomicWrite, KvEntry, MutationKind, ReadRange};
 use super::entry::{clone_value, PreparedCommit, StoredEntry};
 use super::error::{KvError, KvResult};
 use super::numeric::{self, SumParams, U64Op};
-use super::queue::{Queue, QueuedMessage, DEFAULT_BACKOFF_SCHEDULE};
 use super::page_index::PageInfo;
 use super::pages::PageTable;
+use super::queue::{Queue, QueuedMessage, DEFAULT_BACKOFF_SCHEDULE};
 use super::record::Page;
 use super::versionstamp::{self, Versionstamp};
 

@@ -8,7 +8,7 @@
 
 use std::ops::{Bound, Range};
 
-use super::error::{KvError, KvResult};
+use super::error::KvResult;
 use super::page_index::PageInfo;
 use super::record::{corrupt, Page};
 
@@ -42,20 +42,6 @@ impl Slot {
                 .bytes
                 .saturating_add(self.info.entries.saturating_mul(DECODED_ENTRY_OVERHEAD)),
         }
-    }
-
-    fn holds(&self, lower: Bound<&[u8]>, upper: Bound<&[u8]>) -> bool {
-        let after_lower = match lower {
-            Bound::Included(key) => self.info.last_key.as_slice() >= key,
-            Bound::Excluded(key) => self.info.last_key.as_slice() > key,
-            Bound::Unbounded => true,
-        };
-        let before_upper = match upper {
-            Bound::Included(key) => self.info.first_key.as_slice() <= key,
-            Bound::Excluded(key) => self.info.first_key.as_slice() < key,
-            Bound::Unbounded => true,
-        };
-        after_lower && before_upper
     }
 }
 
@@ -206,7 +192,11 @@ impl PageTable {
         };
         let missing = taken
             .into_iter()
-            .filter(|id| self.slots.iter().any(|slot| slot.info.id == *id && matches!(slot.held, Held::Absent)))
+            .filter(|id| {
+                self.slots
+                    .iter()
+                    .any(|slot| slot.info.id == *id && matches!(slot.held, Held::Absent))
+            })
             .collect();
         (missing, boundary)
     }
@@ -262,13 +252,6 @@ impl PageTable {
             self.held_bytes = self.held_bytes.saturating_sub(before).saturating_add(slot.cost());
         }
         taken
-    }
-
-    /// Whether every page holding a key within `lower..upper` is held.
-    pub fn all_held(&self, lower: Bound<&[u8]>, upper: Bound<&[u8]>) -> bool {
-        self.slots[self.span(lower, upper)]
-            .iter()
-            .all(|slot| !matches!(slot.held, Held::Absent))
     }
 
     /// Lets go of the least recently used pages until what is held fits
@@ -329,11 +312,6 @@ impl PageTable {
     }
 }
 
-/// An error for a page the store no longer has, or never had.
-pub fn missing_page() -> KvError {
-    corrupt("a page the index lists is missing")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -376,7 +354,10 @@ mod tests {
         let within = |lower: &[u8], upper: &[u8]| table.missing_within(Bound::Included(lower), Bound::Excluded(upper));
         assert_eq!(within(&[1], &[5]), vec![0, 1, 2]);
         assert_eq!(within(&[2], &[4]), vec![1]);
-        assert_eq!(table.missing_for([&[3u8][..], &[3][..], &[7][..], &[9][..]]), vec![1, 3]);
+        assert_eq!(
+            table.missing_for([&[3u8][..], &[3][..], &[7][..], &[9][..]]),
+            vec![1, 3]
+        );
     }
 
     #[test]
@@ -414,7 +395,10 @@ mod tests {
         let one = table.held_bytes() / 5;
         // Page 1 is the oldest; then page 0, which `keep` protects; then 2.
         let evicted = table.evict(one, &|first, _| first == [0]);
-        assert_eq!(evicted.iter().map(|e| e.first_key.clone()).collect::<Vec<_>>(), vec![vec![4]]);
+        assert_eq!(
+            evicted.iter().map(|e| e.first_key.clone()).collect::<Vec<_>>(),
+            vec![vec![4]]
+        );
         assert_eq!(table.missing_within(Bound::Unbounded, Bound::Unbounded), vec![1, 2]);
         assert!(table.held_bytes() > 0);
         assert!(table.evict(0, &|_, _| false).len() == 1);

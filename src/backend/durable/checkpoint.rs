@@ -5,12 +5,12 @@
 //! (docs/storage.md, "Checkpoints").
 
 use std::cell::RefCell;
-use std::collections::BTreeSet;
 use std::ops::Range;
 use std::rc::Rc;
 
 use super::host::{Checkpoint, Stored};
-use super::{Shared, State, PAGE_BYTES};
+use super::pages::Busy;
+use super::{Shared, PAGE_BYTES};
 use crate::core::error::KvResult;
 use crate::core::page_index::{PageIndex, PageInfo};
 use crate::core::record::{self, Page, PageWriter, MAX_VERSION};
@@ -26,73 +26,22 @@ const MIN_LOG_BYTES: usize = 256 * 1024;
 /// page too.
 const SMALL_PAGE_BYTES: usize = PAGE_BYTES / 4;
 
-/// The most key bytes the dirty set holds. An instance that follows
-/// another's commits for long never checkpoints, so its set would grow
-/// with every key written; past this it is dropped, and this instance's
-/// next checkpoint, if it ever makes one, rewrites every page.
-const MAX_DIRTY_BYTES: usize = 4 * 1024 * 1024;
-
-/// `dirty_since` once the dirty set was dropped: no index is that new, so
-/// every page counts as dirty.
-const UNKNOWN: u64 = u64::MAX;
-
-fn forget_dirty(state: &mut State) {
-    state.dirty.clear();
-    state.dirty_bytes = 0;
-    state.dirty_since = UNKNOWN;
-}
-
-/// Puts what a failed checkpoint had taken back into the dirty set.
-fn restore_dirty(state: &mut State, Taken { dirty, since }: Taken) {
-    if since == UNKNOWN || state.dirty_since == UNKNOWN {
-        forget_dirty(state);
-        return;
-    }
-    state.dirty_since = since;
-    state.dirty.extend(dirty);
-    state.dirty_bytes = state.dirty.iter().map(Vec::len).fold(0, usize::saturating_add);
-    if state.dirty_bytes > MAX_DIRTY_BYTES {
-        forget_dirty(state);
-    }
-}
-
 /// What a planned checkpoint hands back once its transaction is done.
 struct Planned {
     index: PageIndex,
-    /// Given back to the dirty set if it fails.
-    taken: Taken,
 }
 
-/// The dirty set a checkpoint took, and since when it held every change.
-struct Taken {
-    dirty: BTreeSet<Vec<u8>>,
-    since: u64,
+/// What a checkpoint's plan found.
+enum Outcome {
+    Planned(Planned),
+    /// The stored index is newer than this instance's: it reloads.
+    Stale,
 }
 
 impl Shared {
-    /// Commits with these keys are about to be applied.
-    pub(super) fn note_changed<'k>(&self, keys: impl Iterator<Item = &'k Vec<u8>>) {
-        let mut state = self.state.borrow_mut();
-        if state.dirty_since == UNKNOWN {
-            return;
-        }
-        for key in keys {
-            if !state.dirty.contains(key) {
-                state.dirty_bytes = state.dirty_bytes.saturating_add(key.len());
-                state.dirty.insert(key.clone());
-            }
-        }
-        if state.dirty_bytes > MAX_DIRTY_BYTES {
-            forget_dirty(&mut state);
-        }
-    }
-
     /// A snapshot with this index was loaded: nothing is dirty against it.
     pub(super) fn loaded_index(&self, index: PageIndex) {
         let mut state = self.state.borrow_mut();
-        state.dirty.clear();
-        state.dirty_bytes = 0;
-        state.dirty_since = index.version;
         state.index = index;
         state.log_bytes = 0;
         state.weigh_at = 0;
@@ -106,17 +55,12 @@ impl Shared {
         if state.log_bytes <= MIN_LOG_BYTES.max(state.weigh_at) {
             return false;
         }
-        let rewrite = if state.dirty_since == UNKNOWN {
-            state.index.bytes()
-        } else {
-            let runs = state
-                .index
-                .dirty_runs(state.dirty.iter().map(Vec::as_slice), self.memory.now());
-            runs.iter()
-                .flat_map(|run| &state.index.pages[run.clone()])
-                .map(|page| page.bytes)
-                .fold(0u64, u64::saturating_add)
-        };
+        let rewrite = self
+            .dirty_runs(&state.index)
+            .iter()
+            .flat_map(|run| &state.index.pages[run.clone()])
+            .map(|page| page.bytes)
+            .fold(0u64, u64::saturating_add);
         if (state.log_bytes as u64).saturating_mul(4) >= rewrite {
             return true;
         }
@@ -124,35 +68,57 @@ impl Shared {
         false
     }
 
+    /// The runs of `index`'s pages that own a key changed since it, or
+    /// hold an expired entry.
+    fn dirty_runs(&self, index: &PageIndex) -> Vec<Range<usize>> {
+        let engine = self.memory.engine();
+        index.dirty_runs(engine.changed_keys().map(Vec::as_slice), self.memory.now())
+    }
+
     /// Checkpoints what memory holds, if memory is the newest committed
-    /// version (right after this instance's own write, it is).
+    /// version (right after this instance's own write, it is). The pages
+    /// it rewrites are fetched first, with the page after each run, which
+    /// a run may take in.
     pub(super) async fn checkpoint(self: &Rc<Self>) -> KvResult<bool> {
-        let planned: Rc<RefCell<Option<Planned>>> = Rc::default();
+        let _busy = Busy::new(self);
+        let missing = |shared: &Shared| {
+            let index = shared.state.borrow().index.clone();
+            let runs = shared.dirty_runs(&index);
+            let engine = shared.memory.engine();
+            runs.into_iter()
+                .flat_map(|run| {
+                    let (lower, _) = index.run_bounds(&run);
+                    let widened = run.start..(run.end + 1).min(index.pages.len());
+                    let (_, upper) = index.run_bounds(&widened);
+                    engine.missing_within(lower, upper)
+                })
+                .collect::<Vec<u64>>()
+        };
+        self.fetch_until_held(&missing).await?;
+        let outcome: Rc<RefCell<Option<Outcome>>> = Rc::default();
         let plan = {
             let shared = Rc::clone(self);
-            let planned = Rc::clone(&planned);
-            Box::new(move |stored: Stored| shared.plan_checkpoint(stored, &planned))
+            let outcome = Rc::clone(&outcome);
+            Box::new(move |stored: Stored| shared.plan_checkpoint(stored, &outcome))
         };
         let written = self.store.checkpoint(plan).await;
-        let Some(Planned { index, taken }) = planned.borrow_mut().take() else {
-            return written;
-        };
-        let mut state = self.state.borrow_mut();
-        if matches!(written, Ok(true)) {
-            // The dirty set now holds the keys changed while the transaction
-            // ran, after the new index's version.
-            state.index = index;
-            state.log_bytes = 0;
-            state.weigh_at = 0;
-        } else {
-            restore_dirty(&mut state, taken);
+        match outcome.borrow_mut().take() {
+            Some(Outcome::Planned(Planned { index })) if matches!(written, Ok(true)) => {
+                self.memory.engine().rebase(index.version, index.pages.clone());
+                let mut state = self.state.borrow_mut();
+                state.index = index;
+                state.log_bytes = 0;
+                state.weigh_at = 0;
+            }
+            Some(Outcome::Stale) => self.reload().await?,
+            _ => {}
         }
         written
     }
 
     /// Inside the checkpoint's transaction: which pages to rewrite, and
     /// their new contents from memory.
-    fn plan_checkpoint(&self, stored: Stored, planned: &RefCell<Option<Planned>>) -> KvResult<Option<Checkpoint>> {
+    fn plan_checkpoint(&self, stored: Stored, outcome: &RefCell<Option<Outcome>>) -> KvResult<Option<Checkpoint>> {
         let version = self.memory.version();
         // Memory is not the newest database (another instance committed
         // meanwhile): its pages would miss commits.
@@ -166,38 +132,27 @@ impl Shared {
         if index.version >= version {
             return Ok(None);
         }
-        // From here the set collects what changes after `version`.
-        let taken = {
-            let mut state = self.state.borrow_mut();
-            state.dirty_bytes = 0;
-            let since = std::mem::replace(&mut state.dirty_since, version);
-            Taken {
-                dirty: std::mem::take(&mut state.dirty),
-                since,
-            }
+        // Another instance checkpointed since this one loaded its index:
+        // the changes memory tracks are against the older one. Reload.
+        if index != self.state.borrow().index {
+            *outcome.borrow_mut() = Some(Outcome::Stale);
+            return Ok(None);
+        }
+        let runs = self.dirty_runs(&index);
+        // A page could have been evicted while the transaction started.
+        let held = {
+            let engine = self.memory.engine();
+            runs.iter().all(|run| {
+                let widened = run.start..(run.end + 1).min(index.pages.len());
+                let (lower, upper) = index.run_bounds(&widened);
+                engine.missing_within(lower, upper).is_empty()
+            })
         };
-        // The dirty set holds every key changed after `dirty_since`; the
-        // stored index is at least as new as the one this instance loaded
-        // or wrote, so the set covers every change since the stored index
-        // too. Should it not (the set was dropped, or a store that went
-        // back), everything is rewritten.
-        let runs = if taken.since <= index.version {
-            index.dirty_runs(taken.dirty.iter().map(Vec::as_slice), self.memory.now())
-        } else {
-            index.all()
-        };
-        let rewritten = self.rewrite(&index, version, runs);
-        let (checkpoint, new_index) = match rewritten {
-            Ok(done) => done,
-            Err(err) => {
-                restore_dirty(&mut self.state.borrow_mut(), taken);
-                return Err(err);
-            }
-        };
-        *planned.borrow_mut() = Some(Planned {
-            index: new_index,
-            taken,
-        });
+        if !held {
+            return Ok(None);
+        }
+        let (checkpoint, new_index) = self.rewrite(&index, version, runs)?;
+        *outcome.borrow_mut() = Some(Outcome::Planned(Planned { index: new_index }));
         Ok(Some(checkpoint))
     }
 

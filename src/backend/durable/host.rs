@@ -13,13 +13,12 @@ use crate::core::error::KvResult;
 /// Runs a task in the background, on the same thread.
 pub type Spawn = std::rc::Rc<dyn Fn(Pin<Box<dyn Future<Output = ()>>>)>;
 
-/// The stored snapshot (layout 3, docs/storage.md): the index, and the
-/// pages as `(id, bytes)`.
+/// The stored snapshot (layout 3, docs/storage.md): its version and its
+/// page index. The pages are read when touched (`Store::read_pages`).
 #[derive(Debug, Default)]
 pub struct Snapshot {
     pub version: u64,
     pub index: Vec<u8>,
-    pub pages: Vec<(u64, Vec<u8>)>,
 }
 
 /// What was committed after a version the reader already has.
@@ -97,6 +96,11 @@ pub trait Store {
     /// Stored records that are not what the store's layout says (types,
     /// shapes, versions) fail it with a "corrupt" error.
     fn read_since(&self, after: u64) -> BackendFuture<Since>;
+
+    /// One read-only transaction: the pages stored under `ids`, in order,
+    /// `None` for an id the store does not hold (a checkpoint replaced it).
+    /// A value that is not bytes fails it with a "corrupt" error.
+    fn read_pages(&self, ids: Vec<u64>) -> BackendFuture<Vec<Option<Vec<u8>>>>;
 
     /// One read-write transaction that appends what `prepare` returns and
     /// resolves once it is durable. Unless `blind`, the transaction first

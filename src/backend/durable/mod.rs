@@ -15,6 +15,7 @@
 
 mod checkpoint;
 pub mod host;
+mod pages;
 mod queue;
 mod sync;
 #[cfg(test)]
@@ -22,13 +23,15 @@ mod tests;
 mod writer;
 
 use std::cell::RefCell;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use denokv_proto::{AtomicWrite, Consistency, KvEntry, ReadRange};
 use futures::channel::oneshot;
 
 use self::host::{MessageKey, PeerEvent, Peers, Spawn, Store};
+pub use self::pages::DEFAULT_CACHE_BYTES;
+use self::pages::{Busy, PagedWatch, Watched};
 use self::queue::Signal;
 use super::memory::MemoryBackend;
 use super::{Backend, BackendFuture, WatchStream};
@@ -78,15 +81,16 @@ struct State {
     /// Bytes of commit records applied since the snapshot was loaded or
     /// checkpointed: what the next checkpoint would take off the log.
     log_bytes: usize,
-    /// The newest page index this instance loaded or wrote.
+    /// The newest page index this instance loaded or wrote. (The keys
+    /// changed since its version, which a checkpoint rewrites the pages
+    /// of, are the engine's `changed_keys`.)
     index: PageIndex,
-    /// Every key changed by a commit after `dirty_since`: the pages that own
-    /// them are what a checkpoint rewrites (checkpoint.rs). `dirty_since`
-    /// is `u64::MAX` once the set grew past its bound and was dropped:
-    /// then every page counts as dirty.
-    dirty: BTreeSet<Vec<u8>>,
-    dirty_bytes: usize,
-    dirty_since: u64,
+    /// What the cached pages may cost (pages.rs).
+    cache_bytes: u64,
+    /// Operations fetching pages: nothing is evicted until none is left.
+    busy: usize,
+    /// Watched keys, whose pages are not evicted.
+    watched: Watched,
     /// `log_bytes` at which to weigh a checkpoint again (checkpoint.rs).
     weigh_at: usize,
     /// A background catch-up is running; `catch_up_again`: someone asked
@@ -106,6 +110,7 @@ impl DurableBackend {
         store: Box<dyn Store>,
         peers: Box<dyn Peers>,
         spawn: Spawn,
+        cache_bytes: u64,
     ) -> KvResult<Self> {
         let can_own = peers.can_own();
         let shared = Rc::new(Shared {
@@ -114,13 +119,19 @@ impl DurableBackend {
             store,
             peers,
             spawn,
-            state: RefCell::new(State::default()),
+            state: RefCell::new(State {
+                cache_bytes,
+                ..State::default()
+            }),
             queue_signal: Rc::default(),
             queue_closed: Rc::default(),
         });
         // Take ownership first when it is free, so that the load below sees
         // every commit and strong reads can be answered from memory at once.
         let owns = shared.can_own && shared.peers.try_acquire().await?;
+        // An empty snapshot until the store's is read: memory tracks what
+        // changes against its pages from the start.
+        shared.memory.replace(0, Vec::new());
         let loaded = shared.store.read_since(0).await.and_then(|since| shared.absorb(since));
         if let Err(err) = loaded {
             shared.close();
@@ -189,13 +200,18 @@ impl Shared {
 impl Backend for DurableBackend {
     fn snapshot_read(&self, ranges: Vec<ReadRange>, consistency: Consistency) -> BackendFuture<Vec<Vec<KvEntry>>> {
         let served_from_memory = consistency == Consistency::Eventual || self.shared.state.borrow().fresh;
-        if served_from_memory {
-            return self.shared.memory.snapshot_read(ranges, consistency);
-        }
         let shared = Rc::clone(&self.shared);
         Box::pin(async move {
-            shared.catch_up().await?;
-            shared.memory.snapshot_read(ranges, consistency).await
+            if !served_from_memory {
+                shared.catch_up().await?;
+            }
+            let _busy = Busy::new(&shared);
+            shared.memory.engine().collect_expired(shared.memory.now());
+            let mut output = Vec::with_capacity(ranges.len());
+            for range in &ranges {
+                output.push(shared.read_range(range).await?);
+            }
+            Ok(output)
         })
     }
 
@@ -206,7 +222,8 @@ impl Backend for DurableBackend {
     }
 
     fn watch(&self, keys: Vec<Vec<u8>>) -> Box<dyn WatchStream> {
-        self.shared.memory.watch(keys)
+        let inner = self.shared.memory.watch(keys.clone());
+        Box::new(PagedWatch::new(Rc::clone(&self.shared), keys, inner))
     }
 
     fn dequeue(&self) -> BackendFuture<Option<(u64, Vec<u8>)>> {

@@ -9,35 +9,20 @@
 
 use std::rc::Rc;
 
-use std::collections::HashMap;
-
 use super::host::{Since, Snapshot};
 use super::Shared;
 use crate::core::error::{KvError, KvResult};
 use crate::core::page_index::PageIndex;
-use crate::core::record::{self, Page};
+use crate::core::record;
 
-/// The stored snapshot, checked: its index, and the pages it lists in key
-/// order, each the page the index describes. Pages the index does not list
-/// are left out (none should exist: a checkpoint removes what it replaces).
-fn load_snapshot(snapshot: Snapshot) -> KvResult<(PageIndex, Vec<Page>)> {
+/// The stored snapshot's index, checked. Its pages are fetched when
+/// touched, and checked against it then.
+fn load_snapshot(snapshot: Snapshot) -> KvResult<PageIndex> {
     let index = PageIndex::decode(&snapshot.index).map_err(record::found_in("the page index"))?;
     if index.version != snapshot.version {
         return Err(record::corrupt("the page index's version is not the snapshot's"));
     }
-    let mut by_id: HashMap<u64, Vec<u8>> = snapshot.pages.into_iter().collect();
-    let mut pages = Vec::with_capacity(index.pages.len());
-    for info in &index.pages {
-        let bytes = by_id
-            .remove(&info.id)
-            .ok_or_else(|| record::corrupt("a page the index lists is missing"))?;
-        let page = Page::parse(bytes)
-            .map_err(record::found_in("a snapshot page"))?
-            .filter(|page| info.describes(page))
-            .ok_or_else(|| record::corrupt("a snapshot page is not the page its index describes"))?;
-        pages.push(page);
-    }
-    Ok((index, pages))
+    Ok(index)
 }
 
 impl Shared {
@@ -47,8 +32,8 @@ impl Shared {
             // A snapshot this instance has moved past (announcements came in
             // while the store was read) is already in memory.
             if since.reset || snapshot.version > self.memory.version() {
-                let (index, pages) = load_snapshot(snapshot)?;
-                self.memory.replace(index.version, pages)?;
+                let index = load_snapshot(snapshot)?;
+                self.memory.replace(index.version, index.pages.clone());
                 self.loaded_index(index);
             }
         }
@@ -83,7 +68,6 @@ impl Shared {
             bytes = bytes.saturating_add(encoded.len());
             commits.push(commit);
         }
-        self.note_changed(commits.iter().flat_map(|commit| commit.changes.keys()));
         self.memory.apply(commits);
         let mut state = self.state.borrow_mut();
         state.log_bytes = state.log_bytes.saturating_add(bytes);

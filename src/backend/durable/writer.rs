@@ -9,7 +9,12 @@ use std::rc::Rc;
 use denokv_proto::AtomicWrite;
 
 use super::host::{Appended, MessageKey, Since};
+use super::pages::Busy;
 use super::{Reply, Shared};
+
+/// How often a write fetches pages again because its transaction found the
+/// index replaced, before it gives up.
+const MAX_PAGE_RETRIES: usize = 4;
 use crate::core::entry::PreparedCommit;
 use crate::core::error::{KvError, KvResult};
 use crate::core::record;
@@ -66,27 +71,57 @@ impl Shared {
     async fn write_group(self: &Rc<Self>, group: Vec<(AtomicWrite, Reply)>) {
         let enqueues = group.iter().any(|(write, _)| !write.enqueues.is_empty());
         let (writes, replies): (Vec<_>, Vec<_>) = group.into_iter().unzip();
-        let plan: Rc<RefCell<Option<Plan>>> = Rc::default();
-        let prepare = {
-            let shared = Rc::clone(self);
-            let plan = Rc::clone(&plan);
-            Box::new(move |since: Since| {
-                shared.absorb(since)?;
-                let mut made = shared.plan(writes);
-                let records = made
-                    .prepared
-                    .iter()
-                    .zip(&made.records)
-                    .map(|(commit, bytes)| (commit.version, bytes.clone()))
-                    .collect();
-                let messages = std::mem::take(&mut made.messages);
-                *plan.borrow_mut() = Some(made);
-                Ok(Appended { records, messages })
-            })
+        let _busy = Busy::new(self);
+        let writes = Rc::new(RefCell::new(Some(writes)));
+        let missing = |shared: &Shared| missing_for(shared, &writes);
+        let mut attempts = 0;
+        let (plan, written) = loop {
+            attempts += 1;
+            // The pages the commits read are fetched before the write
+            // transaction starts: it cannot wait for another one.
+            if let Err(err) = self.fetch_until_held(&missing).await {
+                for reply in replies {
+                    let _ = reply.send(Err(err.clone()));
+                }
+                return;
+            }
+            let plan: Rc<RefCell<Option<Plan>>> = Rc::default();
+            let pages_moved = Rc::new(std::cell::Cell::new(false));
+            let prepare = {
+                let shared = Rc::clone(self);
+                let plan = Rc::clone(&plan);
+                let writes = Rc::clone(&writes);
+                let pages_moved = Rc::clone(&pages_moved);
+                Box::new(move |since: Since| {
+                    shared.absorb(since)?;
+                    // What the transaction read may have replaced the index
+                    // (another instance checkpointed): fetch and try again.
+                    if !missing_for(&shared, &writes).is_empty() {
+                        pages_moved.set(true);
+                        return Err(KvError::error("The database's pages moved"));
+                    }
+                    let writes = writes.borrow_mut().take().unwrap_or_default();
+                    let mut made = shared.plan(writes);
+                    let records = made
+                        .prepared
+                        .iter()
+                        .zip(&made.records)
+                        .map(|(commit, bytes)| (commit.version, bytes.clone()))
+                        .collect();
+                    let messages = std::mem::take(&mut made.messages);
+                    *plan.borrow_mut() = Some(made);
+                    Ok(Appended { records, messages })
+                })
+            };
+            let blind = self.state.borrow().fresh;
+            let written = self.store.write(self.memory.version(), blind, enqueues, prepare).await;
+            if pages_moved.get() && attempts <= MAX_PAGE_RETRIES {
+                continue;
+            }
+            let taken = plan.borrow_mut().take();
+            break (taken, written);
         };
-        let blind = self.state.borrow().fresh;
-        let written = self.store.write(self.memory.version(), blind, enqueues, prepare).await;
-        let Some(plan) = plan.borrow_mut().take() else {
+        let Some(plan) = plan else {
             let err = written
                 .err()
                 .unwrap_or_else(|| KvError::error("The write transaction did not run"));
@@ -168,7 +203,6 @@ impl Shared {
                 let mut state = self.state.borrow_mut();
                 state.log_bytes = state.log_bytes.saturating_add(bytes);
                 drop(state);
-                self.note_changed(plan.prepared.iter().flat_map(|commit| commit.changes.keys()));
                 self.memory.apply(plan.prepared);
             } else {
                 // Memory moved while the transaction ran (only possible
@@ -185,6 +219,17 @@ impl Shared {
             });
         }
     }
+}
+
+/// The absent pages that preparing `writes` would read.
+fn missing_for(shared: &Shared, writes: &RefCell<Option<Vec<AtomicWrite>>>) -> Vec<u64> {
+    let engine = shared.memory.engine();
+    let writes = writes.borrow();
+    writes
+        .iter()
+        .flatten()
+        .flat_map(|write| engine.missing_for_write(write))
+        .collect()
 }
 
 /// Drains the queue one group per transaction, then stops.
