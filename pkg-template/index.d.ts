@@ -30,6 +30,15 @@ export interface OpenKvOptions {
    * `DENO_KV_ACCESS_TOKEN` environment variable. Ignored for other paths.
    */
   accessToken?: string;
+  /**
+   * How many bytes of a browser database's pages to keep in memory
+   * (default 32 MiB). Pages are read from IndexedDB when first touched and
+   * the least recently used ones are dropped past this budget, so a large
+   * database costs memory by what is read, not by its size. Entries
+   * changed since the last checkpoint are kept besides. Ignored outside
+   * browsers.
+   */
+  cacheBytes?: number;
 }
 
 /**

@@ -98,7 +98,17 @@ export async function openKv(path = undefined, options = undefined) {
     const { canonical, connect } = await sqliteSupport(path);
     return wrapDatabase(wasm.openSqlite(canonical, connect));
   }
-  return wrapDatabase(await wasm.openIndexedDb(path ?? DEFAULT_NAME));
+  return wrapDatabase(await wasm.openIndexedDb(path ?? DEFAULT_NAME, cacheBytes(options)));
+}
+
+/** The `cacheBytes` option of a browser database, checked. */
+function cacheBytes(options) {
+  const bytes = options?.cacheBytes;
+  if (bytes === undefined) return undefined;
+  if (typeof bytes !== "number" || !Number.isFinite(bytes) || bytes < 0) {
+    throw new TypeError("cacheBytes must be a non-negative number");
+  }
+  return bytes;
 }
 
 /** `openKv(ctx.storage)`: the database in a Durable Object's SQLite storage. */

@@ -261,7 +261,7 @@ export function deleteIdb(name) {
 
 // Reads, inside `tx`, what was committed after `after`; calls `done` with
 // { snapshot (null if the log reaches back), log, reset }, the snapshot as
-// { version, index, ids, pages }, or `fail` with a "corrupt" error if the
+// { version, index }, or `fail` with a "corrupt" error if the
 // stored values are not what the layout says. `reset`: the store's newest
 // commit is older than `after`, so the reader's memory holds commits that
 // were never durable (a forged announcement): everything is read, to load
@@ -319,39 +319,16 @@ function readSince(tx, after, done, fail) {
   };
 }
 
-// Reads the snapshot at `version`: its index and every page with its id.
-// (Whether the pages are the ones the index lists is for wasm to check.)
+// Reads the snapshot at `version`: its index. Its pages are read when
+// touched (`readPages`).
 function readSnapshot(tx, version, done, fail) {
-  const snapshot = { version, index: null, ids: null, pages: null };
-  let waiting = 3;
-  const finish = () => --waiting === 0 && done(snapshot);
   tx.objectStore("meta").get("index").onsuccess = (event) => {
     const index = event.target.result;
     if (!(index instanceof Uint8Array)) {
       fail(corrupt(`its page index is ${describe(index)}`));
       return;
     }
-    snapshot.index = index;
-    finish();
-  };
-  const pages = tx.objectStore("pages");
-  pages.getAllKeys().onsuccess = (event) => {
-    const ids = event.target.result;
-    if (!ids.every(isVersion)) {
-      fail(corrupt("a page id is not a whole number"));
-      return;
-    }
-    snapshot.ids = ids;
-    finish();
-  };
-  pages.getAll().onsuccess = (event) => {
-    const values = event.target.result;
-    if (!values.every((page) => page instanceof Uint8Array)) {
-      fail(corrupt("a snapshot page is not bytes"));
-      return;
-    }
-    snapshot.pages = values;
-    finish();
+    done({ version, index });
   };
 }
 
@@ -494,6 +471,31 @@ class IdbHost {
 
   readSince(after) {
     return this.#run("readonly", (tx, fail, settle) => readSince(tx, after, settle, fail));
+  }
+
+  // The pages stored under `ids`, in one read-only transaction: bytes, or
+  // null for an id the store does not hold (a checkpoint replaced it).
+  readPages(ids) {
+    return this.#run(
+      "readonly",
+      (tx, fail, settle) => {
+        const pages = new Array(ids.length).fill(null);
+        const store = tx.objectStore("pages");
+        ids.forEach((id, i) => {
+          store.get(id).onsuccess = (event) => {
+            const page = event.target.result;
+            if (page === undefined) return;
+            if (!(page instanceof Uint8Array)) {
+              fail(corrupt(`a snapshot page is ${describe(page)}`));
+              return;
+            }
+            pages[i] = page;
+          };
+        });
+        settle(pages);
+      },
+      ["pages"],
+    );
   }
 
   // A catching-up write: reads what was committed after `after`, hands it

@@ -16,7 +16,7 @@ use crate::backend::durable::host::{
     Appended, BackendFuture, Checkpoint, MessageKey, PeerEvent, Peers, PlanCheckpoint, Prepare, Since, Snapshot, Spawn,
     Store, Stored, Taken,
 };
-use crate::backend::durable::DurableBackend;
+use crate::backend::durable::{DurableBackend, DEFAULT_CACHE_BYTES};
 use crate::backend::memory::MemoryBackend;
 use crate::core::error::{KvError, KvResult};
 use crate::core::page_index::PageIndex;
@@ -35,6 +35,8 @@ extern "C" {
 
     #[wasm_bindgen(method, js_name = readSince)]
     fn read_since(this: &IdbHost, after: f64) -> Promise;
+    #[wasm_bindgen(method, js_name = readPages)]
+    fn read_pages(this: &IdbHost, ids: &Array) -> Promise;
     #[wasm_bindgen(method)]
     fn write(this: &IdbHost, after: f64, prepare: &Function) -> Promise;
     #[wasm_bindgen(method, js_name = onAppended)]
@@ -73,10 +75,14 @@ extern "C" {
     fn close(this: &IdbHost);
 }
 
-/// A database held in memory and persisted to IndexedDB as `name`, shared
-/// with every tab and worker that opens the same name.
+/// A database persisted to IndexedDB as `name`, shared with every tab and
+/// worker that opens the same name. Its pages are cached in memory up to
+/// `cache_bytes` (checked by open.js; the default when absent).
 #[wasm_bindgen(js_name = openIndexedDb)]
-pub async fn open_indexed_db(name: String) -> Result<Database, JsValue> {
+pub async fn open_indexed_db(name: String, cache_bytes: Option<f64>) -> Result<Database, JsValue> {
+    let cache_bytes = cache_bytes
+        .filter(|bytes| bytes.is_finite() && *bytes >= 0.0)
+        .map_or(DEFAULT_CACHE_BYTES, |bytes| bytes.min(u64::MAX as f64) as u64);
     // Called only while an older layout is upgraded, inside the open.
     // At most one upgrade runs per open. (`once`, with the checkpoint
     // callback's signature: one closure shim for both in the wasm.)
@@ -87,7 +93,7 @@ pub async fn open_indexed_db(name: String) -> Result<Database, JsValue> {
     let memory = MemoryBackend::new(Rc::new(now_ms), Rc::new(timer::sleep));
     let store = Box::new(IdbStore::new(Rc::clone(&host)));
     let peers = Box::new(IdbPeers(host));
-    let backend = DurableBackend::open(memory, store, peers, spawner())
+    let backend = DurableBackend::open(memory, store, peers, spawner(), cache_bytes)
         .await
         .map_err(errors::to_js)?;
     Ok(Database::new(backend))
@@ -187,26 +193,9 @@ fn since_from_js(value: &JsValue) -> KvResult<Since> {
     } else {
         let version = version_from_js(&field(&snapshot, "version"))
             .ok_or_else(|| record::corrupt("its snapshot version is out of range"))?;
-        let ids = field(&snapshot, "ids");
-        let ids = ids.dyn_ref::<Array>().map(Array::to_vec).unwrap_or_default();
-        let pages = byte_arrays(&field(&snapshot, "pages"));
-        if ids.len() != pages.len() {
-            return Err(record::corrupt("its pages and their ids differ in number"));
-        }
-        let pages = ids
-            .iter()
-            .zip(pages)
-            .map(|(id, bytes)| {
-                Ok((
-                    version_from_js(id).ok_or_else(|| record::corrupt("a page id is out of range"))?,
-                    bytes,
-                ))
-            })
-            .collect::<KvResult<_>>()?;
         Some(Snapshot {
             version,
             index: bytes_of(&field(&snapshot, "index")),
-            pages,
         })
     };
     Ok(Since {
@@ -316,6 +305,26 @@ impl Store for IdbStore {
     fn read_since(&self, after: u64) -> BackendFuture<Since> {
         let promise = self.host.read_since(after as f64);
         Box::pin(async move { since_from_js(&host_answer(promise).await?) })
+    }
+
+    fn read_pages(&self, ids: Vec<u64>) -> BackendFuture<Vec<Option<Vec<u8>>>> {
+        let asked = ids.len();
+        let ids: Array = ids.iter().map(|id| JsValue::from_f64(*id as f64)).collect();
+        let promise = self.host.read_pages(&ids);
+        Box::pin(async move {
+            // indexeddb.js answers with bytes or null for each id, in order.
+            let answer = host_answer(promise).await?;
+            let pages = answer
+                .dyn_ref::<Array>()
+                .ok_or_else(|| record::corrupt("the pages read are not a list"))?;
+            if pages.length() as usize != asked {
+                return Err(record::corrupt("the pages read are not the ones asked for"));
+            }
+            Ok(pages
+                .iter()
+                .map(|page| page.dyn_ref::<Uint8Array>().map(Uint8Array::to_vec))
+                .collect())
+        })
     }
 
     fn write(&self, after: u64, blind: bool, enqueues: bool, prepare: Prepare) -> BackendFuture<()> {

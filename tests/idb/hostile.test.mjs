@@ -175,7 +175,7 @@ test(`corrupt queue rows (${IMPL}): reported, moved aside, and every good messag
   await server.close();
 });
 
-test(`corrupt meta, log and page records (${IMPL}): opening fails with a clear error, and webkv still works`, { skip: SKIP, timeout: 60_000 }, async (t) => {
+test(`corrupt meta, log and page records (${IMPL}): opening, or reading the page, fails with a clear error, and webkv still works`, { skip: SKIP, timeout: 60_000 }, async (t) => {
   const server = await startServer();
   const session = await launch(makeProfile("records"));
   const url = pageUrl(server.origin);
@@ -190,8 +190,15 @@ test(`corrupt meta, log and page records (${IMPL}): opening fails with a clear e
         await window.raw.write(`webkv:${name}`, corrupt);
         try {
           const reopened = await window.lib.openKv(name);
-          out[name] = `opened, k = ${JSON.stringify((await reopened.get(["k"])).value)}`;
-          reopened.close();
+          try {
+            // Pages are read when touched: a list of everything touches each.
+            const k = (await reopened.get(["k"])).value;
+            const all = [];
+            for await (const entry of reopened.list({ prefix: [] })) all.push(entry.key);
+            out[name] = `opened, k = ${JSON.stringify(k)}, ${all.length} entries`;
+          } finally {
+            reopened.close();
+          }
         } catch (error) {
           out[name] = `${error?.name}: ${error?.message}`;
         }

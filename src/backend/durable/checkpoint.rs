@@ -102,7 +102,8 @@ impl Shared {
             Box::new(move |stored: Stored| shared.plan_checkpoint(stored, &outcome))
         };
         let written = self.store.checkpoint(plan).await;
-        match outcome.borrow_mut().take() {
+        let outcome = outcome.borrow_mut().take();
+        match outcome {
             Some(Outcome::Planned(Planned { index })) if matches!(written, Ok(true)) => {
                 self.memory.engine().rebase(index.version, index.pages.clone());
                 let mut state = self.state.borrow_mut();

@@ -62,7 +62,12 @@ impl Shared {
                 return Ok(());
             }
             if !self.fetch(ids).await? {
+                let before = self.state.borrow().index.clone();
                 self.reload().await?;
+                // The store's own index lists the page it does not have.
+                if self.state.borrow().index == before {
+                    return Err(record::corrupt("a page the index lists is missing"));
+                }
             }
         }
         Err(KvError::error(
