@@ -237,18 +237,23 @@ function openDatabase(name, indexOf) {
   });
 }
 
+// The host of one instance of database `name`, as `{ store, peers }`: the
+// two objects wasm sees as its `Store` and `Peers`.
 export async function openIdbHost(name, indexOf) {
-  const host = new IdbHost(name);
+  // The peers first: their `hello` goes out before the store is read.
+  const peers = new IdbPeers(name);
   // Ask for the lock (if it is free) while the database opens: the first
   // read, which must come after the lock, then waits for both at once.
-  host.prefetchLock();
+  peers.prefetchLock();
+  const store = new IdbStore(name);
   try {
-    host.attach(await openDatabase(name, indexOf));
+    store.attach(await openDatabase(name, indexOf));
   } catch (error) {
-    host.close();
+    peers.close();
+    store.close();
     throw error;
   }
-  return host;
+  return { store, peers };
 }
 
 export function deleteIdb(name) {
@@ -369,48 +374,23 @@ function newestVersion(tx, done) {
   };
 }
 
-// How long commits wait to be announced together.
-const ANNOUNCE_MS = 8;
-
-
-class IdbHost {
+// The IndexedDB database: every transaction this instance runs on it.
+class IdbStore {
   #db;
-  #lockName;
-  #channel = null;
-  #events = [];
-  #waiter = null;
-  #hold = null;
-  #abort = new AbortController();
-  #closed = false;
+  // "webkv:<name>", for reports.
+  #name;
+  // IndexedDB closed the connection (another page deletes or upgrades it).
   #gone = false;
-  #announcing = null;
-  #announceTimer;
-  // Whether another instance has been heard from. Until one has, nobody
-  // listens, and announcing (a BroadcastChannel post and a timer every few
-  // ms, which sequential commits pay for) is skipped.
-  #peers = false;
   // Who holds a queue lease: this instance, among every tab and worker.
   #id = typeof crypto?.randomUUID === "function" ? crypto.randomUUID() : `${Date.now()}-${Math.random()}`;
-
-  #prefetchedLock = null;
   #appended = null;
-  // Reports about what other instances sent, and about what was read back
-  // from the store.
-  #messageReport = new Reporter((text) => console.warn(text));
+  // Reports about what was read back from the store.
   #storedReport = new Reporter((text) => console.error(text));
   #settingAside = new Set();
   #newerMessages = new Set();
 
   constructor(name) {
-    this.#lockName = PREFIX + name;
-    if (typeof BroadcastChannel === "function") {
-      this.#channel = new BroadcastChannel(PREFIX + name);
-      this.#channel.onmessage = (event) => this.#heard(event.data);
-      this.#channel.onmessageerror = () => this.ignored("a message that could not be deserialized");
-      // Before this instance reads the store: whoever commits unannounced
-      // before hearing this, commits before that read (see docs/storage.md).
-      this.#post({ type: "hello" });
-    }
+    this.#name = PREFIX + name;
   }
 
   attach(db) {
@@ -424,10 +404,6 @@ class IdbHost {
     db.onclose = () => {
       this.#gone = true;
     };
-  }
-
-  prefetchLock() {
-    if (this.canOwn()) this.#prefetchedLock = this.#requestIfAvailable();
   }
 
   // Runs `body(tx, fail, settle)` in a transaction; once it completes,
@@ -681,7 +657,7 @@ class IdbHost {
         if (moved === 0) return;
         const which = fresh.slice(0, 3).map(([key, problem]) => `${keyText(key)}: ${problem}`).join("; ");
         this.#storedReport.report(
-          `moved ${moved} corrupt queue message(s) of database "${this.#lockName}" out of the queue, to its meta store under ["quarantine", "queue", key] (${which}${fresh.length > 3 ? "; ..." : ""})`,
+          `moved ${moved} corrupt queue message(s) of database "${this.#name}" out of the queue, to its meta store under ["quarantine", "queue", key] (${which}${fresh.length > 3 ? "; ..." : ""})`,
         );
       },
       (error) => this.#storedReport.report(`could not move corrupt queue messages aside: ${error.message}`),
@@ -695,7 +671,7 @@ class IdbHost {
     const text = keyText(key);
     if (this.#newerMessages.has(text) || this.#newerMessages.size >= 1_000) return;
     this.#newerMessages.add(text);
-    this.#storedReport.report(`left queue message ${text} of database "${this.#lockName}" alone: its format (${format}) is a newer webkv's`);
+    this.#storedReport.report(`left queue message ${text} of database "${this.#name}" alone: its format (${format}) is a newer webkv's`);
   }
 
   renewLease(key, until) {
@@ -720,6 +696,51 @@ class IdbHost {
         if (bytes !== undefined) queue.put({ bytes, owner: null, until: 0 }, [due, key[1], key[2]]);
       };
     }, QUEUE);
+  }
+
+  close() {
+    this.#db?.close();
+    this.#storedReport.close();
+  }
+}
+
+// How long commits wait to be announced together.
+const ANNOUNCE_MS = 8;
+
+// The other instances of the database: the Web Lock that makes one of them
+// the owner, and the BroadcastChannel they announce their commits on.
+class IdbPeers {
+  #lockName;
+  #channel = null;
+  #events = [];
+  #waiter = null;
+  #hold = null;
+  #abort = new AbortController();
+  #closed = false;
+  #announcing = null;
+  #announceTimer;
+  // Whether another instance has been heard from. Until one has, nobody
+  // listens, and announcing (a BroadcastChannel post and a timer every few
+  // ms, which sequential commits pay for) is skipped.
+  #othersListen = false;
+  #prefetchedLock = null;
+  // Reports about what other instances sent.
+  #messageReport = new Reporter((text) => console.warn(text));
+
+  constructor(name) {
+    this.#lockName = PREFIX + name;
+    if (typeof BroadcastChannel === "function") {
+      this.#channel = new BroadcastChannel(PREFIX + name);
+      this.#channel.onmessage = (event) => this.#heard(event.data);
+      this.#channel.onmessageerror = () => this.ignored("a message that could not be deserialized");
+      // Before this instance reads the store: whoever commits unannounced
+      // before hearing this, commits before that read (see docs/storage.md).
+      this.#post({ type: "hello" });
+    }
+  }
+
+  prefetchLock() {
+    if (this.canOwn()) this.#prefetchedLock = this.#requestIfAvailable();
   }
 
   canOwn() {
@@ -787,7 +808,7 @@ class IdbHost {
     const type = message.type;
     if (type === "hello") {
       // A newcomer, who must learn that others listen.
-      this.#peers = true;
+      this.#othersListen = true;
       this.#post({ type: "here" });
       return;
     }
@@ -819,8 +840,8 @@ class IdbHost {
   // and "here" tells the others to read what this one may have committed
   // unannounced before (they hear it after those commits are durable).
   #meetPeers() {
-    if (this.#peers) return;
-    this.#peers = true;
+    if (this.#othersListen) return;
+    this.#othersListen = true;
     this.#post({ type: "here" });
   }
 
@@ -831,14 +852,14 @@ class IdbHost {
 
   // Whether an announcement is worth building: someone else listens.
   hasPeers() {
-    return this.#peers;
+    return this.#othersListen;
   }
 
   // Posting costs the page ~0.1 ms, as much as a tenth of a commit: the
   // commits of a few milliseconds go out together, after they answered.
   // Watchers in other tabs still hear within ANNOUNCE_MS plus delivery.
   announce(records) {
-    if (!this.#peers) return;
+    if (!this.#othersListen) return;
     if (this.#announcing === null) {
       this.#announcing = [];
       this.#announceTimer = setTimeout(() => this.#flushAnnouncements(), ANNOUNCE_MS);
@@ -855,7 +876,7 @@ class IdbHost {
   }
 
   announceQueued() {
-    if (this.#peers) this.#post({ type: "queued" });
+    if (this.#othersListen) this.#post({ type: "queued" });
   }
 
   #push(event) {
@@ -882,9 +903,7 @@ class IdbHost {
     this.#abort.abort();
     this.release();
     this.#channel?.close();
-    this.#db?.close();
     this.#messageReport.close();
-    this.#storedReport.close();
     this.#push({ type: "closed" });
   }
 }

@@ -1,5 +1,6 @@
-//! The durable backend's host in a browser: indexeddb.js, seen as the
-//! `Store` and `Peers` the protocol needs, and the functions kv.js calls to
+//! The durable backend's host in a browser: indexeddb.js's two objects,
+//! `IdbStore` and `IdbPeers`, seen as the `Store` and the `Peers` the
+//! protocol needs (each wraps one), and the functions kv.js calls to
 //! open and delete such a database. Only in builds with the `indexeddb`
 //! feature (the browser build of scripts/build.mjs).
 
@@ -24,7 +25,10 @@ use crate::core::record::{self, Page, MAX_VERSION};
 
 #[wasm_bindgen(module = "/src/bindings/indexeddb.js")]
 extern "C" {
-    pub type IdbHost;
+    /// indexeddb.js's `IdbStore`: the IndexedDB database.
+    pub type StoreHost;
+    /// indexeddb.js's `IdbPeers`: the Web Lock and the BroadcastChannel.
+    pub type PeersHost;
 
     #[wasm_bindgen(js_name = openIdbHost)]
     fn open_idb_host(name: &str, index_of: &Function) -> Promise;
@@ -34,45 +38,48 @@ extern "C" {
     fn delete_idb(name: &str) -> Promise;
 
     #[wasm_bindgen(method, js_name = readSince)]
-    fn read_since(this: &IdbHost, after: f64) -> Promise;
+    fn read_since(this: &StoreHost, after: f64) -> Promise;
     #[wasm_bindgen(method, js_name = readPages)]
-    fn read_pages(this: &IdbHost, ids: &Array) -> Promise;
+    fn read_pages(this: &StoreHost, ids: &Array) -> Promise;
     #[wasm_bindgen(method)]
-    fn write(this: &IdbHost, after: f64, prepare: &Function) -> Promise;
+    fn write(this: &StoreHost, after: f64, prepare: &Function) -> Promise;
     #[wasm_bindgen(method, js_name = onAppended)]
-    fn on_appended(this: &IdbHost, complete: &Function);
+    fn on_appended(this: &StoreHost, complete: &Function);
     #[wasm_bindgen(method)]
-    fn append(this: &IdbHost, enqueues: bool, first: f64, records: &Array, messages: &JsValue, ticket: u32);
+    fn append(this: &StoreHost, enqueues: bool, first: f64, records: &Array, messages: &JsValue, ticket: u32);
     #[wasm_bindgen(method)]
-    fn checkpoint(this: &IdbHost, plan: &Function) -> Promise;
+    fn checkpoint(this: &StoreHost, plan: &Function) -> Promise;
     #[wasm_bindgen(method, js_name = takeMessage)]
-    fn take_message(this: &IdbHost, now: f64, until: f64) -> Promise;
+    fn take_message(this: &StoreHost, now: f64, until: f64) -> Promise;
     #[wasm_bindgen(method, js_name = renewLease)]
-    fn renew_lease(this: &IdbHost, key: &Array, until: f64) -> Promise;
+    fn renew_lease(this: &StoreHost, key: &Array, until: f64) -> Promise;
     #[wasm_bindgen(method, js_name = discardMessage)]
-    fn discard_message(this: &IdbHost, key: &Array, why: &str) -> Promise;
-    #[wasm_bindgen(method)]
-    fn ignored(this: &IdbHost, what: &str);
+    fn discard_message(this: &StoreHost, key: &Array, why: &str) -> Promise;
     #[wasm_bindgen(method, js_name = settleMessage)]
-    fn settle_message(this: &IdbHost, key: &Array, due: f64, bytes: &JsValue) -> Promise;
-    #[wasm_bindgen(method, js_name = announceQueued)]
-    fn announce_queued(this: &IdbHost);
+    fn settle_message(this: &StoreHost, key: &Array, due: f64, bytes: &JsValue) -> Promise;
+    #[wasm_bindgen(method)]
+    fn close(this: &StoreHost);
+
     #[wasm_bindgen(method, js_name = canOwn)]
-    fn can_own(this: &IdbHost) -> bool;
+    fn can_own(this: &PeersHost) -> bool;
     #[wasm_bindgen(method, js_name = tryAcquire)]
-    fn try_acquire(this: &IdbHost) -> Promise;
+    fn try_acquire(this: &PeersHost) -> Promise;
     #[wasm_bindgen(method)]
-    fn acquire(this: &IdbHost) -> Promise;
+    fn acquire(this: &PeersHost) -> Promise;
     #[wasm_bindgen(method)]
-    fn release(this: &IdbHost);
+    fn release(this: &PeersHost);
     #[wasm_bindgen(method, js_name = hasPeers)]
-    fn has_peers(this: &IdbHost) -> bool;
+    fn has_peers(this: &PeersHost) -> bool;
     #[wasm_bindgen(method)]
-    fn announce(this: &IdbHost, records: &Array);
+    fn announce(this: &PeersHost, records: &Array);
+    #[wasm_bindgen(method, js_name = announceQueued)]
+    fn announce_queued(this: &PeersHost);
     #[wasm_bindgen(method, js_name = nextEvent)]
-    fn next_event(this: &IdbHost) -> Promise;
+    fn next_event(this: &PeersHost) -> Promise;
     #[wasm_bindgen(method)]
-    fn close(this: &IdbHost);
+    fn ignored(this: &PeersHost, what: &str);
+    #[wasm_bindgen(method, js_name = close)]
+    fn close_peers(this: &PeersHost);
 }
 
 /// A database persisted to IndexedDB as `name`, shared with every tab and
@@ -89,10 +96,10 @@ pub async fn open_indexed_db(name: String, cache_bytes: Option<f64>) -> Result<D
     let index_of = Closure::once(upgraded_index);
     let opened = JsFuture::from(open_idb_host(&name, index_of.as_ref().unchecked_ref())).await;
     drop(index_of);
-    let host = Rc::new(opened?.unchecked_into::<IdbHost>());
+    let host = opened?;
     let memory = MemoryBackend::new(Rc::new(now_ms), Rc::new(timer::sleep));
-    let store = Box::new(IdbStore::new(Rc::clone(&host)));
-    let peers = Box::new(IdbPeers(host));
+    let store = Box::new(IdbStore::new(field(&host, "store").unchecked_into()));
+    let peers = Box::new(IdbPeers(Rc::new(field(&host, "peers").unchecked_into())));
     let backend = DurableBackend::open(memory, store, peers, spawner(), cache_bytes)
         .await
         .map_err(errors::to_js)?;
@@ -284,17 +291,16 @@ fn key_from_js(value: &JsValue) -> Option<MessageKey> {
     Some((due, version, index))
 }
 
-/// One shared handle: the same JS object is both the store and the peers.
 pub struct IdbStore {
-    host: Rc<IdbHost>,
+    host: StoreHost,
     /// Blind writes, the sequential commit's path, report back through this
     /// rather than a promise each.
     appends: Completions,
 }
-pub struct IdbPeers(pub Rc<IdbHost>);
+pub struct IdbPeers(Rc<PeersHost>);
 
 impl IdbStore {
-    pub fn new(host: Rc<IdbHost>) -> Self {
+    pub fn new(host: StoreHost) -> Self {
         let appends = Completions::new();
         host.on_appended(appends.callback());
         Self { host, appends }
@@ -500,7 +506,7 @@ impl Peers for IdbPeers {
     }
 
     fn close(&self) {
-        // The store's close closes the shared handle.
+        self.0.close_peers();
     }
 }
 

@@ -240,8 +240,11 @@ test(`a huge group of commits (${IMPL}): announced without overflowing the stack
       // wasm's page index for a new database (the upgrade asks for one):
       // format 1, version 0, next page id 0, no pages.
       const emptyIndex = () => new Uint8Array([1, 0, 0, 0]);
-      const writer = await openIdbHost("huge-group", emptyIndex);
-      const reader = await openIdbHost("huge-group", emptyIndex);
+      // Each host is { store, peers }; only the peers are used here.
+      const writerHost = await openIdbHost("huge-group", emptyIndex);
+      const readerHost = await openIdbHost("huge-group", emptyIndex);
+      const writer = writerHost.peers;
+      const reader = readerHost.peers;
       // The reader's hello makes the writer announce from now on.
       await new Promise((resolve) => setTimeout(resolve, 200));
       const records = new Array(300_000).fill(new Uint8Array([1, 1, 0]));
@@ -256,8 +259,10 @@ test(`a huge group of commits (${IMPL}): announced without overflowing the stack
       while (Date.now() < deadline && !heard.some((e) => e.type === "missed" || e.type === "commit")) {
         heard.push(await Promise.race([reader.nextEvent(), new Promise((r) => setTimeout(() => r({ type: "nothing" }), 500))]));
       }
-      writer.close();
-      reader.close();
+      for (const host of [writerHost, readerHost]) {
+        host.peers.close();
+        host.store.close();
+      }
       return { thrown, heard: heard.map((e) => e.type) };
     }, hostModuleUrl());
     assert.equal(result.thrown, null);

@@ -15,6 +15,7 @@
 
 mod checkpoint;
 pub mod host;
+mod ownership;
 mod pages;
 mod queue;
 mod sync;
@@ -30,6 +31,7 @@ use denokv_proto::{AtomicWrite, Consistency, KvEntry, ReadRange};
 use futures::channel::oneshot;
 
 use self::host::{MessageKey, PeerEvent, Peers, Spawn, Store};
+use self::ownership::Ownership;
 pub use self::pages::DEFAULT_CACHE_BYTES;
 use self::pages::{Busy, PagedWatch, Watched};
 use self::queue::Signal;
@@ -71,13 +73,9 @@ struct State {
     queued: Vec<(AtomicWrite, Reply)>,
     /// A write loop is running (it drains `queued`).
     writing: bool,
-    /// This instance holds the ownership lock.
-    owns: bool,
-    /// It owns, and its memory has everything committed before it took
-    /// ownership: strong reads may be served from memory.
-    fresh: bool,
-    /// Another instance waits to write: release after the current batch.
-    release_requested: bool,
+    /// Whether this instance owns the database and its memory is fresh,
+    /// and whether it is closed (ownership.rs).
+    ownership: Ownership,
     /// Bytes of commit records applied since the snapshot was loaded or
     /// checkpointed: what the next checkpoint would take off the log.
     log_bytes: usize,
@@ -97,7 +95,6 @@ struct State {
     /// for one since it started reading.
     catching_up: bool,
     catch_up_again: bool,
-    closed: bool,
     /// Queue messages this instance is delivering, by local id.
     deliveries: HashMap<u64, (MessageKey, QueuedMessage)>,
     next_delivery: u64,
@@ -137,11 +134,7 @@ impl DurableBackend {
             shared.close();
             return Err(err);
         }
-        {
-            let mut state = shared.state.borrow_mut();
-            state.owns = owns;
-            state.fresh = owns;
-        }
+        shared.state.borrow_mut().ownership.opened(owns);
         (shared.spawn)(Box::pin(follow_peers(Rc::clone(&shared))));
         Ok(Self { shared })
     }
@@ -164,26 +157,22 @@ async fn follow_peers(shared: Rc<Shared>) {
 impl Shared {
     fn writer_waiting(&self) {
         let mut state = self.state.borrow_mut();
-        if state.writing {
-            state.release_requested = true;
-        } else if state.owns {
+        let writing = state.writing;
+        if state.ownership.other_wants_to_write(writing) {
             self.release(&mut state);
         }
     }
 
     fn release(&self, state: &mut State) {
-        state.owns = false;
-        state.fresh = false;
-        state.release_requested = false;
-        self.peers.release();
+        if state.ownership.released() {
+            self.peers.release();
+        }
     }
 
     fn close(&self) {
         let queued = {
             let mut state = self.state.borrow_mut();
-            state.closed = true;
-            state.owns = false;
-            state.fresh = false;
+            state.ownership.closed();
             std::mem::take(&mut state.queued)
         };
         for (_, reply) in queued {
@@ -199,7 +188,8 @@ impl Shared {
 
 impl Backend for DurableBackend {
     fn snapshot_read(&self, ranges: Vec<ReadRange>, consistency: Consistency) -> BackendFuture<Vec<Vec<KvEntry>>> {
-        let served_from_memory = consistency == Consistency::Eventual || self.shared.state.borrow().fresh;
+        let served_from_memory =
+            consistency == Consistency::Eventual || self.shared.state.borrow().ownership.is_fresh();
         let shared = Rc::clone(&self.shared);
         Box::pin(async move {
             if !served_from_memory {

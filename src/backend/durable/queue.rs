@@ -106,7 +106,7 @@ impl Shared {
     /// `Ok(None)` once the database is closed.
     pub(super) async fn next_message(self: &Rc<Self>) -> KvResult<Option<(u64, Vec<u8>)>> {
         loop {
-            if self.state.borrow().closed {
+            if self.state.borrow().ownership.is_closed() {
                 return Ok(None);
             }
             let changed = self.queue_signal.changed();
@@ -197,7 +197,7 @@ async fn renew_while_delivering(shared: Rc<Shared>, id: u64, key: MessageKey) {
         }
         let delivering = {
             let state = shared.state.borrow();
-            !state.closed && state.deliveries.contains_key(&id)
+            !state.ownership.is_closed() && state.deliveries.contains_key(&id)
         };
         if !delivering {
             return;

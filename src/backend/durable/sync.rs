@@ -81,7 +81,7 @@ impl Shared {
     /// while it owns), so anything new in an announcement cannot be true:
     /// it asks the store too, which settles it.
     pub(super) fn absorb_announced(self: &Rc<Self>, records: &[Vec<u8>]) {
-        if self.state.borrow().fresh {
+        if self.state.borrow().ownership.is_fresh() {
             let version = self.memory.version();
             let news = records
                 .iter()
@@ -117,7 +117,7 @@ impl Shared {
     pub(super) fn catch_up_in_background(self: &Rc<Self>) {
         {
             let mut state = self.state.borrow_mut();
-            if state.closed {
+            if state.ownership.is_closed() {
                 return;
             }
             if state.catching_up {
@@ -132,7 +132,7 @@ impl Shared {
                 // A failed catch-up is retried by the next strong read.
                 let _ = shared.catch_up().await;
                 let mut state = shared.state.borrow_mut();
-                if state.catch_up_again && !state.closed {
+                if state.catch_up_again && !state.ownership.is_closed() {
                     state.catch_up_again = false;
                     continue;
                 }

@@ -39,7 +39,7 @@ struct Plan {
 impl Shared {
     pub(super) fn queue_write(self: &Rc<Self>, write: AtomicWrite, reply: Reply) {
         let mut state = self.state.borrow_mut();
-        if state.closed {
+        if state.ownership.is_closed() {
             let _ = reply.send(Err(KvError::closed()));
             return;
         }
@@ -52,19 +52,14 @@ impl Shared {
 
     /// Takes ownership if this instance can own and does not.
     async fn become_owner(&self) -> KvResult<()> {
-        if !self.can_own || self.state.borrow().owns {
+        if !self.can_own || self.state.borrow().ownership.owns() {
             return Ok(());
         }
         self.peers.acquire().await?;
-        let mut state = self.state.borrow_mut();
-        if state.closed {
+        if !self.state.borrow_mut().ownership.acquired() {
             self.peers.release();
             return Err(KvError::closed());
         }
-        // Fresh only after the next write transaction has read what the
-        // previous owner committed.
-        state.owns = true;
-        state.fresh = false;
         Ok(())
     }
 
@@ -113,7 +108,7 @@ impl Shared {
                     Ok(Appended { records, messages })
                 })
             };
-            let blind = self.state.borrow().fresh;
+            let blind = self.state.borrow().ownership.is_fresh();
             let written = self.store.write(self.memory.version(), blind, enqueues, prepare).await;
             if pages_moved.get() && attempts <= MAX_PAGE_RETRIES {
                 continue;
@@ -133,8 +128,7 @@ impl Shared {
         match written {
             Ok(()) => self.written(plan, replies),
             Err(err) => {
-                // Whatever we believed about the store may be wrong now.
-                self.state.borrow_mut().fresh = false;
+                self.state.borrow_mut().ownership.write_failed();
                 for (outcome, reply) in plan.outcomes.into_iter().zip(replies) {
                     let _ = reply.send(match outcome {
                         Outcome::Prepared(_) => Err(err.clone()),
@@ -188,11 +182,7 @@ impl Shared {
             self.queue_signal.notify();
             self.peers.announce_queued();
         }
-        {
-            // The transaction read or knew everything before it.
-            let mut state = self.state.borrow_mut();
-            state.fresh = state.owns;
-        }
+        self.state.borrow_mut().ownership.wrote();
         if !plan.records.is_empty() {
             let continues = plan
                 .prepared
@@ -237,9 +227,9 @@ async fn write_loop(shared: Rc<Shared>) {
     loop {
         {
             let mut state = shared.state.borrow_mut();
-            if state.queued.is_empty() || state.closed {
+            if state.queued.is_empty() || state.ownership.is_closed() {
                 state.writing = false;
-                if state.release_requested && state.owns {
+                if state.ownership.writer_stopped() {
                     shared.release(&mut state);
                 }
                 return;
@@ -256,10 +246,10 @@ async fn write_loop(shared: Rc<Shared>) {
         shared.write_group(group).await;
         let checkpoint = {
             let mut state = shared.state.borrow_mut();
-            if state.release_requested && state.owns {
+            if state.ownership.handover_due() {
                 shared.release(&mut state);
             }
-            !state.closed
+            !state.ownership.is_closed()
         } && shared.checkpoint_due();
         if checkpoint {
             // A failed checkpoint leaves the log longer, nothing worse.
