@@ -273,6 +273,14 @@ impl Engine {
         )
     }
 
+    /// Whether every page `range` touches is held, so it reads from memory
+    /// alone.
+    pub fn holds(&self, range: &ReadRange) -> bool {
+        !self
+            .pages
+            .any_absent_within(Bound::Included(&range.start), Bound::Excluded(&range.end))
+    }
+
     /// The absent pages that preparing `write` reads.
     pub fn missing_for_write(&self, write: &AtomicWrite) -> Vec<u64> {
         self.pages.missing_for(read_keys(write))

@@ -139,6 +139,13 @@ impl PageTable {
             .collect()
     }
 
+    /// Whether a page holding a key within `lower..upper` is absent.
+    pub fn any_absent_within(&self, lower: Bound<&[u8]>, upper: Bound<&[u8]>) -> bool {
+        self.slots[self.span(lower, upper)]
+            .iter()
+            .any(|slot| matches!(slot.held, Held::Absent))
+    }
+
     /// The ids of the absent pages holding any of `keys`.
     pub fn missing_for<'k>(&self, keys: impl IntoIterator<Item = &'k [u8]>) -> Vec<u64> {
         let mut ids: Vec<u64> = keys
