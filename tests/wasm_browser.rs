@@ -37,8 +37,8 @@ mod indexed_db {
     async fn two_instances_share_one_durable_database() {
         assert!(has_indexed_db());
         let name = format!("wasm-test-{}", js_sys::Math::random());
-        let first = open_indexed_db(name.clone()).await.expect("opens");
-        let second = open_indexed_db(name.clone()).await.expect("opens again");
+        let first = open_indexed_db(name.clone(), None).await.expect("opens");
+        let second = open_indexed_db(name.clone(), None).await.expect("opens again");
 
         let stamp = settled(first.set(&text_key("shared"), 3, vec![1, 2, 3], &JsValue::UNDEFINED)).await;
         assert_eq!(
@@ -54,11 +54,11 @@ mod indexed_db {
         first.close().expect("closes");
         second.close().expect("closes");
 
-        let reopened = open_indexed_db(name.clone()).await.expect("reopens");
+        let reopened = open_indexed_db(name.clone(), None).await.expect("reopens");
         assert_eq!(read(&reopened, "shared").await.map(|(_, value)| value), Some(vec![4]));
         reopened.close().expect("closes");
         delete_indexed_db(name.clone()).await.expect("deletes");
-        let fresh = open_indexed_db(name.clone()).await.expect("opens a new one");
+        let fresh = open_indexed_db(name.clone(), None).await.expect("opens a new one");
         assert_eq!(read(&fresh, "shared").await, None, "deleted");
         fresh.close().expect("closes");
         delete_indexed_db(name).await.expect("deletes");
