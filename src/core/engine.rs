@@ -30,6 +30,20 @@ fn read_keys(write: &AtomicWrite) -> impl Iterator<Item = &[u8]> {
     checked.chain(mutated)
 }
 
+/// What a changed key and its entry (none for a deletion) cost in memory,
+/// roughly: the bytes, and the map nodes and allocations around them.
+fn changed_cost(key: &[u8], entry: Option<&StoredEntry>) -> u64 {
+    let value = match entry.map(|entry| &entry.value) {
+        Some(denokv_proto::KvValue::V8(bytes) | denokv_proto::KvValue::Bytes(bytes)) => bytes.len(),
+        Some(denokv_proto::KvValue::U64(_)) => 8,
+        None => 0,
+    };
+    (key.len() as u64)
+        .saturating_mul(2)
+        .saturating_add(value as u64)
+        .saturating_add(160)
+}
+
 /// An applied commit.
 #[derive(Debug)]
 pub struct Committed {
@@ -52,6 +66,8 @@ pub struct Engine {
     /// changed it: such a key's entry (or its absence, for a deletion) in
     /// the map wins over its page, and is never evicted.
     changed: BTreeMap<Vec<u8>, u64>,
+    /// About what the changed keys and their entries take in memory.
+    changed_bytes: u64,
     expiries: BTreeSet<(u64, Vec<u8>)>,
     version: u64,
     queue: Queue,
@@ -254,6 +270,7 @@ impl Engine {
         self.pages = pages;
         self.paged = true;
         self.changed = BTreeMap::new();
+        self.changed_bytes = 0;
         self.entries = BTreeMap::new();
         self.expiries = BTreeSet::new();
         self.version = version;
@@ -341,6 +358,17 @@ impl Engine {
     pub fn rebase(&mut self, version: u64, index: Vec<PageInfo>) {
         self.pages = std::mem::take(&mut self.pages).rebased(index);
         self.changed.retain(|_, changed_at| *changed_at > version);
+        self.changed_bytes = self
+            .changed
+            .keys()
+            .map(|key| changed_cost(key, self.entries.get(key)))
+            .fold(0, u64::saturating_add);
+    }
+
+    /// About what the entries changed since the pages' version take in
+    /// memory: they cannot be evicted, only checkpointed (or reloaded).
+    pub fn changed_bytes(&self) -> u64 {
+        self.changed_bytes
     }
 
     /// Every entry, expired ones included (a reader filters them by time).
@@ -395,8 +423,10 @@ impl Engine {
             self.queue.push(message);
         }
         if self.paged {
-            for key in commit.changes.keys() {
-                self.changed.insert(key.clone(), commit.version);
+            for (key, change) in &commit.changes {
+                if self.changed.insert(key.clone(), commit.version).is_none() {
+                    self.changed_bytes = self.changed_bytes.saturating_add(changed_cost(key, change.as_ref()));
+                }
             }
         }
         for (key, change) in commit.changes {

@@ -89,6 +89,10 @@ struct State {
     busy: usize,
     /// Watched keys, whose pages are not evicted.
     watched: Watched,
+    /// A follower's changes past this size send it to the newest index
+    /// (`reloading` while it reads it).
+    reload_at: u64,
+    reloading: bool,
     /// `log_bytes` at which to weigh a checkpoint again (checkpoint.rs).
     weigh_at: usize,
     /// A background catch-up is running; `catch_up_again`: someone asked
@@ -118,6 +122,7 @@ impl DurableBackend {
             spawn,
             state: RefCell::new(State {
                 cache_bytes,
+                reload_at: pages::reload_threshold(cache_bytes),
                 ..State::default()
             }),
             queue_signal: Rc::default(),
@@ -145,7 +150,10 @@ impl DurableBackend {
 async fn follow_peers(shared: Rc<Shared>) {
     loop {
         match shared.peers.next_event().await {
-            Ok(PeerEvent::Committed(records)) => shared.absorb_announced(&records),
+            Ok(PeerEvent::Committed(records)) => {
+                shared.absorb_announced(&records);
+                shared.bound_changes();
+            }
             Ok(PeerEvent::WriterWaiting) => shared.writer_waiting(),
             Ok(PeerEvent::Queued) => shared.queue_signal.notify(),
             Ok(PeerEvent::Present | PeerEvent::Missed) => shared.catch_up_in_background(),

@@ -28,6 +28,17 @@ const MAX_RELOADS: usize = 4;
 /// The cache budget when the caller sets none.
 pub const DEFAULT_CACHE_BYTES: u64 = 32 * 1024 * 1024;
 
+/// An instance that follows others' commits holds them in memory (they are
+/// not in the pages it knows) until it moves to a newer index. It does so
+/// once they pass this many bytes, or half its cache budget if that is more.
+const MIN_RELOAD_BYTES: u64 = 8 * 1024 * 1024;
+
+/// When a follower's changes send it to the newest index, with `budget` its
+/// cache budget.
+pub(super) fn reload_threshold(budget: u64) -> u64 {
+    MIN_RELOAD_BYTES.max(budget / 2)
+}
+
 /// An operation that fetches pages: while one is in flight, nothing is
 /// evicted, so the pages it fetched are still there when it reads them.
 pub(super) struct Busy<'a>(&'a Shared);
@@ -143,6 +154,35 @@ impl Shared {
                 _ => return Ok(found),
             }
         }
+    }
+
+    /// Moves a follower whose changes outgrew their bound to the newest
+    /// index, in the background: the changes a checkpoint has written into
+    /// pages since leave memory. If no checkpoint happened meanwhile, it
+    /// waits until its changes have doubled before trying again.
+    pub(super) fn bound_changes(self: &Rc<Self>) {
+        {
+            let mut state = self.state.borrow_mut();
+            let changed = self.memory.engine().changed_bytes();
+            if state.reloading || state.ownership.owns() || state.ownership.is_closed() || changed <= state.reload_at {
+                return;
+            }
+            state.reloading = true;
+        }
+        let shared = Rc::clone(self);
+        (self.spawn)(Box::pin(async move {
+            // A failed reload is tried again at the next announcement.
+            let _ = shared.reload().await;
+            let changed = shared.memory.engine().changed_bytes();
+            let mut state = shared.state.borrow_mut();
+            state.reloading = false;
+            let base = reload_threshold(state.cache_bytes);
+            state.reload_at = if changed > base / 2 {
+                changed.saturating_mul(2)
+            } else {
+                base
+            };
+        }));
     }
 
     /// Drops clean pages until the cache fits its budget, except those

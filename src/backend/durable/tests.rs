@@ -1322,3 +1322,30 @@ fn writes_and_watches_fetch_the_pages_they_read_and_evicted_changes_survive() {
     model.remove("k01234");
     assert_eq!(all, model);
 }
+
+#[test]
+fn a_follower_moves_to_the_newest_index_before_others_changes_outgrow_its_memory() {
+    let mut world = World::new(true);
+    let writer = world.open();
+    let follower = world.open();
+    let mut model = BTreeMap::new();
+    let changed = |db: &DurableBackend| db.shared.memory.engine().changed_bytes();
+    let mut peak = 0;
+    for round in 0..40u32 {
+        fill(
+            &mut world,
+            &writer,
+            &keys(round * 1000..(round + 1) * 1000),
+            1,
+            &mut model,
+        );
+        peak = peak.max(changed(&follower));
+    }
+    let bound = super::pages::reload_threshold(world.cache_bytes) + 2 * 1024 * 1024;
+    assert!(
+        peak <= bound,
+        "the follower held {peak} bytes of changes (bound {bound})"
+    );
+    assert!(world.disk.borrow().snapshot.version > 0);
+    assert_eq!(everything(&mut world, &follower), model);
+}
