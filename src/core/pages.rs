@@ -268,17 +268,21 @@ impl PageTable {
         if self.held_bytes <= budget {
             return Vec::new();
         }
-        let mut candidates: Vec<usize> = (0..self.slots.len())
-            .filter(|&index| !matches!(self.slots[index].held, Held::Absent))
-            .collect();
-        candidates.sort_by_key(|&index| self.slots[index].used);
+        // The least recently used held page not kept, one at a time: a
+        // scan per page evicted costs less code than a sort, and the table
+        // holds a few hundred pages for a million entries.
+        let mut kept = vec![false; self.slots.len()];
         let mut evicted = Vec::new();
-        for index in candidates {
-            if self.held_bytes <= budget {
+        while self.held_bytes > budget {
+            let oldest = (0..self.slots.len())
+                .filter(|&index| !kept[index] && !matches!(self.slots[index].held, Held::Absent))
+                .min_by_key(|&index| self.slots[index].used);
+            let Some(index) = oldest else {
                 break;
-            }
+            };
             let slot = &mut self.slots[index];
             if keep(&slot.info.first_key, &slot.info.last_key) {
+                kept[index] = true;
                 continue;
             }
             self.held_bytes = self.held_bytes.saturating_sub(slot.cost());
@@ -296,15 +300,18 @@ impl PageTable {
     /// it kept stay as they are held; the pages it wrote are decoded (their
     /// entries are what memory holds).
     pub fn rebased(mut self, infos: Vec<PageInfo>) -> Self {
-        let mut old: std::collections::HashMap<u64, Slot> =
-            self.slots.drain(..).map(|slot| (slot.info.id, slot)).collect();
+        let mut old: Vec<Option<Slot>> = self.slots.drain(..).map(Some).collect();
         let mut table = Self {
             slots: Vec::with_capacity(infos.len()),
             clock: self.clock + 1,
             held_bytes: 0,
         };
         for info in infos {
-            let slot = match old.remove(&info.id) {
+            let kept = old
+                .iter_mut()
+                .find(|slot| slot.as_ref().is_some_and(|slot| slot.info.id == info.id))
+                .and_then(Option::take);
+            let slot = match kept {
                 Some(kept) => kept,
                 None => Slot {
                     info,

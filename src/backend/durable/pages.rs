@@ -201,7 +201,7 @@ impl Shared {
     }
 
     /// The pages holding these keys stay while they are watched.
-    fn watch_keys(&self, keys: &[Vec<u8>], by: isize) {
+    fn watch_keys(&self, keys: &[Vec<u8>], by: i64) {
         let mut state = self.state.borrow_mut();
         for key in keys {
             let count = state.watched.entry(key.clone()).or_insert(0);
@@ -261,5 +261,6 @@ impl Drop for PagedWatch {
     }
 }
 
-/// Keys by how many watches hold them.
-pub(super) type Watched = BTreeMap<Vec<u8>, usize>;
+/// Keys by how many watches hold them. (`u64`, the engine's map of changed
+/// keys' type: one copy of the map's code in the wasm, not two.)
+pub(super) type Watched = BTreeMap<Vec<u8>, u64>;
