@@ -38,7 +38,7 @@ run "bindings, and the KV Connect wire decoders fed a hostile server's bytes, as
 # chromedriver's 300 s timeout on a busy machine (the runner's HTTP server
 # strands a connection; README.md, "Testing the wasm bindings").
 run "bindings in Chromium (wasm-pack test --headless --chrome, through a one-request-per-connection proxy)" node scripts/wasm-pack-chrome.mjs
-run "wasm-pack's test server: the stranded connection, and the proxy that avoids it" node --test tests/wasm-pack-chrome/
+run "wasm-pack's test server holds keep-alive connections; through the proxy it holds none" node --test tests/wasm-pack-chrome/
 run "build pkg/" node scripts/build.mjs
 run "V8 value codec in Node" node --test tests/codec/v8_node.test.mjs
 run "V8 value codec in Chromium" node --test tests/codec/v8_chromium.test.mjs
