@@ -148,12 +148,16 @@ impl PageTable {
 
     /// The ids of the absent pages holding any of `keys`.
     pub fn missing_for<'k>(&self, keys: impl IntoIterator<Item = &'k [u8]>) -> Vec<u64> {
-        let mut ids: Vec<u64> = keys
-            .into_iter()
-            .flat_map(|key| self.missing_within(Bound::Included(key), Bound::Included(key)))
-            .collect();
-        ids.sort_unstable();
-        ids.dedup();
+        // At most a page per key, and a few hundred pages in all: a linear
+        // check for duplicates costs less code than a sort.
+        let mut ids: Vec<u64> = Vec::new();
+        for key in keys {
+            for id in self.missing_within(Bound::Included(key), Bound::Included(key)) {
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
+            }
+        }
         ids
     }
 

@@ -51,6 +51,8 @@ impl<'a> Busy<'a> {
 }
 
 impl Drop for Busy<'_> {
+    // Not inlined into every async function that holds one.
+    #[inline(never)]
     fn drop(&mut self) {
         let idle = {
             let mut state = self.0.state.borrow_mut();
@@ -187,6 +189,7 @@ impl Shared {
 
     /// Drops clean pages until the cache fits its budget, except those
     /// holding a watched key.
+    #[inline(never)]
     pub(super) fn evict(&self) {
         let state = self.state.borrow();
         let budget = state.cache_bytes;
