@@ -389,7 +389,7 @@ type _i18 = Assert<
 type _i19 = Assert<
   IsIdentical<ReturnType<typeof webkv.openKv>, ReturnType<typeof Deno.openKv>>
 >;
-type _i20 = Assert<IsIdentical<OpenKvOptions, { accessToken?: string }>>;
+type _i20 = Assert<IsIdentical<OpenKvOptions, { accessToken?: string; cacheBytes?: number }>>;
 type _i21 = Assert<IsIdentical<typeof webkv.deleteKv, (name?: string) => Promise<void>>>;
 type _i22 = Assert<IsIdentical<typeof webkv.wasmMemoryBytes, () => number>>;
 
