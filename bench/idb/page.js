@@ -19,11 +19,17 @@ await (await import("/pkg/loader.js")).loadWasm();
 const compiled = performance.now();
 // The .wasm's download, from the resource timing: how much of the import
 // and compile is the file itself (here from a local server).
-const wasmEntry = performance.getEntriesByType("resource").find((e) => e.name.endsWith(".wasm"));
+const resources = performance.getEntriesByType("resource").filter((e) => e.name.includes("/pkg/"));
+const wasmEntry = resources.find((e) => e.name.endsWith(".wasm"));
+const jsEntries = resources.filter((e) => e.name.endsWith(".js"));
 const webkvLoad = {
   importMs: imported - importStart,
   compileMs: compiled - imported,
   wasmFetchMs: wasmEntry ? wasmEntry.responseEnd - wasmEntry.startTime : null,
+  // From the import's start to the last of the package's JS modules
+  // received, and how many there are.
+  jsFetchMs: jsEntries.length ? Math.max(...jsEntries.map((e) => e.responseEnd)) - importStart : null,
+  jsModules: jsEntries.length,
 };
 
 const key = (prefix, i) => [prefix, i];
@@ -48,6 +54,15 @@ function completion(tx) {
     tx.onerror = () => reject(tx.error);
     tx.onabort = () => reject(tx.error ?? new Error("transaction aborted"));
   });
+}
+
+// A small deterministic generator in [0, 1): the same "random" keys for every store.
+function lcg(seed) {
+  let x = seed >>> 0;
+  return () => {
+    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+    return x / 2 ** 32;
+  };
 }
 
 function fail(message) {
@@ -326,19 +341,22 @@ window.bench = {
     // Untimed: webkv's wasm memory (the buffer's size: it never shrinks)
     // after the open, and once 1,000 random entries were read (issue 13's
     // memory measure; it counts what the open loaded too).
+    // Timed apart: 1,000 gets of random keys right after the open, the same
+    // keys for every store (each page is fresh, so the generator restarts).
     let wasmBytes = null;
-    let openWasmBytes = null;
-    if (peer === "webkv") {
-      openWasmBytes = wasmMemoryBytes();
-      if (n > 1) {
-        for (let g = 0; g < 1000; g++) {
-          const j = Math.floor(Math.random() * n);
-          if ((await p.get(h, key("c", j)))?.i !== j) fail(`webkv: entry ${j} missing`);
-        }
-        wasmBytes = wasmMemoryBytes();
+    let getsMs = null;
+    const openWasmBytes = peer === "webkv" ? wasmMemoryBytes() : null;
+    if (n > 1) {
+      const random = lcg(12345);
+      const g0 = performance.now();
+      for (let g = 0; g < 1000; g++) {
+        const j = Math.floor(random() * n);
+        if ((await p.get(h, key("c", j)))?.i !== j) fail(`${peer}: entry ${j} missing`);
       }
+      getsMs = performance.now() - g0;
+      if (peer === "webkv") wasmBytes = wasmMemoryBytes();
     }
-    return { ms, found: v?.i === i, wasmBytes, openWasmBytes };
+    return { ms, found: v?.i === i, wasmBytes, openWasmBytes, getsMs };
   },
 
   /**

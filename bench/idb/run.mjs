@@ -276,6 +276,7 @@ try {
     const loads = []; // webkv's import and compile on every fresh page
     const wasmBytes = {}; // case id → wasm memory after 1,000 random gets
     const openWasmBytes = {}; // case id → wasm memory after the open and first get
+    const getsMs = {}; // case id → ms of the 1,000 random gets after the open
     for (let r = 0; r < coldRuns; r++) {
       // One random start per size and round, the same for both stores.
       const starts = Object.fromEntries(coldSizes.map((n) => [n, Math.floor(Math.random() * (n - coldListN + 1))]));
@@ -292,7 +293,8 @@ try {
           found[c.id] &&= out.found;
           if (out.wasmBytes !== null) (wasmBytes[c.id] ??= []).push(out.wasmBytes);
           if (out.openWasmBytes !== null) (openWasmBytes[c.id] ??= []).push(out.openWasmBytes);
-          line = `open+get ${out.ms.toFixed(1)} ms${out.found ? "" : " (entry NOT found)"}${out.wasmBytes ? `, ${mib(out.wasmBytes)} MiB after 1,000 gets` : ""}`;
+          if (out.getsMs !== null) (getsMs[c.id] ??= []).push(out.getsMs);
+          line = `open+get ${out.ms.toFixed(1)} ms${out.found ? "" : " (entry NOT found)"}${out.getsMs ? `, 1,000 random gets ${out.getsMs.toFixed(0)} ms` : ""}${out.wasmBytes ? `, ${mib(out.wasmBytes)} MiB after 1,000 gets` : ""}`;
         } else {
           const out = await p.evaluate(
             ([peer, name, start, count]) => bench.coldList(peer, name, start, count),
@@ -318,7 +320,7 @@ try {
       context = null;
       for (const [step, bytes, ms] of memory) log(`memory   ${String(memCase.n).padEnd(7)} ${step}: ${mib(bytes)} MiB (${Math.round(ms)} ms)`);
     }
-    results.cold = { cases, items, res, found, loads, wasmBytes, openWasmBytes, memory, memN: memCase?.n };
+    results.cold = { cases, items, res, found, loads, wasmBytes, openWasmBytes, getsMs, memory, memN: memCase?.n };
     log(`cold done at ${elapsed()}`);
   }
 } finally {
@@ -353,7 +355,7 @@ let coldReport = "";
 if (results.cold) coldReport = reportCold(results.cold);
 
 // Issue 13's rows: one table against the targets, then every run.
-function reportCold({ cases, items, res, found, loads, wasmBytes, openWasmBytes, memory, memN }) {
+function reportCold({ cases, items, res, found, loads, wasmBytes, openWasmBytes, getsMs, memory, memN }) {
   const ms = (xs) => median(xs.map((o) => o.ms));
   const has = (id) => res[id]?.length > 0;
   const cell = (id) => (has(id) ? `${ms(res[id]).toFixed(1)} ms${found[id] === false ? " (entry NOT found)" : ""}` : "—");
@@ -389,6 +391,13 @@ function reportCold({ cases, items, res, found, loads, wasmBytes, openWasmBytes,
       `| cold list: open, then ${coldListN.toLocaleString("en")} entries from a random key, ${n.toLocaleString("en")} entries | ${part(w)} | ${part(raw)} (cursor) | — | — | ${fmtRatio(ratio)} the time | ≤ 1× the time | ${status(ratio <= 1)} |`,
     );
   }
+  for (const n of coldSizes) {
+    const g = (p) => (getsMs[`${p}-${n}`] ? median(getsMs[`${p}-${n}`]) : null);
+    const gcell = (p) => (g(p) === null ? "—" : `${g(p).toFixed(0)} ms (${fmt(1e6 / g(p))}/s)`);
+    rows.push(
+      `| 1,000 random gets right after the cold open, ${n.toLocaleString("en")} entries | ${["webkv", "idb", "idb-keyval", "dexie"].map(gcell).join(" | ")} | ${fmtRatio(g("idb") / g("webkv"))} the speed | — (no target) | — |`,
+    );
+  }
   const big = Math.max(...coldSizes);
   if (wasmBytes[`webkv-${big}`]) {
     const m = median(wasmBytes[`webkv-${big}`]);
@@ -408,7 +417,7 @@ function reportCold({ cases, items, res, found, loads, wasmBytes, openWasmBytes,
     return xs.length ? median(xs) : NaN;
   };
   rows.push(
-    `| webkv import, then until the wasm is compiled and instantiated (every fresh page; served no-store) | ${(load("importMs") + load("compileMs")).toFixed(1)} ms (import ${load("importMs").toFixed(1)} + rest of the compile ${load("compileMs").toFixed(1)}; the .wasm's download ${load("wasmFetchMs").toFixed(1)}) | — | — | — | — | reported apart, kept small | — |`,
+    `| webkv import, then until the wasm is compiled and instantiated (every fresh page; served no-store) | ${(load("importMs") + load("compileMs")).toFixed(1)} ms (import ${load("importMs").toFixed(1)} + rest of the compile ${load("compileMs").toFixed(1)}; the last of its ${load("jsModules")} JS modules received at ${load("jsFetchMs").toFixed(1)}, the .wasm's download ${load("wasmFetchMs").toFixed(1)}) | — | — | — | — | reported apart, kept small | — |`,
   );
 
   const perRun = ["| item | runs (ms) |", "|---|---|"];
@@ -431,6 +440,9 @@ function reportCold({ cases, items, res, found, loads, wasmBytes, openWasmBytes,
   );
   const openMem = Object.entries(openWasmBytes).map(([id, xs]) => `${id.replace("webkv-", "")} entries ${mib(median(xs))} MiB`);
   if (openMem.length) extra.push(`webkv's wasm memory right after the cold open and first get: ${openMem.join(", ")}.`);
+  for (const [id, xs] of Object.entries(getsMs)) {
+    extra.push(`1,000 random gets after the cold open, ${id}, per run: ${xs.map((x) => x.toFixed(0)).join(", ")} ms.`);
+  }
   for (const [id, xs] of Object.entries(wasmBytes)) {
     extra.push(`wasm memory after 1,000 random gets, ${id.replace("webkv-", "")} entries, per run: ${xs.map(mib).join(", ")} MiB.`);
   }
