@@ -5,6 +5,7 @@
 #   BENCH_CORE=0    the core every benchmark process is pinned to (taskset)
 #   BENCH_ONLY=set,get   only these workloads
 #   CHROMIUM=/usr/bin/chromium   the browser of the IndexedDB benchmark (bench/idb/run.mjs)
+#   BENCH_COLD_SIZES=100000   its cold databases' sizes (default 100000,1000000: ~10 min; 100000 alone: ~3)
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -14,6 +15,8 @@ runs="${BENCH_RUNS:-3}"
 core="${BENCH_CORE:-0}"
 only=()
 [[ -n "${BENCH_ONLY:-}" ]] && only=(--only "$BENCH_ONLY")
+cold=()
+[[ -n "${BENCH_COLD_SIZES:-}" ]] && cold=(--cold-sizes "$BENCH_COLD_SIZES")
 
 deno="$root/node_modules/@deno/linux-x64-glibc/deno"
 [[ -x "$deno" ]] || deno="$(command -v deno || true)"
@@ -96,11 +99,11 @@ else
 fi
 echo "== memory" >&2
 "${pin[@]}" node bench/memory.mjs >> "$tmp"
-echo "== chromium: webkv's IndexedDB database vs raw IndexedDB, idb-keyval, Dexie (~3 min)" >&2
+echo "== chromium: webkv's IndexedDB database vs raw IndexedDB, idb-keyval, Dexie (~10 min; BENCH_COLD_SIZES=100000: ~3)" >&2
 # Not pinned: Chromium's IndexedDB work runs in other processes than the page.
 chromium="${CHROMIUM:-/usr/bin/chromium}"
 if [[ -x "$chromium" && -f "$WEBKV_PKG/browser.js" && -d node_modules/dexie && -d node_modules/idb-keyval ]]; then
-  CHROMIUM="$chromium" node bench/idb/run.mjs --runs "${BENCH_RUNS:-5}" "${only[@]}" >> "$tmp"
+  CHROMIUM="$chromium" node bench/idb/run.mjs --runs "${BENCH_RUNS:-5}" "${only[@]}" "${cold[@]}" >> "$tmp"
 else
   echo "Chromium, pkg/browser.js, dexie or idb-keyval missing: IndexedDB benchmark skipped" >&2
   printf '## In Chromium\n\nskipped: needs %s, pkg/browser.js and npm install (dexie, idb-keyval)\n\n' "$chromium" >> "$tmp"

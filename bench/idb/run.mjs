@@ -3,6 +3,8 @@
 // origin, the cold open with each database on an origin of its own (see urlFor).
 //
 //   node bench/idb/run.mjs [--runs 5] [--cold-runs 3] [--only inflight,set,get,list,cold]
+//                          [--cold-sizes 100000,1000000] [--cold-list 10000]
+//                          [--cold-dexie-max N] [--no-memory]
 //
 // CHROMIUM=/path/to/chromium overrides the browser (default /usr/bin/chromium);
 // WEBKV_PKG=/path/to/pkg overrides which build of the package is served as /pkg/.
@@ -25,7 +27,13 @@ const only = opt("only", null)?.split(",") ?? null;
 
 // Sizes: each timed run takes roughly 0.1–0.5 s on the slowest peer.
 const N = { inflight: 500, set: 300, get: 1000, list: 10_000 };
-const COLD_N = 100_000;
+// Cold databases: their sizes, the entries a cold list reads, the largest
+// size Dexie is loaded at, and whether webkv's memory run (1,000 random
+// gets, a list of everything, every entry read one by one) runs.
+const coldSizes = opt("cold-sizes", "100000,1000000").split(",").map(Number);
+const coldListN = Number(opt("cold-list", 10_000));
+const dexieMax = Number(opt("cold-dexie-max", Infinity));
+const withMemory = !args.includes("--no-memory");
 const SETTLE_MS = 500; // idle time after a fresh browser's page load, before the cold open
 
 const PEERS = [
@@ -121,6 +129,7 @@ const median = (xs) => {
 };
 const fmt = (x) =>
   x >= 1e6 ? `${(x / 1e6).toFixed(2)}M` : x >= 1e4 ? `${Math.round(x / 1e3)}k` : x >= 1e3 ? `${(x / 1e3).toFixed(1)}k` : `${Math.round(x)}`;
+const mib = (bytes) => (bytes / 2 ** 20).toFixed(1);
 const fmtRatio = (r) => (r >= 10 ? `${r.toFixed(0)}×` : r >= 2 ? `${r.toFixed(1)}×` : `${r.toFixed(2)}×`);
 const runId = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 let seq = 0;
@@ -147,7 +156,7 @@ try {
     const name = dbName("webkv", "probe");
     await page.evaluate(async (name) => {
       await bench.open("webkv", name);
-      await bench.fill(name, "c", 1);
+      await bench.fill(name, "c", 1, "cold");
       await bench.close(name, false);
     }, name);
     await page.reload();
@@ -202,88 +211,117 @@ try {
   }
   await page.close();
 
-  // ---- workload 5: cold open of 100,000 entries ----
+  // ---- workload 5: cold databases (issue 13's rows) ----
   if (selected("cold")) {
-    // Each store's database of COLD_N entries, plus databases of one entry
-    // (webkv's and raw IndexedDB's), which show the fixed cost of a cold open.
-    const cases = [
-      ...PEERS.map(([id, label]) => ({ id, peer: id, label, n: COLD_N })),
-      { id: "webkv-1", peer: "webkv", label: "webkv, 1 entry", n: 1 },
-      { id: "idb-1", peer: "idb", label: "raw IDB, 1 entry", n: 1 },
-    ];
-    for (const c of cases) c.name = dbName(c.id, "cold");
-    const fillMs = {};
+    // Each store's database at each size on an origin of its own, plus
+    // databases of one entry (webkv's and raw IndexedDB's): the fixed cost.
+    const cases = [];
+    for (const n of coldSizes) {
+      for (const [peer, label] of PEERS) {
+        if (peer === "idb-keyval" && n > 100_000) continue; // the issue compares raw IndexedDB and Dexie
+        if (peer === "dexie" && n > dexieMax) continue;
+        cases.push({ id: `${peer}-${n}`, peer, label, n });
+      }
+    }
+    cases.push({ id: "webkv-1", peer: "webkv", label: "webkv", n: 1 }, { id: "idb-1", peer: "idb", label: "raw IndexedDB", n: 1 });
+    const byId = Object.fromEntries(cases.map((c) => [c.id, c]));
     for (const c of cases) {
+      c.name = dbName(c.id, "cold");
       c.url = await urlFor(`cold-${c.id}`);
       page = await newPage(c.url);
-      fillMs[c.id] = await page.evaluate(
+      c.fillMs = await page.evaluate(
         async ([peer, name, n]) => {
           await bench.open(peer, name);
-          const ms = await bench.fill(name, "c", n);
+          const ms = await bench.fill(name, "c", n, "cold");
           await bench.close(name, false);
           return ms;
         },
         [c.peer, c.name, c.n],
       );
       await page.close();
-      log(`cold     fill ${String(c.n).padEnd(6)} ${c.label.padEnd(13)} ${Math.round(fillMs[c.id])} ms`);
+      log(`cold     fill ${String(c.n).padEnd(7)} ${c.label.padEnd(13)} ${Math.round(c.fillMs)} ms (${fmt((c.n / c.fillMs) * 1000)}/s) at ${elapsed()}`);
     }
-    notes.push(
-      `Loading the 100,000 entries (untimed; webkv: atomic batches of 1000, the others: one transaction): ${PEERS.map(([id, label]) => `${label} ${fmt((COLD_N / fillMs[id]) * 1000)}/s`).join(", ")}.`,
-    );
-    // Cold: the browser is closed and launched again on the same profile
-    // before each open. A page of another origin then uses IndexedDB (a
-    // browser already in use, but nothing of this origin open), the bench
-    // page of the database's origin is loaded and left idle for a moment,
-    // and the open and first get are timed in it.
     await context.close();
     context = null;
-    const res = Object.fromEntries(cases.map((c) => [c.id, []]));
+
+    // The timed items: each cold open + first get, and a cold list of
+    // coldListN entries on webkv's and raw IndexedDB's databases.
+    const items = cases.map((c) => ({ kind: "open", c, key: c.id }));
+    for (const n of coldSizes) {
+      for (const peer of ["webkv", "idb"]) {
+        if (n >= coldListN) items.push({ kind: "list", c: byId[`${peer}-${n}`], key: `list-${peer}-${n}` });
+      }
+    }
+    // Cold: before each item the browser is closed and launched again on the
+    // same profile, a page of another origin uses IndexedDB (a browser
+    // already in use, but nothing of this origin open), the bench page of
+    // the database's origin is loaded (webkv's import and compile are timed
+    // there) and left idle for a moment, and the item is timed in it.
+    async function coldPage(url) {
+      context = await launch();
+      const other = await newPage(await urlFor("wake"));
+      await other.evaluate(async () => {
+        await bench.open("idb", "other-origin");
+        await bench.fill("other-origin", "w", 1);
+        await bench.close("other-origin", false);
+      });
+      await other.close();
+      const p = await newPage(url);
+      const load = await p.evaluate(() => bench.webkvLoad);
+      await p.waitForTimeout(SETTLE_MS);
+      return [p, load];
+    }
+    const res = Object.fromEntries(items.map((it) => [it.key, []]));
     const found = Object.fromEntries(cases.map((c) => [c.id, true]));
-    // webkv's wasmMemoryBytes() after each cold open of 100,000 and 1,000 random gets.
-    const wasmBytes = [];
+    const loads = []; // webkv's import and compile on every fresh page
+    const wasmBytes = {}; // case id → wasm memory after 1,000 random gets
+    const openWasmBytes = {}; // case id → wasm memory after the open and first get
+    const getsMs = {}; // case id → ms of the 1,000 random gets after the open
     for (let r = 0; r < coldRuns; r++) {
-      for (let j = 0; j < cases.length; j++) {
-        const c = cases[(j + r) % cases.length];
-        const probe = Math.min(54_321, c.n - 1);
-        context = await launch();
-        const other = await newPage(await urlFor("wake"));
-        await other.evaluate(async () => {
-          await bench.open("idb", "other-origin");
-          await bench.fill("other-origin", "w", 1);
-          await bench.close("other-origin", false);
-        });
-        await other.close();
-        const p = await newPage(c.url);
-        await p.waitForTimeout(SETTLE_MS);
-        const out = await p.evaluate(([peer, name, i, n]) => bench.cold(peer, name, i, n), [c.peer, c.name, probe, c.n]);
-        if (out.wasmBytes !== null) wasmBytes.push(out.wasmBytes);
+      // One random start per size and round, the same for both stores.
+      const starts = Object.fromEntries(coldSizes.map((n) => [n, Math.floor(Math.random() * (n - coldListN + 1))]));
+      for (let j = 0; j < items.length; j++) {
+        const it = items[(j + r) % items.length];
+        const c = it.c;
+        const [p, load] = await coldPage(c.url);
+        loads.push(load);
+        let line;
+        if (it.kind === "open") {
+          const probe = Math.min(Math.floor(c.n * 0.54321), c.n - 1);
+          const out = await p.evaluate(([peer, name, i, n]) => bench.cold(peer, name, i, n), [c.peer, c.name, probe, c.n]);
+          res[it.key].push(out);
+          found[c.id] &&= out.found;
+          if (out.wasmBytes !== null) (wasmBytes[c.id] ??= []).push(out.wasmBytes);
+          if (out.openWasmBytes !== null) (openWasmBytes[c.id] ??= []).push(out.openWasmBytes);
+          if (out.getsMs !== null) (getsMs[c.id] ??= []).push(out.getsMs);
+          line = `open+get ${out.ms.toFixed(1)} ms${out.found ? "" : " (entry NOT found)"}${out.getsMs ? `, 1,000 random gets ${out.getsMs.toFixed(0)} ms` : ""}${out.wasmBytes ? `, ${mib(out.wasmBytes)} MiB after 1,000 gets` : ""}`;
+        } else {
+          const out = await p.evaluate(
+            ([peer, name, start, count]) => bench.coldList(peer, name, start, count),
+            [c.peer, c.name, starts[c.n], coldListN],
+          );
+          res[it.key].push(out);
+          line = `list ${coldListN} from ${starts[c.n]}: ${out.ms.toFixed(1)} ms (open ${out.openMs.toFixed(1)}, list ${out.listMs.toFixed(1)})`;
+        }
         await p.evaluate((name) => bench.close(name, false), c.name);
         await context.close();
         context = null;
-        res[c.id].push(out.ms);
-        found[c.id] &&= out.found;
-        log(`cold     run ${r + 1}  ${c.label.padEnd(13)} ${out.ms.toFixed(1)} ms${out.found ? "" : " (entry NOT found)"}`);
+        log(`cold     run ${r + 1}  ${String(c.n).padEnd(7)} ${c.label.padEnd(13)} ${line}; import ${load.importMs.toFixed(1)} + compile ${load.compileMs.toFixed(1)} ms`);
       }
     }
-    context = await launch();
-    for (const c of cases) {
-      page = await newPage(c.url);
-      await page.evaluate(([peer, name]) => bench.destroy(peer, name), [c.peer, c.name]);
-      await page.close();
+    // Memory, once: webkv's largest database, from a fresh browser.
+    let memory = null;
+    const memCase = byId[`webkv-${Math.max(...coldSizes)}`];
+    if (withMemory && memCase) {
+      const [p] = await coldPage(memCase.url);
+      memory = await p.evaluate(([name, n]) => bench.memory(name, n), [memCase.name, memCase.n]);
+      await p.evaluate((name) => bench.close(name, false), memCase.name);
+      await context.close();
+      context = null;
+      for (const [step, bytes, ms] of memory) log(`memory   ${String(memCase.n).padEnd(7)} ${step}: ${mib(bytes)} MiB (${Math.round(ms)} ms)`);
     }
-    results.cold = { res, found };
+    results.cold = { cases, items, res, found, loads, wasmBytes, openWasmBytes, getsMs, memory, memN: memCase?.n };
     log(`cold done at ${elapsed()}`);
-    const one = (id) => `${median(res[id]).toFixed(1)} ms (runs: ${res[id].map((x) => x.toFixed(1)).join(", ")})`;
-    const mib = (bytes) => (bytes / 2 ** 20).toFixed(1);
-    if (wasmBytes.length > 0) {
-      notes.push(
-        `webkv's wasm memory (\`wasmMemoryBytes()\`) after the cold open of 100,000 entries and 1,000 random gets: ${mib(median(wasmBytes))} MiB (runs: ${wasmBytes.map(mib).join(", ")}).`,
-      );
-    }
-    notes.push(
-      `Cold open of a database holding **one** entry, timed the same way: raw IndexedDB ${one("idb-1")}, webkv ${one("webkv-1")}${found["webkv-1"] ? "" : " (entry not found)"}. The first is the fixed cost of a fresh browser's first IndexedDB access on an origin, which every IndexedDB-backed store pays; the second adds webkv's wasm start-up and its own open. Each cold-open database has an origin of its own (Chromium keeps one LevelDB per origin, so a shared origin would make every cold open load all four stores' data).`,
-    );
   }
 } finally {
   await cleanup();
@@ -313,31 +351,135 @@ for (const w of WORKLOADS) {
     );
   }
 }
-if (results.cold) {
-  const { res, found } = results.cold;
-  const m = Object.fromEntries(PEERS.map(([id]) => [id, median(res[id])]));
-  const ms = (id) => `${m[id].toFixed(1)} ms${found[id] ? "" : " (entry not found)"}`;
-  const met = !found.webkv ? "**not met** (no data after restart)" : m.webkv <= 100 ? "met" : "**not met**";
-  lines.push(
-    `| cold open of 100,000 entries → first get (ms, lower is better) | ${PEERS.map(([id]) => ms(id)).join(" | ")} | ${fmtRatio(m.webkv / m.idb)} the time | ≤ 100 ms | ${met} |`,
+let coldReport = "";
+if (results.cold) coldReport = reportCold(results.cold);
+
+// Issue 13's rows: one table against the targets, then every run.
+function reportCold({ cases, items, res, found, loads, wasmBytes, openWasmBytes, getsMs, memory, memN }) {
+  const ms = (xs) => median(xs.map((o) => o.ms));
+  const has = (id) => res[id]?.length > 0;
+  const cell = (id) => (has(id) ? `${ms(res[id]).toFixed(1)} ms${found[id] === false ? " (entry NOT found)" : ""}` : "—");
+  const rows = [
+    "| row | webkv | raw IndexedDB | idb-keyval | Dexie | webkv / raw IDB | target | status |",
+    "|---|--:|--:|--:|--:|--:|--:|---|",
+  ];
+  const status = (ok) => (ok ? "met" : "**not met**");
+  for (const n of coldSizes) {
+    const w = `webkv-${n}`;
+    const raw = `idb-${n}`;
+    const ratio = ms(res[w]) / ms(res[raw]);
+    rows.push(
+      `| cold open + first get, ${n.toLocaleString("en")} entries | ${["webkv", "idb", "idb-keyval", "dexie"].map((p) => cell(`${p}-${n}`)).join(" | ")} | ${fmtRatio(ratio)} | ≤ 1.5× | ${status(found[w] && ratio <= 1.5)} |`,
+    );
+  }
+  if (coldSizes.length >= 2) {
+    const [a, b] = [Math.min(...coldSizes), Math.max(...coldSizes)];
+    const grow = (p) => ms(res[`${p}-${b}`]) / ms(res[`${p}-${a}`]);
+    const g = Object.fromEntries(["webkv", "idb", "dexie"].map((p) => [p, has(`${p}-${a}`) && has(`${p}-${b}`) ? grow(p) : null]));
+    const gcell = (x) => (x === null ? "—" : fmtRatio(x));
+    rows.push(
+      `| growth of the open, ${a.toLocaleString("en")} → ${b.toLocaleString("en")} | ${gcell(g.webkv)} | ${gcell(g.idb)} | — | ${gcell(g.dexie)} | ${fmtRatio(g.webkv / g.idb)} | ≤ 1.3× raw's growth | ${status(g.webkv / g.idb <= 1.3)} |`,
+    );
+  }
+  for (const n of coldSizes) {
+    const w = `list-webkv-${n}`;
+    const raw = `list-idb-${n}`;
+    if (!has(w)) continue;
+    const ratio = ms(res[w]) / ms(res[raw]);
+    const part = (id) => `${ms(res[id]).toFixed(1)} ms (open ${median(res[id].map((o) => o.openMs)).toFixed(1)} + list ${median(res[id].map((o) => o.listMs)).toFixed(1)})`;
+    rows.push(
+      `| cold list: open, then ${coldListN.toLocaleString("en")} entries from a random key, ${n.toLocaleString("en")} entries | ${part(w)} | ${part(raw)} (cursor) | — | — | ${fmtRatio(ratio)} the time | ≤ 1× the time | ${status(ratio <= 1)} |`,
+    );
+  }
+  for (const n of coldSizes) {
+    const g = (p) => (getsMs[`${p}-${n}`] ? median(getsMs[`${p}-${n}`]) : null);
+    const gcell = (p) => (g(p) === null ? "—" : `${g(p).toFixed(0)} ms (${fmt(1e6 / g(p))}/s)`);
+    rows.push(
+      `| 1,000 random gets right after the cold open, ${n.toLocaleString("en")} entries | ${["webkv", "idb", "idb-keyval", "dexie"].map(gcell).join(" | ")} | ${fmtRatio(g("idb") / g("webkv"))} the speed | — (no target) | — |`,
+    );
+  }
+  const big = Math.max(...coldSizes);
+  if (wasmBytes[`webkv-${big}`]) {
+    const m = median(wasmBytes[`webkv-${big}`]);
+    rows.push(
+      `| wasm memory after the cold open and 1,000 random gets, ${big.toLocaleString("en")} entries | ${mib(m)} MiB | — | — | — | — | ≤ 96 MiB | ${status(m <= 96 * 2 ** 20)} |`,
+    );
+  }
+  if (memory) {
+    for (const [step, bytes, t] of memory.slice(2)) {
+      rows.push(
+        `| wasm memory after the ${step} (${(t / 1000).toFixed(1)} s), ${memN.toLocaleString("en")} entries, same page | ${mib(bytes)} MiB | — | — | — | — | cache budget (32 MiB) + a small constant | see notes |`,
+      );
+    }
+  }
+  const load = (k) => {
+    const xs = loads.map((l) => l[k]).filter((x) => typeof x === "number");
+    return xs.length ? median(xs) : NaN;
+  };
+  rows.push(
+    `| webkv import, then until the wasm is compiled and instantiated (every fresh page; served no-store) | ${(load("importMs") + load("compileMs")).toFixed(1)} ms (import ${load("importMs").toFixed(1)} + rest of the compile ${load("compileMs").toFixed(1)}; the last of its ${load("jsModules")} JS modules received at ${load("jsFetchMs").toFixed(1)}, the .wasm's download ${load("wasmFetchMs").toFixed(1)}) | — | — | — | — | reported apart, kept small | — |`,
   );
-  runLines.push(`| cold (ms) | ${PEERS.map(([id]) => res[id].map((x) => x.toFixed(1)).join(", ")).join(" | ")} |`);
+
+  const perRun = ["| item | runs (ms) |", "|---|---|"];
+  for (const it of items) {
+    const xs = res[it.key];
+    const what = it.kind === "open" ? "open + first get" : `cold list of ${coldListN}`;
+    perRun.push(
+      `| ${it.c.label}, ${it.c.n.toLocaleString("en")} ${it.c.n === 1 ? "entry" : "entries"}, ${what} | ${xs.map((o) => (it.kind === "open" ? o.ms.toFixed(1) : `${o.ms.toFixed(1)} (${o.openMs.toFixed(1)} + ${o.listMs.toFixed(1)})`)).join(", ")} |`,
+    );
+  }
+  const extra = [];
+  extra.push(
+    `Loading (untimed; webkv: atomic batches of 1000; the others: transactions of ${(100_000).toLocaleString("en")}): ${cases
+      .filter((c) => c.n > 1)
+      .map((c) => `${c.label} ${c.n.toLocaleString("en")} in ${(c.fillMs / 1000).toFixed(1)} s (${fmt((c.n / c.fillMs) * 1000)}/s)`)
+      .join(", ")}.`,
+  );
+  extra.push(
+    `Cold open of a database holding **one** entry: raw IndexedDB ${cell("idb-1")}, webkv ${cell("webkv-1")}.`,
+  );
+  const openMem = Object.entries(openWasmBytes).map(([id, xs]) => `${id.replace("webkv-", "")} entries ${mib(median(xs))} MiB`);
+  if (openMem.length) extra.push(`webkv's wasm memory right after the cold open and first get: ${openMem.join(", ")}.`);
+  for (const [id, xs] of Object.entries(getsMs)) {
+    extra.push(`1,000 random gets after the cold open, ${id}, per run: ${xs.map((x) => x.toFixed(0)).join(", ")} ms.`);
+  }
+  for (const [id, xs] of Object.entries(wasmBytes)) {
+    extra.push(`wasm memory after 1,000 random gets, ${id.replace("webkv-", "")} entries, per run: ${xs.map(mib).join(", ")} MiB.`);
+  }
+  if (memory) {
+    extra.push(
+      `Memory run (one fresh browser, default cacheBytes, ${memN.toLocaleString("en")} entries): ${memory.map(([step, bytes, t]) => `${step} ${mib(bytes)} MiB (${(t / 1000).toFixed(1)} s)`).join("; ")}.`,
+    );
+  }
+  extra.push(
+    `webkv import + compile, per fresh page (ms): ${loads.map((l) => `${l.importMs.toFixed(0)}+${l.compileMs.toFixed(0)}`).join(", ")}.`,
+  );
+  return `
+### Cold databases (issue 13): fresh browser per measurement
+
+Median of ${coldRuns} per item; each is a fresh browser launch on the same profile, then one IndexedDB use on another origin, then the database's own origin's page (which imports webkv: timed apart), 0.5 s idle, then the timed item. Values \`{ i, s: "x".repeat(100) }\`, keys \`["c", i]\`. Open + first get: from before \`openKv(name)\` / \`indexedDB.open\` / \`createStore\` / \`new Dexie\` to the value of key ${"`"}["c", ⌊0.54321 n⌋]${"`"}. Cold list: open, then ${coldListN.toLocaleString("en")} entries from a random key (the same for both stores in a round): webkv \`kv.list({ start, end })\`, raw IndexedDB an \`openCursor\` over the same range, every entry checked.
+
+${rows.join("\n")}
+
+${perRun.join("\n")}
+
+${extra.join("\n\n")}
+`;
 }
-const coldMethod = ` Cold open: median of ${coldRuns}; each is a fresh browser launch on the same profile, then one IndexedDB use on another origin, then the page, 0.5 s idle, and the time from before \`openKv(name)\` / \`indexedDB.open\` / \`createStore\` / \`new Dexie\` to the first get's value (key 54321 of 100,000).`;
 const persistNote = persisted
   ? "webkv's named database persisted across a page reload in this build."
   : "**This build of webkv does not persist named databases in the browser** (a value set, closed and reloaded was gone): its numbers here are those of the in-memory database, not of the IndexedDB-backed one.";
 
 console.log(`## In Chromium: webkv vs IndexedDB, idb-keyval and Dexie
 
-Headless Chromium ${version}, every store on one page origin (http://127.0.0.1:port; for the cold open, one origin per database, see below), profile directory on disk (a persistent context: Playwright's default contexts are off-the-record, where IndexedDB lives in memory). webkv: \`openKv(name)\` from \`/pkg/browser.js\`, keys \`["k", i]\`; raw IndexedDB, idb-keyval ${await pkgVersion("idb-keyval")} and Dexie ${await pkgVersion("dexie")}: array keys \`["k", i]\` in an out-of-line-key store; values \`{ n: i, text: "value " + i }\` everywhere. Raw IndexedDB uses one transaction per put (awaited on \`complete\`) and per get, default durability. Sizes: ${N.inflight} concurrent sets (in rounds of 100 issued together), ${N.set} sequential sets, ${N.get} gets, a list of ${N.list} (webkv \`kv.list({ prefix })\`, raw \`getAll\` on the key range, idb-keyval \`entries()\`, Dexie \`where(":id").between().toArray()\`). Median of ${runs} runs after one warm-up run, the stores' order rotated every round; fresh database per run for writes, one filled database per store for reads; ratio = webkv / raw IndexedDB.${results.cold ? coldMethod : ""} ${persistNote}
+Headless Chromium ${version}, every store on one page origin (http://127.0.0.1:port; for the cold open, one origin per database, see below), profile directory on disk (a persistent context: Playwright's default contexts are off-the-record, where IndexedDB lives in memory). webkv: \`openKv(name)\` from \`/pkg/browser.js\`, keys \`["k", i]\`; raw IndexedDB, idb-keyval ${await pkgVersion("idb-keyval")} and Dexie ${await pkgVersion("dexie")}: array keys \`["k", i]\` in an out-of-line-key store; values \`{ n: i, text: "value " + i }\` everywhere. Raw IndexedDB uses one transaction per put (awaited on \`complete\`) and per get, default durability. Sizes: ${N.inflight} concurrent sets (in rounds of 100 issued together), ${N.set} sequential sets, ${N.get} gets, a list of ${N.list} (webkv \`kv.list({ prefix })\`, raw \`getAll\` on the key range, idb-keyval \`entries()\`, Dexie \`where(":id").between().toArray()\`). Median of ${runs} runs after one warm-up run, the stores' order rotated every round; fresh database per run for writes, one filled database per store for reads; ratio = webkv / raw IndexedDB. ${persistNote}
 
 ${lines.join("\n")}
 
 Per run:
 
 ${runLines.join("\n")}
-${notes.length ? `\n${notes.join("\n")}\n` : ""}
+${notes.length ? `\n${notes.join("\n")}\n` : ""}${coldReport}
 Total ${Math.round((Date.now() - t0) / 1000)} s.
 `);
 
