@@ -120,9 +120,6 @@ impl Engine {
         if range.start >= range.end {
             return Vec::new();
         }
-        if let Some(found) = self.read_point_from_bytes(range, now_ms) {
-            return found;
-        }
         let touched = self
             .pages
             .decode_within(Bound::Included(&range.start), Bound::Excluded(&range.end));
@@ -144,28 +141,6 @@ impl Engine {
         } else {
             in_range.filter(live).take(limit).map(to_entry).collect()
         }
-    }
-
-    /// A read of one key whose page is held as bytes: found by walking the
-    /// page, which stays bytes (a random read of a large database then
-    /// costs neither a page's decoding nor its decoded size). `None` when
-    /// the range is not one key, or no byte page holds it.
-    fn read_point_from_bytes(&mut self, range: &ReadRange, now_ms: u64) -> Option<Vec<KvEntry>> {
-        let key = range.start.as_slice();
-        let is_point = range.end.len() == key.len() + 1 && range.end.starts_with(key) && range.end.last() == Some(&0);
-        if !is_point || self.changed.contains_key(key) {
-            return None;
-        }
-        let page = self.pages.bytes_holding(key)?;
-        let found = page
-            .find(key)
-            .filter(|entry| entry.is_live(now_ms))
-            .map(|entry| KvEntry {
-                key: key.to_vec(),
-                value: entry.value,
-                versionstamp: entry.versionstamp,
-            });
-        Some(found.into_iter().collect())
     }
 
     /// Runs the checks and computes every change; `Ok(None)` when a check fails.
@@ -601,17 +576,7 @@ mod tests {
     fn pages_decode_only_when_touched_and_expiries_still_reclaim() {
         let mut engine = loaded();
         assert_eq!(engine.len(), 10);
-        // A get reads its key from the page's bytes; a range decodes.
         assert_eq!(value_of(&mut engine, 2, 0), Some(vec![2]));
-        assert_eq!((engine.entries.len(), engine.pages.undecoded_entries()), (0, 10));
-        assert_eq!(value_of(&mut engine, 3, 1000), None, "expired");
-        let two_and_three = ReadRange {
-            start: vec![2],
-            end: vec![4],
-            limit: std::num::NonZeroU32::MAX,
-            reverse: false,
-        };
-        assert_eq!(engine.read_range(&two_and_three, 0).len(), 2);
         assert_eq!((engine.entries.len(), engine.pages.undecoded_entries()), (2, 8));
         engine.collect_expired(999);
         assert_eq!(engine.len(), 10);

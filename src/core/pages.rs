@@ -233,22 +233,6 @@ impl PageTable {
         Ok(true)
     }
 
-    /// The page held as bytes whose range holds `key`, if there is one
-    /// (touching it).
-    pub fn bytes_holding(&mut self, key: &[u8]) -> Option<&Page> {
-        self.clock += 1;
-        let clock = self.clock;
-        let span = self.span(Bound::Included(key), Bound::Included(key));
-        let slot = self.slots[span]
-            .iter_mut()
-            .find(|slot| matches!(slot.held, Held::Bytes(_)))?;
-        slot.used = clock;
-        match &slot.held {
-            Held::Bytes(page) => Some(page),
-            _ => None,
-        }
-    }
-
     /// Takes the byte pages holding any key within `lower..upper` out, to
     /// be decoded; they count as decoded from now on. Absent pages in the
     /// way stay absent (whoever reads must have fetched them).

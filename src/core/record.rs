@@ -509,30 +509,6 @@ impl Page {
         self.earliest_expiry
     }
 
-    /// The entry under `key`, found by walking the bytes: a lookup of one
-    /// key without decoding (and allocating) every entry of the page.
-    pub fn find(&self, key: &[u8]) -> Option<StoredEntry> {
-        let mut reader = Reader { input: &self.bytes };
-        reader.byte().ok()?;
-        reader.count(4).ok()?;
-        let mut scan = PageScan { input: reader.input };
-        for _ in 0..self.len {
-            let entry = scan.entry()?;
-            if entry.key == key {
-                return Some(StoredEntry {
-                    value: entry.value.to_value(),
-                    versionstamp: versionstamp::from_version(entry.version),
-                    expires_at_ms: entry.expires_at_ms,
-                });
-            }
-            // Keys are in ascending order (checked by `parse`).
-            if entry.key > key {
-                return None;
-            }
-        }
-        None
-    }
-
     /// The page's entries, in key order.
     pub fn decode(&self) -> Vec<(Vec<u8>, StoredEntry)> {
         let mut reader = Reader { input: &self.bytes };
