@@ -526,15 +526,7 @@ mod tests {
     /// An engine loaded from pages of two entries each: keys 0..10, key `k`
     /// holding value `k`, the odd ones expiring at 1000.
     fn loaded() -> Engine {
-        let mut writer = PageWriter::new(8);
-        for k in 0u8..10 {
-            writer.push(&[k], &entry(k, 1, (k % 2 == 1).then_some(1000)));
-        }
-        let pages: Vec<Page> = writer
-            .finish()
-            .into_iter()
-            .filter_map(|bytes| Page::parse(bytes).expect("parses"))
-            .collect();
+        let pages = pages_of_loaded();
         assert_eq!(pages.len(), 5);
         let mut engine = Engine::new();
         engine.load(1, pages).expect("in order");
@@ -548,9 +540,9 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_commit_from_elsewhere_replaces_what_an_undecoded_page_holds() {
-        let mut engine = loaded();
+    /// Applies a commit from elsewhere at version 2: key 4 set to 40, key
+    /// 6 deleted.
+    fn set_4_and_delete_6(engine: &mut Engine) {
         let mut changes = BTreeMap::new();
         changes.insert(vec![4], Some(entry(40, 2, None)));
         changes.insert(vec![6], None);
@@ -559,6 +551,12 @@ mod tests {
             changes,
             enqueues: Vec::new(),
         });
+    }
+
+    #[test]
+    fn a_commit_from_elsewhere_replaces_what_an_undecoded_page_holds() {
+        let mut engine = loaded();
+        set_4_and_delete_6(&mut engine);
         assert_eq!(value_of(&mut engine, 4, 0), Some(vec![40]));
         assert_eq!(value_of(&mut engine, 6, 0), None);
         assert_eq!(value_of(&mut engine, 5, 0), Some(vec![5]));
@@ -622,14 +620,7 @@ mod tests {
     #[test]
     fn changes_to_absent_pages_win_over_the_pages_once_fetched() {
         let mut engine = from_index();
-        let mut changes = BTreeMap::new();
-        changes.insert(vec![4], Some(entry(40, 2, None)));
-        changes.insert(vec![6], None);
-        engine.apply(PreparedCommit {
-            version: 2,
-            changes,
-            enqueues: Vec::new(),
-        });
+        set_4_and_delete_6(&mut engine);
         let everything = ReadRange {
             start: vec![],
             end: vec![0xff],
