@@ -9,36 +9,14 @@
 //   transaction, so the test wraps IDBObjectStore.prototype.add to abort
 //   the transaction it belongs to, which is what a browser-side failure
 //   looks like to webkv.
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { gunzipSync } from "node:zlib";
-import { launchChromium } from "../chromium.mjs";
-import { startServer } from "../../www/serve.mjs";
+import { newPage as openPage, useBrowser } from "./browser.mjs";
 
-let server;
-let browser;
-let origin;
-
-before(async () => {
-  server = await startServer(0);
-  origin = `http://127.0.0.1:${server.address().port}`;
-  browser = await launchChromium();
-});
-
-after(async () => {
-  await browser?.close();
-  server?.close();
-});
-
-async function newPage(context) {
-  const page = await context.newPage();
-  const errors = [];
-  page.on("pageerror", (err) => errors.push(err.message));
-  await page.goto(`${origin}/pkg/package.json`);
-  page.errors = errors;
-  return page;
-}
+const session = useBrowser();
+const newPage = (context) => openPage(session, context);
 
 /** What a fresh page reads from the database on disk. */
 async function readFromDisk(context, name, keys) {
@@ -55,10 +33,10 @@ async function readFromDisk(context, name, keys) {
 }
 
 test("a commit that exceeds the quota fails with QuotaExceededError and changes nothing", async () => {
-  const context = await browser.newContext();
+  const context = await session.browser.newContext();
   const page = await newPage(context);
   const cdp = await context.newCDPSession(page);
-  await cdp.send("Storage.overrideQuotaForOrigin", { origin, quotaSize: 3 * 1024 * 1024 });
+  await cdp.send("Storage.overrideQuotaForOrigin", { origin: session.origin, quotaSize: 3 * 1024 * 1024 });
   const result = await page.evaluate(async () => {
     const { openKv } = await import("/pkg/browser.js");
     const kv = await openKv("quota");
@@ -89,7 +67,7 @@ test("a commit that exceeds the quota fails with QuotaExceededError and changes 
   assert.equal(result.count, result.committed, "memory holds exactly the acknowledged commits");
   assert.equal(result.failedVisible, 0, "no entry of the failed commit is visible");
 
-  await cdp.send("Storage.overrideQuotaForOrigin", { origin });
+  await cdp.send("Storage.overrideQuotaForOrigin", { origin: session.origin });
   const after = await page.evaluate(async () => {
     const committed = await globalThis.quotaKv.set(["after"], "works");
     globalThis.quotaKv.close();
@@ -105,7 +83,7 @@ test("a commit that exceeds the quota fails with QuotaExceededError and changes 
 });
 
 test("an aborted transaction rejects the commit and leaves memory and disk as they were", async () => {
-  const context = await browser.newContext();
+  const context = await session.browser.newContext();
   const page = await newPage(context);
   const result = await page.evaluate(async () => {
     const { openKv } = await import("/pkg/browser.js");
@@ -139,7 +117,7 @@ test("an aborted transaction rejects the commit and leaves memory and disk as th
 });
 
 test("a database written with layout 1 (log only) opens, upgrades and keeps working", async () => {
-  const context = await browser.newContext();
+  const context = await session.browser.newContext();
   const page = await newPage(context);
   const result = await page.evaluate(async () => {
     // Layout 1: IndexedDB version 1, stores "meta" ({ version } at "head")
@@ -235,7 +213,7 @@ async function rawShape(page, name) {
 }
 
 test("a layout-2 database written by the last layout-2 webkv is upgraded in place to layout 3 and keeps working", async () => {
-  const context = await browser.newContext();
+  const context = await session.browser.newContext();
   const page = await newPage(context);
   await restore(page, "webkv:layout2", layout2);
   const before = await rawShape(page, "webkv:layout2");
@@ -298,7 +276,7 @@ test("a layout-2 database written by the last layout-2 webkv is upgraded in plac
 });
 
 test("a layout-2 database whose snapshot is corrupt is not upgraded: the open fails and the database stays as it was", async () => {
-  const context = await browser.newContext();
+  const context = await session.browser.newContext();
   const page = await newPage(context);
   const broken = structuredClone(layout2);
   const pages = broken.stores.pages;
@@ -317,7 +295,7 @@ test("a layout-2 database whose snapshot is corrupt is not upgraded: the open fa
 });
 
 test("a checkpoint whose transaction aborts leaves the index, the pages and the log as they were, and later ones still keep every commit", async () => {
-  const context = await browser.newContext();
+  const context = await session.browser.newContext();
   const page = await newPage(context);
   const fillBatches = (from, to, tag) => page.evaluate(async ({ from, to, tag }) => {
     globalThis.ckpt ??= await (await import("/pkg/browser.js")).openKv("checkpoint");
@@ -389,7 +367,7 @@ test("a checkpoint whose transaction aborts leaves the index, the pages and the 
 });
 
 test("a database from a newer layout is refused with a clear error, not damaged", async () => {
-  const context = await browser.newContext();
+  const context = await session.browser.newContext();
   const page = await newPage(context);
   const message = await page.evaluate(async () => {
     await new Promise((resolve) => {
@@ -412,7 +390,7 @@ test("a database from a newer layout is refused with a clear error, not damaged"
 });
 
 test("an open database gives way to a newer page's upgrade and to deleteKv; its commits then fail clearly and write nothing", async () => {
-  const context = await browser.newContext();
+  const context = await session.browser.newContext();
   const holder = await newPage(context);
   const other = await newPage(context);
   await holder.evaluate(async () => {
@@ -469,7 +447,7 @@ test("an open database gives way to a newer page's upgrade and to deleteKv; its 
 });
 
 test("a commit made just before close still reaches other tabs' watchers", async () => {
-  const context = await browser.newContext();
+  const context = await session.browser.newContext();
   const watcher = await newPage(context);
   const writer = await newPage(context);
   await watcher.evaluate(async () => {

@@ -2,32 +2,14 @@
 // a page that holds a database reads only what it touches, with a cache of
 // nothing at all, while another page keeps rewriting the same pages under
 // new ids (checkpoints), so the reader's index goes stale under it.
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { launchChromium } from "../chromium.mjs";
-import { startServer } from "../../www/serve.mjs";
+import { newPage as openPage, useBrowser } from "./browser.mjs";
 
-let server;
-let browser;
-let origin;
-
-before(async () => {
-  server = await startServer(0);
-  origin = `http://127.0.0.1:${server.address().port}`;
-  browser = await launchChromium();
-});
-
-after(async () => {
-  await browser?.close();
-  server?.close();
-});
+const session = useBrowser();
 
 async function newPage(context) {
-  const page = await context.newPage();
-  const errors = [];
-  page.on("pageerror", (err) => errors.push(err.message));
-  await page.goto(`${origin}/pkg/package.json`);
-  page.errors = errors;
+  const page = await openPage(session, context);
   await page.evaluate(async () => {
     window.lib = await import("/pkg/browser.js");
     // What the store holds, read with raw IndexedDB.
@@ -68,7 +50,7 @@ async function writeRound(page, name, round) {
 }
 
 test("a reader with a cache of nothing reads every entry right while another page checkpoints new pages under it", async () => {
-  const context = await browser.newContext();
+  const context = await session.browser.newContext();
   const writer = await newPage(context);
   const name = "paged";
   await writeRound(writer, name, 1);
@@ -128,7 +110,7 @@ test("a reader with a cache of nothing reads every entry right while another pag
 });
 
 test("cacheBytes must be a non-negative number", async () => {
-  const context = await browser.newContext();
+  const context = await session.browser.newContext();
   const page = await newPage(context);
   const errors = await page.evaluate(async () => {
     const out = [];
