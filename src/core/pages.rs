@@ -176,20 +176,24 @@ impl PageTable {
         max_pages: usize,
     ) -> (Vec<u64>, Option<Vec<u8>>) {
         let span = self.span(lower, upper);
-        let mut order: Box<dyn Iterator<Item = usize>> = if reverse {
+        let order: Box<dyn Iterator<Item = usize>> = if reverse {
             Box::new(span.clone().rev())
         } else {
             Box::new(span.clone())
         };
-        let mut taken = Vec::new();
+        let mut missing = Vec::new();
+        let mut pages = 0;
         let mut entries = 0u64;
         let mut last = None;
-        for index in order.by_ref() {
+        for index in order {
             let slot = &self.slots[index];
-            taken.push(slot.info.id);
+            if matches!(slot.held, Held::Absent) {
+                missing.push(slot.info.id);
+            }
+            pages += 1;
             entries = entries.saturating_add(slot.info.entries);
             last = Some(index);
-            if entries >= wanted || taken.len() >= max_pages {
+            if entries >= wanted || pages >= max_pages {
                 break;
             }
         }
@@ -201,14 +205,6 @@ impl PageTable {
         } else {
             (last + 1 < span.end).then(|| self.slots[last + 1].info.first_key.clone())
         };
-        let missing = taken
-            .into_iter()
-            .filter(|id| {
-                self.slots
-                    .iter()
-                    .any(|slot| slot.info.id == *id && matches!(slot.held, Held::Absent))
-            })
-            .collect();
         (missing, boundary)
     }
 
