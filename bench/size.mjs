@@ -65,6 +65,10 @@ const ENTRIES = [
   ["deno.js", "Deno"],
   ["workerd.js", "workerd / wrangler"],
 ];
+const KV_CONNECT = [
+  ["kv-connect.js", "browser-inline.js"],
+  ["kv-connect-browser.js", "browser.js"],
+];
 const sum = (rs, f) => rs.reduce((s, r) => s + r[f], 0);
 const entries = ENTRIES.filter(([name]) => byName.has(name)).map(([name, who]) => {
   const files = graph(name);
@@ -88,6 +92,15 @@ const lines = [
   "| entry | for | files | raw | gzip | brotli |",
   "|---|---|--:|--:|--:|--:|",
   ...entries.map((e) => `| ${e.name} | ${e.who} | ${e.files.length} | ${kb(e.raw)} | **${kb(e.gz)}** | ${kb(e.br)} |`),
+  "",
+  "What `import \"webkv/kv-connect\"` adds in browsers (the KV Connect build; files the entry loads already not counted):",
+  "",
+  "| with | files | raw | gzip | brotli |",
+  "|---|--:|--:|--:|--:|",
+  ...KV_CONNECT.filter(([name, base]) => byName.has(name) && byName.has(base)).map(([name, base]) => {
+    const files = graph(name).filter((f) => !graph(base).includes(f));
+    return `| ${base} + ${name} | ${files.length} | ${kb(sum(files, "raw"))} | **${kb(sum(files, "gz"))}** | ${kb(sum(files, "br"))} |`;
+  }),
   "",
   `Default browser path (${budget.name}): ${kb(budget.gz)} gzipped = ${((budget.gz / TARGET) * 100).toFixed(0)}% of the 250 KB budget (${budget.gz <= TARGET ? `met, ${kb(TARGET - budget.gz)} to spare` : `**over by ${kb(budget.gz - TARGET)}**`}).`,
   ...(inline && wasm

@@ -5,7 +5,6 @@
 
 import { deserialize, serialize, ValueWriter } from "./v8.js";
 import { KvU64 } from "./u64.js";
-import { wasm } from "./loader.js";
 import { appendValue, decodeValue, keepSpareWriter, takeSpareWriter } from "./values.js";
 import {
   validateBackoffSchedule,
@@ -113,6 +112,8 @@ export class Kv {
       reverse: options.reverse ?? false,
       consistency: options.consistency ?? "strong",
       batchSize,
+      encodeCursor: (selector, key) =>
+        db.encodeCursor(selector.prefix ?? null, selector.start ?? null, selector.end ?? null, key),
       pullBatch: async (selector, cursor, reverse, consistency) =>
         batchEntries(
           await db.list(
@@ -362,6 +363,7 @@ export class KvListIterator extends AsyncIterator {
   #done = false;
   #lastBatch = false;
   #pullBatch;
+  #encodeCursor;
   #limit;
   #count = 0;
   #reverse;
@@ -373,7 +375,7 @@ export class KvListIterator extends AsyncIterator {
     if (token !== constructToken) {
       throw new TypeError("KvListIterator can not be constructed: use Kv.list instead");
     }
-    const { limit, selector, cursor, reverse, consistency, batchSize, pullBatch } = options;
+    const { limit, selector, cursor, reverse, consistency, batchSize, pullBatch, encodeCursor } = options;
     let prefix;
     let start;
     let end;
@@ -406,6 +408,7 @@ export class KvListIterator extends AsyncIterator {
     }
     Object.freeze(this.#selector);
     this.#pullBatch = pullBatch;
+    this.#encodeCursor = encodeCursor;
     this.#limit = limit;
     this.#reverse = reverse;
     this.#consistency = consistency;
@@ -442,8 +445,8 @@ export class KvListIterator extends AsyncIterator {
       return { done: true, value: undefined };
     }
     const selector = this.#selector;
-    this.#cursorGen = () =>
-      wasm.encodeCursor(selector.prefix ?? null, selector.start ?? null, selector.end ?? null, entry.key);
+    const encodeCursor = this.#encodeCursor;
+    this.#cursorGen = () => encodeCursor(selector, entry.key);
     this.#count++;
     return { done: false, value: entry };
   }

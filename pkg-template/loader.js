@@ -1,7 +1,10 @@
 // Loading the wasm and its lifecycle. Each runtime's entry file says how to
 // load its build (setWasmLoader): the browser build (webkv_wasm.js, with
-// IndexedDB) or the server build (webkv_server.js, with SQLite). Nothing
-// else imports a build, so an entry carries only the wasm it uses.
+// IndexedDB) or the server build (webkv_server.js, with SQLite and KV
+// Connect). In browsers KV Connect is a build of its own (webkv_remote.js),
+// which `import "webkv/kv-connect"` registers (setRemoteLoader) and the
+// first open of an http(s):// URL loads. Nothing else imports a build, so
+// an entry carries only the wasm it uses.
 
 import { checkWireShapes } from "./wire.js";
 
@@ -12,6 +15,9 @@ export let wasm = null;
 let indexedDbBuild = false;
 let pendingLoader = null;
 let wasmReady = null;
+let remoteReady = null;
+/** The glue of the KV Connect build, where it is not `wasm` (browsers). */
+let remoteGlue = null;
 
 /**
  * Called by each runtime's entry file with how to load the .wasm: `loader`
@@ -23,6 +29,17 @@ let wasmReady = null;
 export function setWasmLoader(loader, backends = {}) {
   pendingLoader = { loader, indexedDb: backends.indexedDb === true };
   wasmReady = null;
+}
+
+let remoteLoader = null;
+
+/**
+ * Called by `webkv/kv-connect` in browsers: how to load the KV Connect
+ * build, for the builds that lack the client.
+ */
+export function setRemoteLoader(loader) {
+  remoteLoader = loader;
+  remoteReady = null;
 }
 
 let wasmSourceHandler = null;
@@ -68,12 +85,38 @@ export function loadWasm() {
   return wasmReady;
 }
 
+/**
+ * Resolves to the glue of a build with the KV Connect client: the loaded
+ * build itself, or (browsers, with `webkv/kv-connect` imported) the KV
+ * Connect build, loaded on first use; `null` where there is none. A failed
+ * load (a .wasm the network dropped) is tried again by the next open.
+ */
+export async function loadRemoteWasm() {
+  await loadWasm();
+  if (typeof wasm.openRemote === "function") return wasm;
+  const remote = remoteLoader;
+  if (remote === null) return null;
+  if (remoteReady === null) {
+    remoteReady = Promise.resolve()
+      .then(() => remote())
+      .then((glue) => {
+        checkWireShapes(glue.wireShapes());
+        remoteGlue = glue;
+        return glue;
+      });
+    remoteReady.catch(() => {
+      remoteReady = null;
+    });
+  }
+  return remoteReady;
+}
+
 /** Whether the loaded build has the IndexedDB backend. */
 export function isIndexedDbBuild() {
   return indexedDbBuild;
 }
 
-/** Bytes of WebAssembly memory in use (0 before the first `openKv`). */
+/** Bytes of WebAssembly memory in use, of every build loaded (0 before the first `openKv`). */
 export function wasmMemoryBytes() {
-  return wasm === null ? 0 : wasm.wasmMemoryBytes();
+  return (wasm?.wasmMemoryBytes() ?? 0) + (remoteGlue?.wasmMemoryBytes() ?? 0);
 }

@@ -2,7 +2,7 @@
 // IndexedDB, a SQLite file, a KV Connect server), Deno's checks on the path,
 // and deleting a browser database.
 
-import { isIndexedDbBuild, loadWasm, wasm } from "./loader.js";
+import { isIndexedDbBuild, loadRemoteWasm, loadWasm, wasm } from "./loader.js";
 import { wrapDatabase } from "./kv.js";
 
 /** The database `openKv()` opens when given no path. */
@@ -54,6 +54,14 @@ function noSqlite(path) {
   );
 }
 
+/** What `openKv(url)` throws in a browser that has not imported the KV Connect client. */
+function noKvConnect(url) {
+  return new TypeError(
+    `openKv(${JSON.stringify(url)}): the KV Connect client is not loaded. In browsers it is a wasm of its own ` +
+      '(~180 KB gzipped) that pages opt into: add `import "webkv/kv-connect";` once, before the first openKv of a URL',
+  );
+}
+
 /**
  * Opens a database. `":memory:"` is in memory; no path or a name opens a
  * named database (held in memory where IndexedDB is not available); an
@@ -71,7 +79,6 @@ export async function openKv(path = undefined, options = undefined) {
   if (path?.startsWith(":") && path !== ":memory:") {
     throw new TypeError("Filename cannot start with ':' unless prefixed with './'");
   }
-  await loadWasm();
   if (typeof path === "string" && /^https?:\/\//i.test(path)) {
     const accessToken = options?.accessToken ?? environmentToken();
     if (!accessToken) {
@@ -79,7 +86,9 @@ export async function openKv(path = undefined, options = undefined) {
         "Missing DENO_KV_ACCESS_TOKEN environment variable. Please set it to your access token from https://dash.deno.com/account.",
       );
     }
-    const db = wasm.openRemote(path, accessToken);
+    const glue = await loadRemoteWasm();
+    if (glue === null) throw noKvConnect(path);
+    const db = glue.openRemote(path, accessToken);
     try {
       await db.connect();
     } catch (err) {
@@ -88,6 +97,7 @@ export async function openKv(path = undefined, options = undefined) {
     }
     return wrapDatabase(db);
   }
+  await loadWasm();
   if (path === ":memory:" || (path === undefined && !hasIndexedDb())) {
     return wrapDatabase(wasm.openMemory());
   }

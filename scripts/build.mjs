@@ -27,22 +27,35 @@ const builds = [
     name: "webkv_wasm",
     features: "indexeddb",
     targetDir: "target",
-    // The browser build is optimised for size (webkv itself; its
-    // dependencies are at "z" in any build, Cargo.toml): the package must
-    // stay within 250 KB gzipped, and at opt-level 3 pages fetched on touch
-    // took it to 261.8 KB; at "s", 248.7 KB. Measured in Chromium, its CPU
-    // paths cost ~10-20% more (bench/README.md, "Size"); IndexedDB's own
-    // cost dominates what a browser database does. The server build, whose
-    // in-memory speed is measured against Deno's, stays at opt-level 3.
-    env: { CARGO_PROFILE_RELEASE_OPT_LEVEL: "s" },
+    // Every page that imports webkv downloads and compiles this one, so it
+    // carries memory and IndexedDB databases only; KV Connect is the
+    // separate webkv_remote below (bench/README.md, "The KV Connect client
+    // in a wasm of its own": the default browser path 248.5 -> 184.1 KB
+    // gzipped), which left room to build webkv itself at opt-level 3 again.
     has: ["openIndexedDb"],
-    lacks: ["openSqlite", "openDurableObject"],
+    lacks: ["openSqlite", "openDurableObject", "openRemote"],
+    inline: true,
+  },
+  {
+    // A browser loads this one only when it opens an http(s):// URL (the
+    // browser entries' dynamic import; loader.js's loadRemoteWasm). Its
+    // code waits on the network, so it is built for size.
+    name: "webkv_remote",
+    features: "remote",
+    // The same directory as the browser build: both build the same
+    // dependencies, and each overwrites the other's webkv.wasm only after
+    // wasm-bindgen has read it.
+    targetDir: "target",
+    env: { CARGO_PROFILE_RELEASE_OPT_LEVEL: "s" },
+    has: ["openRemote"],
+    lacks: ["openIndexedDb", "openSqlite", "openDurableObject", "warmUp"],
+    inline: true,
   },
   {
     name: "webkv_server",
-    features: "sqlite",
+    features: "sqlite,remote",
     targetDir: "target/server",
-    has: ["openSqlite", "openDurableObject"],
+    has: ["openSqlite", "openDurableObject", "openRemote"],
     lacks: ["openIndexedDb", "warmUp"],
   },
 ];
@@ -104,27 +117,24 @@ for (const build of builds) {
 const wasmFile = join(pkg, "webkv_wasm_bg.wasm");
 const serverWasmFile = join(pkg, "webkv_server_bg.wasm");
 
-// browser-inline.js's copy of the wasm: gzipped, then base64. Browsers
-// inflate it with their own DecompressionStream, and served gzipped it costs
-// what the compressed bytes cost (the base64 of compressed bytes gzips back
-// to about their size). Zopfli's gzip is 5% smaller than zlib's -9 (203 KB
-// against 214 KB here) for a few seconds of build.
-const gz = Buffer.from(await gzipAsync(readFileSync(wasmFile), { numiterations: 5 }));
-writeFileSync(
-  join(pkg, "webkv_wasm_inline.js"),
-  "// webkv_wasm_bg.wasm, gzipped and base64-encoded by scripts/build.mjs, for\n" +
-    "// browser-inline.js: bundles that do not copy the .wasm still have it.\n" +
-    `export default "${gz.toString("base64")}";\n`,
-);
+// browser-inline.js's copies of the browser wasm files: gzipped, then
+// base64. Browsers inflate them with their own DecompressionStream, and
+// served gzipped they cost what the compressed bytes cost (the base64 of
+// compressed bytes gzips back to about their size). Zopfli's gzip is 5%
+// smaller than zlib's -9 (203 KB against 214 KB here) for a few seconds of
+// build.
+for (const build of builds.filter((b) => b.inline)) {
+  const gz = Buffer.from(await gzipAsync(readFileSync(join(pkg, `${build.name}_bg.wasm`)), { numiterations: 5 }));
+  writeFileSync(
+    join(pkg, `${build.name}_inline.js`),
+    `// ${build.name}_bg.wasm, gzipped and base64-encoded by scripts/build.mjs, for\n` +
+      "// browser-inline.js: bundles that do not copy the .wasm still have it.\n" +
+      `export default "${gz.toString("base64")}";\n`,
+  );
+}
 
 // wasm-bindgen's own d.ts describes the glue, not the API.
-for (const name of [
-  "webkv_wasm.d.ts",
-  "webkv_wasm_bg.wasm.d.ts",
-  "webkv_server.d.ts",
-  "webkv_server_bg.wasm.d.ts",
-  ".gitignore",
-]) {
+for (const name of [...builds.flatMap((b) => [`${b.name}.d.ts`, `${b.name}_bg.wasm.d.ts`]), ".gitignore"]) {
   rmSync(join(pkg, name), { force: true });
 }
 // wire.js's constants are the wasm's (both builds have the same shapes).
@@ -159,7 +169,7 @@ function minifyJs(dir) {
       continue;
     }
     // The inlined wasm is one string literal: nothing to strip.
-    if (!name.endsWith(".js") || name === "webkv_wasm_inline.js") continue;
+    if (!name.endsWith(".js") || name.endsWith("_inline.js")) continue;
     const { code, map } = transformSync(readFileSync(path, "utf8"), {
       loader: "js",
       format: "esm",
@@ -222,5 +232,6 @@ function fixGlue(glue, glueName) {
 
 console.log(
   `pkg/ built: webkv_wasm_bg.wasm (browsers) ${statSync(wasmFile).size} bytes, ` +
+    `webkv_remote_bg.wasm (KV Connect in browsers) ${statSync(join(pkg, "webkv_remote_bg.wasm")).size} bytes, ` +
     `webkv_server_bg.wasm (Node, Bun, Deno, workerd) ${statSync(serverWasmFile).size} bytes`,
 );

@@ -28,7 +28,8 @@ run "clippy (native)" cargo clippy --all-targets -- -D warnings
 run "clippy (wasm32)" cargo clippy --target wasm32-unknown-unknown --lib --tests -- -D warnings
 # The two feature sets scripts/build.mjs builds (browser, server).
 run "clippy (wasm32, browser build: indexeddb)" cargo clippy --target wasm32-unknown-unknown --lib --no-default-features --features indexeddb -- -D warnings
-run "clippy (wasm32, server build: sqlite)" cargo clippy --target wasm32-unknown-unknown --lib --no-default-features --features sqlite -- -D warnings
+run "clippy (wasm32, server build: sqlite, remote)" cargo clippy --target wasm32-unknown-unknown --lib --no-default-features --features sqlite,remote -- -D warnings
+run "clippy (wasm32, KV Connect browser build: remote)" cargo clippy --target wasm32-unknown-unknown --lib --no-default-features --features remote -- -D warnings
 run "core tests (native)" cargo test
 # The commands the README gives the crate's users (they run the same suites
 # as `cargo test --target wasm32-unknown-unknown`).

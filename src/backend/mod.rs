@@ -17,6 +17,7 @@ use crate::core::versionstamp::Versionstamp;
 #[cfg(feature = "indexeddb")]
 pub mod durable;
 pub mod memory;
+#[cfg(feature = "remote")]
 pub mod remote;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;

@@ -29,6 +29,7 @@ extern "C" {
     pub fn read_integers(values: &JsValue) -> Result<js_sys::Array, JsValue>;
 }
 
+#[cfg(feature = "remote")]
 #[wasm_bindgen(module = "/src/bindings/fetch.js")]
 extern "C" {
     #[wasm_bindgen(js_name = httpPost)]
@@ -69,6 +70,7 @@ extern "C" {
     pub fn cancel_timer(timer: &JsValue);
 }
 
+#[cfg(feature = "remote")]
 #[wasm_bindgen(module = "/src/bindings/http1.js")]
 extern "C" {
     #[wasm_bindgen(js_name = createConnectionPool)]

@@ -15,6 +15,7 @@ mod key;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 mod timer;
+#[cfg(feature = "remote")]
 mod transport;
 #[cfg(feature = "indexeddb")]
 mod warm_up;
@@ -36,6 +37,7 @@ use wasm_bindgen::prelude::*;
 
 use self::wire::BatchWriter;
 use crate::backend::memory::MemoryBackend;
+#[cfg(feature = "remote")]
 use crate::backend::remote::RemoteBackend;
 use crate::backend::{Backend, BackendFuture};
 use crate::core::limits::Limits;
@@ -143,6 +145,7 @@ pub fn open_memory() -> Database {
 }
 
 /// A database served by a KV Connect server (a `denokv`) at `url`.
+#[cfg(feature = "remote")]
 #[wasm_bindgen(js_name = openRemote)]
 pub fn open_remote(url: String, access_token: String) -> Database {
     Database::new(RemoteBackend::new(
@@ -154,23 +157,26 @@ pub fn open_remote(url: String, access_token: String) -> Database {
     ))
 }
 
-/// A list's cursor after `boundary_key`; needs no database.
-#[wasm_bindgen(js_name = encodeCursor)]
-pub fn encode_cursor(
-    prefix: &JsValue,
-    start: &JsValue,
-    end: &JsValue,
-    boundary_key: &JsValue,
-) -> Result<String, JsValue> {
-    // Cursors are only asked for keys the iterator has already listed.
-    let selector =
-        Selector::new(optional_key(prefix)?, optional_key(start)?, optional_key(end)?).map_err(errors::to_js)?;
-    let boundary = key::encode_js(boundary_key)?;
-    selector.cursor_for(&boundary).map_err(errors::to_js)
-}
-
 #[wasm_bindgen]
 impl Database {
+    /// A list's cursor after `boundary_key`. It needs no database, but every
+    /// build has databases, and a page may have loaded only the KV Connect
+    /// build (pkg-template/loader.js), so it is asked of the list's own.
+    #[wasm_bindgen(js_name = encodeCursor)]
+    pub fn encode_cursor(
+        &self,
+        prefix: &JsValue,
+        start: &JsValue,
+        end: &JsValue,
+        boundary_key: &JsValue,
+    ) -> Result<String, JsValue> {
+        // Cursors are only asked for keys the iterator has already listed.
+        let selector =
+            Selector::new(optional_key(prefix)?, optional_key(start)?, optional_key(end)?).map_err(errors::to_js)?;
+        let boundary = key::encode_js(boundary_key)?;
+        selector.cursor_for(&boundary).map_err(errors::to_js)
+    }
+
     /// The entry as a point read (`wire`), or null.
     pub fn get(&self, key: &JsValue, consistency_level: &JsValue) -> Result<JsValue, JsValue> {
         let parts = key::parse(key)?;

@@ -29,46 +29,85 @@ after(async () => {
   await server?.stop();
 });
 
-test("a page reads and writes denokv through the CORS proxy without seeing the token", async () => {
-  const page = await browser.newPage();
-  const bodies = [];
-  page.on("response", async (response) => {
-    if (response.url().startsWith(proxy.url)) bodies.push(await response.body().catch(() => Buffer.alloc(0)));
+// Both browser entries, each with its `webkv/kv-connect` (package.json's
+// exports): browser.js with kv-connect-browser.js, which fetches the KV
+// Connect build's .wasm; browser-inline.js with kv-connect.js, which
+// carries it inlined. The default browser build has no KV Connect client.
+for (const [entry, kvConnect] of [["browser.js", "kv-connect-browser.js"], ["browser-inline.js", "kv-connect.js"]]) {
+  test(`${entry}: a page reads and writes denokv through the CORS proxy without seeing the token`, async () => {
+    const page = await browser.newPage();
+    const bodies = [];
+    const requested = [];
+    page.on("request", (request) => requested.push(new URL(request.url()).pathname));
+    page.on("response", async (response) => {
+      if (response.url().startsWith(proxy.url)) bodies.push(await response.body().catch(() => Buffer.alloc(0)));
+    });
+    await page.goto(`http://127.0.0.1:${web.address().port}/`);
+    const remoteFiles = () => requested.filter((path) => /\/pkg\/webkv_remote/.test(path));
+    const memoryOnly = await page.evaluate(async (entry) => {
+      const { openKv } = await import(`/pkg/${entry}`);
+      const kv = await openKv(":memory:");
+      await kv.set(["local"], 1);
+      const value = (await kv.get(["local"])).value;
+      kv.close();
+      return value;
+    }, entry);
+    assert.equal(memoryOnly, 1);
+    const without = await page.evaluate(async ([entry, proxyUrl]) => {
+      const { openKv } = await import(`/pkg/${entry}`);
+      return openKv(proxyUrl, { accessToken: "placeholder-from-the-page" }).then(
+        () => "opened",
+        (error) => `${error.constructor.name}: ${error.message}`,
+      );
+    }, [entry, proxy.url]);
+    assert.equal(
+      without,
+      `TypeError: openKv(${JSON.stringify(proxy.url)}): the KV Connect client is not loaded. In browsers it is a wasm ` +
+        'of its own (~180 KB gzipped) that pages opt into: add `import "webkv/kv-connect";` once, before the first ' +
+        "openKv of a URL",
+    );
+    assert.deepEqual(remoteFiles(), [], "no KV Connect code is loaded without webkv/kv-connect");
+    const result = await page.evaluate(async ([entry, kvConnect, proxyUrl]) => {
+      const { openKv, KvU64 } = await import(`/pkg/${entry}`);
+      await import(`/pkg/${kvConnect}`);
+      const kv = await openKv(proxyUrl, { accessToken: "placeholder-from-the-page" });
+      const set = await kv.set([entry, "a"], { when: new Date(0), tags: new Set(["x"]) });
+      const got = await kv.get([entry, "a"]);
+      await kv.atomic().sum([entry, "count"], 2n).commit();
+      await kv.atomic().sum([entry, "count"], 3n).commit();
+      const count = (await kv.get([entry, "count"])).value;
+      const stale = await kv.atomic().check({ key: [entry, "a"], versionstamp: null }).set([entry, "a"], 1).commit();
+      const keys = [];
+      for await (const listed of kv.list({ prefix: [entry] })) keys.push(listed.key[1]);
+      kv.close();
+      return {
+        setOk: set.ok,
+        sameStamp: got.versionstamp === set.versionstamp,
+        when: got.value.when.getTime(),
+        tags: [...got.value.tags],
+        count: count instanceof KvU64 ? String(count.value) : "not a KvU64",
+        staleOk: stale.ok,
+        keys,
+      };
+    }, [entry, kvConnect, proxy.url]);
+    assert.deepEqual(result, {
+      setOk: true,
+      sameStamp: true,
+      when: 0,
+      tags: ["x"],
+      count: "5",
+      staleOk: false,
+      keys: ["a", "count"],
+    });
+    assert.deepEqual(
+      remoteFiles().sort(),
+      entry === "browser.js"
+        ? ["/pkg/webkv_remote.js", "/pkg/webkv_remote_bg.wasm"]
+        : ["/pkg/webkv_remote.js", "/pkg/webkv_remote_inline.js"],
+    );
+    assert.ok(bodies.length >= 5, "the page's requests went through the proxy");
+    for (const body of bodies) {
+      assert.ok(!body.includes(server.token), "the real access token never reaches the page");
+    }
   });
-  await page.goto(`http://127.0.0.1:${web.address().port}/`);
-  const result = await page.evaluate(async (proxyUrl) => {
-    const { openKv, KvU64 } = await import("/pkg/browser.js");
-    const kv = await openKv(proxyUrl, { accessToken: "placeholder-from-the-page" });
-    const set = await kv.set(["browser", "a"], { when: new Date(0), tags: new Set(["x"]) });
-    const got = await kv.get(["browser", "a"]);
-    await kv.atomic().sum(["browser", "count"], 2n).commit();
-    await kv.atomic().sum(["browser", "count"], 3n).commit();
-    const count = (await kv.get(["browser", "count"])).value;
-    const stale = await kv.atomic().check({ key: ["browser", "a"], versionstamp: null }).set(["browser", "a"], 1).commit();
-    const keys = [];
-    for await (const entry of kv.list({ prefix: ["browser"] })) keys.push(entry.key[1]);
-    kv.close();
-    return {
-      setOk: set.ok,
-      sameStamp: got.versionstamp === set.versionstamp,
-      when: got.value.when.getTime(),
-      tags: [...got.value.tags],
-      count: count instanceof KvU64 ? String(count.value) : "not a KvU64",
-      staleOk: stale.ok,
-      keys,
-    };
-  }, proxy.url);
-  assert.deepEqual(result, {
-    setOk: true,
-    sameStamp: true,
-    when: 0,
-    tags: ["x"],
-    count: "5",
-    staleOk: false,
-    keys: ["a", "count"],
-  });
-  assert.ok(bodies.length >= 5, "the page's requests went through the proxy");
-  for (const body of bodies) {
-    assert.ok(!body.includes(server.token), "the real access token never reaches the page");
-  }
-});
+}

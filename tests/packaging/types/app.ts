@@ -4,6 +4,8 @@
 // also compiles for the oldest targets TypeScript defaults to.
 import { AtomicOperation, deleteKv, Kv, KvU64, openKv, setWasmSource } from "webkv";
 import type { DurableObjectKv, KvEntry, KvEntryMaybe, KvKey, KvListSelector } from "webkv";
+// KV Connect in browsers: a side-effect import that every resolution finds.
+import "webkv/kv-connect";
 
 interface User {
   name: string;

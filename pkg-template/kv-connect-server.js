@@ -1,0 +1,4 @@
+// `import "webkv/kv-connect"` in Node, Bun, Deno and workerd: their build
+// has the KV Connect client already, so code that imports it for browsers
+// runs unchanged here.
+export {};
