@@ -147,7 +147,12 @@ async function openDatabase(db, { prefix = [], token } = {}) {
   try {
     if (db.kind === "memory") kv = await openKv(":memory:");
     else if (db.kind === "named") kv = await openKv(db.name);
-    else kv = await openKv(db.url, { accessToken: token });
+    else {
+      // The KV Connect client is a wasm of its own in browsers, fetched only
+      // by the pages that connect to a server.
+      await import("/pkg/kv-connect-browser.js");
+      kv = await openKv(db.url, { accessToken: token });
+    }
   } catch (err) {
     setStatus(explainOpenError(db, err), "error");
     return false;
