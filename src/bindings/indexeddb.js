@@ -1,7 +1,7 @@
-// The browser side of a durable database: IndexedDB transactions, the Web
-// Lock that makes one instance the owner, and the BroadcastChannel the
-// instances announce their commits on. The protocol above these primitives
-// is Rust (src/backend/durable); docs/storage.md describes both.
+// The browser side of a durable database: IndexedDB transactions (the Web
+// Lock and the BroadcastChannel are src/bindings/idb_peers.rs). The protocol
+// above these primitives is Rust (src/backend/durable); docs/storage.md
+// describes both.
 //
 // Layout (IndexedDB database "webkv:<name>", version = layout; the byte
 // formats and why they are crash-safe: docs/storage.md):
@@ -26,22 +26,15 @@ const STORES = ["meta", "log", "pages", "queue"];
 const QUEUE = ["queue"];
 const PREFIX = "webkv:";
 
-// Everything read back from the store and everything heard on the channel
-// is input: any script of the origin can write the one and post on the
-// other, and so can an older or newer webkv. It is checked here before
-// wasm sees it (docs/security.md).
+// Everything read back from the store is input: any script of the origin
+// can write it, and so can an older or newer webkv. It is checked here
+// before wasm sees it (docs/security.md).
 
 // A queue row's bytes start with this format (src/core/record.rs); rows of
 // another format are a newer webkv's, and left alone.
 const MESSAGE_FORMAT = 1;
 // Far above any message enqueue can make; more is not read into wasm.
 const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
-// An announcement larger than this is not copied into wasm: what it
-// announces is read from the store instead.
-const MAX_ANNOUNCED_RECORDS = 100_000;
-const MAX_ANNOUNCED_BYTES = 16 * 1024 * 1024;
-// The messages instances post (docs/storage.md, "Many tabs and workers").
-const MESSAGE_TYPES = new Set(["hello", "here", "want", "queued", "commit"]);
 // At most one report a console line per this long; the rest are counted
 // and summed up in one line at its end.
 const REPORT_INTERVAL_MS = 10_000;
@@ -116,27 +109,6 @@ class Reporter {
     this.#timer = null;
     this.#closed = true;
   }
-}
-
-// Why a BroadcastChannel message is none that webkv posts, or null.
-function messageProblem(message) {
-  if (typeof message !== "object" || message === null || Array.isArray(message) || ArrayBuffer.isView(message)) {
-    return `the message is ${describe(message)}`;
-  }
-  const type = message.type;
-  if (typeof type !== "string") return `its type is ${describe(type)}`;
-  if (!MESSAGE_TYPES.has(type)) return `its type "${type.slice(0, 40)}" is unknown (a newer webkv's?)`;
-  if (type !== "commit") return null;
-  const records = message.records;
-  if (!Array.isArray(records)) return `its records are ${describe(records)}`;
-  if (records.length === 0) return "it announces no records";
-  // Past this many, the records are not looked at (nor used).
-  if (records.length > MAX_ANNOUNCED_RECORDS) return null;
-  for (const record of records) {
-    if (!(record instanceof Uint8Array)) return `a record is ${describe(record)}`;
-    if (record.byteLength === 0) return "a record is empty";
-  }
-  return null;
 }
 
 // Why a queue row is no message webkv wrote, or null.
@@ -237,23 +209,17 @@ function openDatabase(name, indexOf) {
   });
 }
 
-// The host of one instance of database `name`, as `{ store, peers }`: the
-// two objects wasm sees as its `Store` and `Peers`.
+// The host of one instance of database `name`, as `{ store }`: the object
+// wasm sees as its `Store`.
 export async function openIdbHost(name, indexOf) {
-  // The peers first: their `hello` goes out before the store is read.
-  const peers = new IdbPeers(name);
-  // Ask for the lock (if it is free) while the database opens: the first
-  // read, which must come after the lock, then waits for both at once.
-  peers.prefetchLock();
   const store = new IdbStore(name);
   try {
     store.attach(await openDatabase(name, indexOf));
   } catch (error) {
-    peers.close();
     store.close();
     throw error;
   }
-  return { store, peers };
+  return { store };
 }
 
 export function deleteIdb(name) {
@@ -701,209 +667,5 @@ class IdbStore {
   close() {
     this.#db?.close();
     this.#storedReport.close();
-  }
-}
-
-// How long commits wait to be announced together.
-const ANNOUNCE_MS = 8;
-
-// The other instances of the database: the Web Lock that makes one of them
-// the owner, and the BroadcastChannel they announce their commits on.
-class IdbPeers {
-  #lockName;
-  #channel = null;
-  #events = [];
-  #waiter = null;
-  #hold = null;
-  #abort = new AbortController();
-  #closed = false;
-  #announcing = null;
-  #announceTimer;
-  // Whether another instance has been heard from. Until one has, nobody
-  // listens, and announcing (a BroadcastChannel post and a timer every few
-  // ms, which sequential commits pay for) is skipped.
-  #othersListen = false;
-  #prefetchedLock = null;
-  // Reports about what other instances sent.
-  #messageReport = new Reporter((text) => console.warn(text));
-
-  constructor(name) {
-    this.#lockName = PREFIX + name;
-    if (typeof BroadcastChannel === "function") {
-      this.#channel = new BroadcastChannel(PREFIX + name);
-      this.#channel.onmessage = (event) => this.#heard(event.data);
-      this.#channel.onmessageerror = () => this.ignored("a message that could not be deserialized");
-      // Before this instance reads the store: whoever commits unannounced
-      // before hearing this, commits before that read (see docs/storage.md).
-      this.#post({ type: "hello" });
-    }
-  }
-
-  prefetchLock() {
-    if (this.canOwn()) this.#prefetchedLock = this.#requestIfAvailable();
-  }
-
-  canOwn() {
-    return typeof navigator !== "undefined" && typeof navigator.locks?.request === "function";
-  }
-
-  #holdLock() {
-    return new Promise((release) => {
-      this.#hold = release;
-      if (this.#closed) this.release();
-    });
-  }
-
-  tryAcquire() {
-    const prefetched = this.#prefetchedLock;
-    this.#prefetchedLock = null;
-    return prefetched ?? this.#requestIfAvailable();
-  }
-
-  #requestIfAvailable() {
-    return new Promise((resolve, reject) => {
-      navigator.locks
-        .request(this.#lockName, { ifAvailable: true }, (lock) => {
-          resolve(lock !== null);
-          return lock === null ? undefined : this.#holdLock();
-        })
-        .catch(reject);
-    });
-  }
-
-  acquire() {
-    // Someone else holds the lock, or did.
-    this.#meetPeers();
-    return new Promise((resolve, reject) => {
-      // The owner gives the lock up when it hears this; repeat it in case
-      // the owner took the lock after the first one.
-      const want = () => this.#post({ type: "want" });
-      want();
-      const repeat = setInterval(want, 50);
-      navigator.locks
-        .request(this.#lockName, { signal: this.#abort.signal }, () => {
-          clearInterval(repeat);
-          resolve();
-          return this.#holdLock();
-        })
-        .catch((error) => {
-          clearInterval(repeat);
-          reject(this.#closed ? new Error("The database was closed") : idbError(error));
-        });
-    });
-  }
-
-  release() {
-    const release = this.#hold;
-    this.#hold = null;
-    release?.();
-  }
-
-  #heard(message) {
-    const problem = messageProblem(message);
-    if (problem !== null) {
-      this.ignored(`a message no webkv of this version sends (${problem})`);
-      return;
-    }
-    const type = message.type;
-    if (type === "hello") {
-      // A newcomer, who must learn that others listen.
-      this.#othersListen = true;
-      this.#post({ type: "here" });
-      return;
-    }
-    this.#meetPeers();
-    if (type !== "commit") {
-      this.#push({ type });
-      return;
-    }
-    const records = message.records;
-    let bytes = 0;
-    if (records.length <= MAX_ANNOUNCED_RECORDS) {
-      for (const record of records) bytes += record.byteLength;
-    }
-    if (records.length > MAX_ANNOUNCED_RECORDS || bytes > MAX_ANNOUNCED_BYTES) {
-      // Too much to copy into wasm: read what it announces from the store.
-      this.#push({ type: "missed" });
-      return;
-    }
-    this.#push({ type, records });
-  }
-
-  // Something another instance sent could not be used (also called from
-  // wasm, for records that do not decode).
-  ignored(what) {
-    this.#messageReport.report(`ignored ${what} on BroadcastChannel "${this.#lockName}"`);
-  }
-
-  // The first sign of another instance: from now on commits are announced,
-  // and "here" tells the others to read what this one may have committed
-  // unannounced before (they hear it after those commits are durable).
-  #meetPeers() {
-    if (this.#othersListen) return;
-    this.#othersListen = true;
-    this.#post({ type: "here" });
-  }
-
-  // After close there is nobody to tell; a closed channel would throw.
-  #post(message) {
-    if (!this.#closed) this.#channel?.postMessage(message);
-  }
-
-  // Whether an announcement is worth building: someone else listens.
-  hasPeers() {
-    return this.#othersListen;
-  }
-
-  // Posting costs the page ~0.1 ms, as much as a tenth of a commit: the
-  // commits of a few milliseconds go out together, after they answered.
-  // Watchers in other tabs still hear within ANNOUNCE_MS plus delivery.
-  announce(records) {
-    if (!this.#othersListen) return;
-    if (this.#announcing === null) {
-      this.#announcing = [];
-      this.#announceTimer = setTimeout(() => this.#flushAnnouncements(), ANNOUNCE_MS);
-    }
-    // (Not push(...records): spreading 200,000 arguments overflows the stack.)
-    for (const record of records) this.#announcing.push(record);
-  }
-
-  #flushAnnouncements() {
-    clearTimeout(this.#announceTimer);
-    const records = this.#announcing;
-    this.#announcing = null;
-    if (records !== null) this.#post({ type: "commit", records });
-  }
-
-  announceQueued() {
-    if (this.#othersListen) this.#post({ type: "queued" });
-  }
-
-  #push(event) {
-    if (this.#waiter !== null) {
-      const waiter = this.#waiter;
-      this.#waiter = null;
-      waiter(event);
-    } else {
-      this.#events.push(event);
-    }
-  }
-
-  nextEvent() {
-    if (this.#events.length > 0) return Promise.resolve(this.#events.shift());
-    if (this.#closed) return Promise.resolve({ type: "closed" });
-    return new Promise((resolve) => (this.#waiter = resolve));
-  }
-
-  close() {
-    if (this.#closed) return;
-    // Commits that answered before close are still news to the others.
-    this.#flushAnnouncements();
-    this.#closed = true;
-    this.#abort.abort();
-    this.release();
-    this.#channel?.close();
-    this.#messageReport.close();
-    this.#push({ type: "closed" });
   }
 }

@@ -1,8 +1,8 @@
-//! The durable backend's host in a browser: indexeddb.js's two objects,
-//! `IdbStore` and `IdbPeers`, seen as the `Store` and the `Peers` the
-//! protocol needs (each wraps one), and the functions kv.js calls to
-//! open and delete such a database. Only in builds with the `indexeddb`
-//! feature (the browser build of scripts/build.mjs).
+//! The durable backend's host in a browser: indexeddb.js's `IdbStore`,
+//! seen as the `Store` the protocol needs, and the functions kv.js calls to
+//! open and delete such a database (the `Peers` are `idb_peers.rs`). Only
+//! in builds with the `indexeddb` feature (the browser build of
+//! scripts/build.mjs).
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -12,10 +12,11 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 use super::completions::Completions;
+use super::idb_peers::IdbPeers;
 use super::{errors, js, now_ms, timer, Database};
 use crate::backend::durable::host::{
-    Appended, BackendFuture, Checkpoint, MessageKey, PeerEvent, Peers, PlanCheckpoint, Prepare, Since, Snapshot, Spawn,
-    Store, Stored, Taken,
+    Appended, BackendFuture, Checkpoint, MessageKey, PlanCheckpoint, Prepare, Since, Snapshot, Spawn, Store, Stored,
+    Taken,
 };
 use crate::backend::durable::{DurableBackend, DEFAULT_CACHE_BYTES};
 use crate::backend::memory::MemoryBackend;
@@ -27,8 +28,6 @@ use crate::core::record::{self, Page, MAX_VERSION};
 extern "C" {
     /// indexeddb.js's `IdbStore`: the IndexedDB database.
     pub type StoreHost;
-    /// indexeddb.js's `IdbPeers`: the Web Lock and the BroadcastChannel.
-    pub type PeersHost;
 
     #[wasm_bindgen(js_name = openIdbHost)]
     fn open_idb_host(name: &str, index_of: &Function) -> Promise;
@@ -59,27 +58,6 @@ extern "C" {
     fn settle_message(this: &StoreHost, key: &Array, due: f64, bytes: &JsValue) -> Promise;
     #[wasm_bindgen(method)]
     fn close(this: &StoreHost);
-
-    #[wasm_bindgen(method, js_name = canOwn)]
-    fn can_own(this: &PeersHost) -> bool;
-    #[wasm_bindgen(method, js_name = tryAcquire)]
-    fn try_acquire(this: &PeersHost) -> Promise;
-    #[wasm_bindgen(method)]
-    fn acquire(this: &PeersHost) -> Promise;
-    #[wasm_bindgen(method)]
-    fn release(this: &PeersHost);
-    #[wasm_bindgen(method, js_name = hasPeers)]
-    fn has_peers(this: &PeersHost) -> bool;
-    #[wasm_bindgen(method)]
-    fn announce(this: &PeersHost, records: &Array);
-    #[wasm_bindgen(method, js_name = announceQueued)]
-    fn announce_queued(this: &PeersHost);
-    #[wasm_bindgen(method, js_name = nextEvent)]
-    fn next_event(this: &PeersHost) -> Promise;
-    #[wasm_bindgen(method)]
-    fn ignored(this: &PeersHost, what: &str);
-    #[wasm_bindgen(method, js_name = close)]
-    fn close_peers(this: &PeersHost);
 }
 
 /// A database persisted to IndexedDB as `name`, shared with every tab and
@@ -94,12 +72,14 @@ pub async fn open_indexed_db(name: String, cache_bytes: Option<f64>) -> Result<D
     // At most one upgrade runs per open. (`once`, with the checkpoint
     // callback's signature: one closure shim for both in the wasm.)
     let index_of = Closure::once(upgraded_index);
+    // The peers first: their `hello` goes out before the store is read.
+    let peers = Box::new(IdbPeers::new(&name));
+    peers.prefetch_lock();
     let opened = JsFuture::from(open_idb_host(&name, index_of.as_ref().unchecked_ref())).await;
     drop(index_of);
     let host = opened?;
     let memory = MemoryBackend::new(Rc::new(now_ms), Rc::new(timer::sleep));
     let store = Box::new(IdbStore::new(field(&host, "store").unchecked_into()));
-    let peers = Box::new(IdbPeers(Rc::new(field(&host, "peers").unchecked_into())));
     let backend = DurableBackend::open(memory, store, peers, spawner(), cache_bytes)
         .await
         .map_err(errors::to_js)?;
@@ -170,10 +150,6 @@ fn bytes_of(value: &JsValue) -> Vec<u8> {
         .dyn_ref::<Uint8Array>()
         .map(Uint8Array::to_vec)
         .unwrap_or_default()
-}
-
-fn to_byte_arrays(records: &[Vec<u8>]) -> Array {
-    records.iter().map(|bytes| Uint8Array::from(bytes.as_slice())).collect()
 }
 
 fn field(object: &JsValue, name: &str) -> JsValue {
@@ -297,7 +273,6 @@ pub struct IdbStore {
     /// rather than a promise each.
     appends: Completions,
 }
-pub struct IdbPeers(Rc<PeersHost>);
 
 impl IdbStore {
     pub fn new(host: StoreHost) -> Self {
@@ -449,64 +424,6 @@ impl Store for IdbStore {
 
     fn close(&self) {
         self.host.close();
-    }
-}
-
-impl Peers for IdbPeers {
-    fn can_own(&self) -> bool {
-        self.0.can_own()
-    }
-
-    fn try_acquire(&self) -> BackendFuture<bool> {
-        let promise = self.0.try_acquire();
-        Box::pin(async move { Ok(host_answer(promise).await?.as_bool().unwrap_or(false)) })
-    }
-
-    fn acquire(&self) -> BackendFuture<()> {
-        let promise = self.0.acquire();
-        Box::pin(async move { host_answer(promise).await.map(drop) })
-    }
-
-    fn release(&self) {
-        self.0.release();
-    }
-
-    fn announce(&self, records: &[Vec<u8>]) {
-        // A lone instance skips copying the records out of wasm memory.
-        if self.0.has_peers() {
-            self.0.announce(&to_byte_arrays(records));
-        }
-    }
-
-    fn announce_queued(&self) {
-        self.0.announce_queued();
-    }
-
-    fn next_event(&self) -> BackendFuture<PeerEvent> {
-        let host = Rc::clone(&self.0);
-        Box::pin(async move {
-            loop {
-                let event = host_answer(host.next_event()).await?;
-                match field(&event, "type").as_string().as_deref() {
-                    Some("commit") => return Ok(PeerEvent::Committed(byte_arrays(&field(&event, "records")))),
-                    Some("want") => return Ok(PeerEvent::WriterWaiting),
-                    Some("queued") => return Ok(PeerEvent::Queued),
-                    Some("here") => return Ok(PeerEvent::Present),
-                    Some("missed") => return Ok(PeerEvent::Missed),
-                    Some("closed") => return Ok(PeerEvent::Closed),
-                    // indexeddb.js passes on no other type.
-                    _ => continue,
-                }
-            }
-        })
-    }
-
-    fn ignored(&self, what: &str) {
-        self.0.ignored(what);
-    }
-
-    fn close(&self) {
-        self.0.close_peers();
     }
 }
 

@@ -8,10 +8,16 @@ mod completions;
 #[cfg(feature = "sqlite")]
 mod durable_object;
 mod errors;
+// Public for tests/wasm_browser.rs, which drives two instances' peers
+// directly (it is no wasm export).
+#[cfg(feature = "indexeddb")]
+pub mod idb_peers;
 #[cfg(feature = "indexeddb")]
 mod indexeddb;
 mod js;
 mod key;
+#[cfg(feature = "indexeddb")]
+mod reporter;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 mod timer;
