@@ -18,7 +18,7 @@ use futures::future::{select, Either};
 use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{BroadcastChannel, MessageEvent};
+use web_sys::{AbortController, BroadcastChannel, MessageEvent};
 
 use super::reporter::Reporter;
 use super::{js, timer};
@@ -51,8 +51,9 @@ struct Shared {
     channel: Option<BroadcastChannel>,
     /// `navigator.locks`, where there are Web Locks.
     locks: Option<JsValue>,
-    /// Cancels a pending lock request at close.
-    abort: JsValue,
+    /// Cancels a pending lock request at close; `None` where the runtime
+    /// has no AbortController (then there are no Web Locks either).
+    abort: Option<AbortController>,
     /// Reports about what other instances sent.
     reports: Reporter,
     state: RefCell<State>,
@@ -93,7 +94,7 @@ impl IdbPeers {
         let channel = BroadcastChannel::new(&lock_name).ok();
         let shared = Rc::new(Shared {
             locks: web_locks(),
-            abort: js::create_abort_controller(),
+            abort: AbortController::new().ok(),
             reports: Reporter::new(|text| web_sys::console::warn_1(&JsValue::from_str(text))),
             lock_name,
             channel,
@@ -234,7 +235,10 @@ impl Shared {
         let _ = if if_available {
             Reflect::set(&options, &"ifAvailable".into(), &JsValue::TRUE)
         } else {
-            Reflect::set(&options, &"signal".into(), &field(&self.abort, "signal"))
+            match &self.abort {
+                Some(abort) => Reflect::set(&options, &"signal".into(), &abort.signal()),
+                None => Ok(true),
+            }
         };
         // Weak: a request aborted at close never calls back, and its
         // callback, never freed, must not keep this instance alive.
@@ -410,7 +414,9 @@ impl Peers for IdbPeers {
             state.closed = true;
             state.waker.take()
         };
-        js::abort(&shared.abort);
+        if let Some(abort) = &shared.abort {
+            abort.abort_with_reason(&js_sys::Error::new("the database is closed"));
+        }
         shared.release();
         if let Some(channel) = &shared.channel {
             channel.close();
