@@ -472,7 +472,7 @@ fn upgrade(db: &IdbDatabase, tx: &IdbTransaction, old_version: f64, fail: Rc<dyn
         let last = values.clone();
         let done = Closure::once_into_js(move || {
             let version = match result_of(&version) {
-                stored if stored.is_undefined() => JsValue::from_f64(0.0),
+                stored if stored.is_undefined() || stored.is_null() => JsValue::from_f64(0.0),
                 stored => stored,
             };
             let list = |request: &IdbRequest| {
