@@ -493,7 +493,7 @@ fn message_problem(message: &JsValue) -> Option<String> {
 
 /// A short description of a value for a report (never the value itself,
 /// which may be huge).
-fn describe(value: &JsValue) -> String {
+pub(super) fn describe(value: &JsValue) -> String {
     if value.is_null() {
         return "null".into();
     }

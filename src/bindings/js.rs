@@ -1,6 +1,6 @@
 //! Imports from the JS files the bindings ship, one block per file:
 //! errors.js, arguments.js, fetch.js, timers.js and, for KV Connect in Deno,
-//! http1.js. (The IndexedDB and SQLite hosts import their own.)
+//! http1.js. (The SQLite hosts import their own; the IndexedDB host imports none.)
 
 use wasm_bindgen::prelude::*;
 

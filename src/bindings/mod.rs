@@ -3,8 +3,6 @@
 //! the answers into JS. Answers come back as plain values when the backend
 //! answered at once and as Promises otherwise; the JS layer awaits both.
 
-#[cfg(feature = "indexeddb")]
-mod completions;
 #[cfg(feature = "sqlite")]
 mod durable_object;
 mod errors;
@@ -12,6 +10,8 @@ mod errors;
 // directly (it is no wasm export).
 #[cfg(feature = "indexeddb")]
 pub mod idb_peers;
+#[cfg(feature = "indexeddb")]
+mod idb_store;
 #[cfg(feature = "indexeddb")]
 mod indexeddb;
 mod js;

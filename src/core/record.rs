@@ -16,8 +16,8 @@ use super::versionstamp;
 
 const COMMIT_FORMAT: u8 = 1;
 const PAGE_FORMAT: u8 = 1;
-/// Also known to indexeddb.js, which leaves rows of any other format alone
-/// (a newer webkv's).
+/// Also checked by the browser store (src/bindings/idb_store.rs), which
+/// leaves queue rows of any other format alone (a newer webkv's).
 pub const MESSAGE_FORMAT: u8 = 1;
 
 const TAG_DELETE: u8 = 0;

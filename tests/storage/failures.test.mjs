@@ -294,6 +294,40 @@ test("a layout-2 database whose snapshot is corrupt is not upgraded: the open fa
   await context.close();
 });
 
+test("a layout-2 database whose snapshot version is null (as absent) upgrades as the empty snapshot", async () => {
+  // The layout-2 webkv read `meta.snapshot ?? 0`: null, like absent, is the
+  // snapshot of nothing. The upgrade keeps that reading.
+  const context = await session.browser.newContext();
+  const page = await newPage(context);
+  const result = await page.evaluate(async () => {
+    await new Promise((resolve, reject) => {
+      const open = indexedDB.open("webkv:null2", 2);
+      open.onupgradeneeded = () => {
+        for (const store of ["meta", "log", "pages", "queue"]) open.result.createObjectStore(store);
+        open.transaction.objectStore("meta").put(null, "snapshot");
+      };
+      open.onsuccess = () => {
+        open.result.close();
+        resolve();
+      };
+      open.onerror = () => reject(open.error);
+    });
+    const { openKv } = await import("/pkg/browser.js");
+    const kv = await openKv("null2");
+    const empty = (await kv.get(["a"])).value;
+    await kv.set(["a"], "after");
+    const after = (await kv.get(["a"])).value;
+    kv.close();
+    return { empty, after };
+  });
+  assert.deepEqual(result, { empty: null, after: "after" });
+  const shape = await rawShape(page, "webkv:null2");
+  assert.equal(shape.version, 3);
+  assert.equal(typeof shape.index, "number", "meta holds the (empty) page index");
+  assert.deepEqual(page.errors, []);
+  await context.close();
+});
+
 test("a checkpoint whose transaction aborts leaves the index, the pages and the log as they were, and later ones still keep every commit", async () => {
   const context = await session.browser.newContext();
   const page = await newPage(context);
