@@ -94,6 +94,19 @@ function read(page, name, key) {
  * covered by anything else (for example a modal's backdrop).
  */
 async function assertOnScreen(locator, what) {
+  // The explorer re-renders its lists when a read or a watch answers, which
+  // can replace the element between two of these steps: the locator then
+  // finds the new one on the next attempt.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await assertOnScreenOnce(locator, what);
+    } catch (error) {
+      if (attempt === 3 || !/not attached to the DOM/.test(error.message)) throw error;
+    }
+  }
+}
+
+async function assertOnScreenOnce(locator, what) {
   await locator.waitFor({ state: "visible" });
   assert.ok(await locator.isVisible(), `${what} is visible`);
   await locator.scrollIntoViewIfNeeded();
