@@ -63,7 +63,9 @@ export interface OpenKvOptions {
  * - An `http://` or `https://` URL points at a remote database served over
  *   the KV Connect protocol (for example one hosted on Deno Deploy, or a
  *   self-hosted `denokv` server). Pass the access token in
- *   {@linkcode OpenKvOptions.accessToken}.
+ *   {@linkcode OpenKvOptions.accessToken}. In browsers, the KV Connect client
+ *   is a wasm of its own: `import "webkv/kv-connect"` once first, or the open
+ *   throws a TypeError saying so.
  *
  * ```ts
  * import { openKv } from "webkv";
