@@ -1,11 +1,11 @@
 //! The browser's IndexedDB store of a durable database (docs/storage.md):
 //! opening database "webkv:<name>" with its layout upgrades, and every
 //! transaction one instance runs on it, on `indexed_db_futures`: it opens,
-//! deletes, starts and commits transactions and makes the requests. Plain
-//! `web-sys` does what the crate has no way to do (the versionchange
-//! transaction of an upgrade, the connection's `versionchange` and `close`
-//! events) and what it does at a cost in wasm the package cannot pay
-//! (awaiting an answer, cursors): docs/storage.md, "IndexedDB from Rust".
+//! deletes, starts and commits transactions, makes the requests and awaits
+//! them, and runs the cursors. Plain `web-sys` does only what the crate has
+//! no way to do (the versionchange transaction of an upgrade) or does at a
+//! cost the package cannot pay (the connection's `versionchange` and
+//! `close` events): docs/storage.md, "IndexedDB from Rust".
 //!
 //! Layout (version = layout; the byte formats and why they are crash-safe:
 //! docs/storage.md):
@@ -28,8 +28,8 @@ use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Poll, Waker};
 
+use indexed_db_futures::cursor::CursorDirection;
 use indexed_db_futures::database::Database;
 use indexed_db_futures::error::{Error as IdbError, OpenDbError};
 use indexed_db_futures::internals::SystemRepr;
@@ -39,10 +39,7 @@ use indexed_db_futures::transaction::{Transaction, TransactionMode};
 use indexed_db_futures::KeyRange;
 use js_sys::{Array, Object, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
-use web_sys::{
-    IdbCursorDirection, IdbCursorWithValue, IdbDatabase, IdbKeyRange, IdbObjectStore, IdbOpenDbRequest, IdbRequest,
-    IdbTransaction, IdbVersionChangeEvent,
-};
+use web_sys::{IdbDatabase, IdbOpenDbRequest, IdbRequest, IdbTransaction, IdbVersionChangeEvent};
 
 use super::idb_peers::describe;
 use super::reporter::Reporter;
@@ -111,161 +108,35 @@ fn dom_of(error: IdbError) -> Option<web_sys::DomException> {
 
 type Step<T> = Result<T, Failed>;
 
-/// What an IndexedDB call threw (a DOMException, unless something odd).
-#[inline(never)]
-fn thrown(error: JsValue) -> Failed {
-    Failed::Idb(error.dyn_into().ok())
-}
+/// A read whose answer is awaited later: a request is made when its `Answer`
+/// is created, so reads made one after another run at once in IndexedDB and
+/// are awaited in turn (no join to compile). Boxed: one copy of each of the
+/// crate's request futures for every transaction.
+type Answer<'a, T> = Pin<Box<dyn Future<Output = Step<T>> + 'a>>;
 
-/// A request's `success` and `error` events, awaited. The crate's own
-/// request futures cost the wasm a channel (tokio's, with its semaphore)
-/// and a cursor state machine each; these reads are made by the crate or
-/// on its object stores, and only their answers are awaited here
-/// (docs/storage.md, "IndexedDB from Rust": the size). A request is made
-/// when its `Answer` is created, so reads made one after another run at
-/// once in IndexedDB, and are awaited in turn (no join to compile).
-struct Watched {
-    request: IdbRequest,
-    events: Rc<Events>,
-    _callback: Closure<dyn FnMut()>,
-}
-
-/// Events counted by `notifier`'s callback.
-#[derive(Default)]
-struct Events {
-    fired: Cell<u32>,
-    waker: RefCell<Option<Waker>>,
-    /// A connection to close on the first event.
-    close: Option<IdbDatabase>,
-}
-
-/// A callback that counts its calls in `events`, wakes whoever waits, and
-/// closes `events.close`. One closure type for every IndexedDB event this
-/// file handles but the upgrade's: each type is a closure's worth of wasm.
-fn notifier(events: &Rc<Events>) -> Closure<dyn FnMut()> {
-    let events = Rc::clone(events);
-    Closure::new(move || {
-        events.fired.set(events.fired.get().wrapping_add(1));
-        if let Some(waker) = events.waker.borrow_mut().take() {
-            waker.wake();
-        }
-        if let Some(db) = &events.close {
-            db.close();
-        }
-    })
-}
-
-impl Watched {
-    fn new(request: IdbRequest) -> Self {
-        let events = Rc::<Events>::default();
-        let callback = notifier(&events);
-        // (No handler cancels an error: a failed request aborts the
-        // transaction, as every request of the store should.)
-        request.set_onsuccess(Some(callback.as_ref().unchecked_ref()));
-        request.set_onerror(Some(callback.as_ref().unchecked_ref()));
-        Self {
-            request,
-            events,
-            _callback: callback,
-        }
-    }
-
-    /// The request's result once it has fired more than `seen` events (a
-    /// cursor's request fires once per step), or its error.
-    async fn answer(&self, seen: u32) -> Step<JsValue> {
-        std::future::poll_fn(|cx| {
-            if self.events.fired.get() > seen {
-                Poll::Ready(())
-            } else {
-                *self.events.waker.borrow_mut() = Some(cx.waker().clone());
-                Poll::Pending
-            }
-        })
-        .await;
-        match self.request.error() {
-            Ok(None) => Ok(self.request.result().unwrap_or(JsValue::UNDEFINED)),
-            Ok(Some(error)) => Err(Failed::Idb(Some(error))),
-            Err(error) => Err(thrown(error)),
-        }
-    }
-}
-
-impl Drop for Watched {
-    fn drop(&mut self) {
-        self.request.set_onsuccess(None);
-        self.request.set_onerror(None);
-    }
-}
-
-type Answer<T> = Pin<Box<dyn Future<Output = Step<T>>>>;
-
-fn answer_of(request: Result<IdbRequest, Failed>) -> Answer<JsValue> {
-    let watched = request.map(Watched::new);
-    Box::pin(async move { watched?.answer(0).await })
-}
-
-/// The value under `key` as stored, `None` when there is none. (The crate's
-/// own answer would read a stored null as none too.)
-fn get(store: &ObjectStore<'_>, key: JsValue) -> Answer<Option<JsValue>> {
-    let request = store
-        .get::<JsValue, JsValue, _>(KeyRange::Only(key))
-        .build()
-        .map(|request| request.as_sys().clone())
-        .map_err(Failed::from);
-    let answer = answer_of(request);
+/// The value under `key` as stored, `None` when there is none. The crate's
+/// request is awaited, but its typed answer reads a stored null as none too,
+/// so the value is the request's raw result.
+fn get<'a>(store: &ObjectStore<'_>, key: JsValue) -> Answer<'a, Option<JsValue>> {
+    let request = store.get::<JsValue, JsValue, _>(KeyRange::Only(key)).build();
     Box::pin(async move {
-        let value = answer.await?;
+        let mut request = request?;
+        (&mut request).await?;
+        let value = request.as_sys().result().unwrap_or(JsValue::UNDEFINED);
         Ok((!value.is_undefined()).then_some(value))
     })
 }
 
-/// Every value after `from`, in key order.
-fn get_all_after(store: &ObjectStore<'_>, from: f64) -> Answer<JsValue> {
-    let sys: &IdbObjectStore = store.as_sys();
-    let request = IdbKeyRange::lower_bound_with_open(&JsValue::from_f64(from), true)
-        .and_then(|range| sys.get_all_with_key(&range))
-        .map_err(thrown);
-    answer_of(request)
-}
-
-/// A cursor over a whole store: each `next` is the next row as `(key,
-/// value)`, values as stored (null included), `None` past the end.
-struct RowCursor {
-    watched: Result<Watched, Option<web_sys::DomException>>,
-    steps: u32,
-}
-
-impl RowCursor {
-    fn open(store: &ObjectStore<'_>, direction: IdbCursorDirection) -> Self {
-        let sys: &IdbObjectStore = store.as_sys();
-        let watched = sys
-            .open_cursor_with_range_and_direction(&JsValue::NULL, direction)
-            .map(Watched::new)
-            .map_err(|error| error.dyn_into().ok());
-        Self { watched, steps: 0 }
-    }
-
-    async fn next(&mut self) -> Step<Option<(JsValue, JsValue, IdbCursorWithValue)>> {
-        let watched = self.watched.as_ref().map_err(|error| Failed::Idb(error.clone()))?;
-        let seen = self.steps;
-        // Moves the cursor on from the row it is on, if any.
-        if seen > 0 {
-            if let Ok(cursor) = watched
-                .request
-                .result()
-                .and_then(JsCast::dyn_into::<IdbCursorWithValue>)
-            {
-                cursor.continue_().map_err(thrown)?;
-            }
-        }
-        self.steps += 1;
-        let Ok(cursor) = watched.answer(seen).await?.dyn_into::<IdbCursorWithValue>() else {
-            return Ok(None);
-        };
-        let key = cursor.key().unwrap_or(JsValue::UNDEFINED);
-        let value = cursor.value().unwrap_or(JsValue::UNDEFINED);
-        Ok(Some((key, value, cursor)))
-    }
+/// Every value after `from`, in key order, as stored.
+fn get_all_after<'a>(store: &ObjectStore<'_>, from: f64) -> Answer<'a, Vec<JsValue>> {
+    let request = store
+        .get_all::<JsValue>()
+        .with_query::<JsValue, _>(KeyRange::LowerBound(JsValue::from_f64(from), true))
+        .build();
+    Box::pin(async move {
+        // (Each value is taken as it is: no conversion fails.)
+        Ok(request?.await?.collect::<Result<_, _>>()?)
+    })
 }
 
 /// Requests whose answer nobody awaits: a failure aborts the transaction,
@@ -553,7 +424,7 @@ struct Shared {
     /// The connection's `versionchange` and `close` events: once one has
     /// fired, IndexedDB closed the connection (another page deletes or
     /// upgrades the database) and every later transaction fails saying so.
-    gone: Rc<Events>,
+    gone: Rc<Cell<bool>>,
     /// Who holds a queue lease: this instance, among every tab and worker.
     id: JsValue,
     /// Reports about what was read back from the store.
@@ -578,11 +449,14 @@ impl IdbStore {
         // let it, and fail from now on instead of blocking it. IndexedDB
         // closing the connection itself (`close`) means the same; closing
         // it again then does nothing. (One closure for both: each costs.)
-        let gone = Rc::new(Events {
-            close: Some(sys.clone()),
-            ..Events::default()
-        });
-        let closed = notifier(&gone);
+        let gone = Rc::new(Cell::new(false));
+        let closed = {
+            let (gone, db) = (Rc::clone(&gone), sys.clone());
+            Closure::<dyn FnMut()>::new(move || {
+                gone.set(true);
+                db.close();
+            })
+        };
         sys.set_onversionchange(Some(closed.as_ref().unchecked_ref()));
         sys.set_onclose(Some(closed.as_ref().unchecked_ref()));
         // Unique enough among an origin's tabs: 52 random bits.
@@ -615,7 +489,7 @@ impl Shared {
     /// closed the connection, that is why; otherwise the transaction's own
     /// error (a quota, a failed request) when it has one.
     fn failure(&self, tx: Option<&IdbTransaction>, error: Option<web_sys::DomException>) -> KvError {
-        if self.gone.fired.get() > 0 {
+        if self.gone.get() {
             return KvError::error(GONE);
         }
         if let Some(dom) = tx.and_then(IdbTransaction::error) {
@@ -766,12 +640,16 @@ fn snapshot_version(stored: Option<JsValue>) -> Result<f64, JsValue> {
 /// The newest committed version by the log: its last value's key plus its
 /// records but one; `None` for an empty log, NaN for a key that is no
 /// version (which the log read then finds corrupt).
-fn newest_logged(log: &ObjectStore<'_>) -> Answer<Option<f64>> {
-    let mut cursor = RowCursor::open(log, IdbCursorDirection::Prev);
+fn newest_logged<'a>(log: &'a ObjectStore<'_>) -> Answer<'a, Option<f64>> {
+    let cursor = log.open_cursor().with_direction(CursorDirection::Prev).build();
     Box::pin(async move {
-        let Some((key, value, _)) = cursor.next().await? else {
+        let Some(mut cursor) = cursor?.await? else {
             return Ok(None);
         };
+        let Some(value) = cursor.next_record::<JsValue>().await? else {
+            return Ok(None);
+        };
+        let key = cursor.key::<JsValue>()?.unwrap_or(JsValue::UNDEFINED);
         Ok(Some(match key.as_f64() {
             Some(first) if is_version(first) => first + record_count(&value) - 1.0,
             _ => f64::NAN,
@@ -817,11 +695,7 @@ async fn read_since(tx: &Transaction<'_>, after: u64) -> Step<Since> {
             index,
         });
     }
-    let logged = logged
-        .await?
-        .dyn_into::<Array>()
-        .map_err(|_| corrupt("the log read is no list".into()))?;
-    for value in logged.iter() {
+    for value in logged.await? {
         for record in records_of(value) {
             let Some(bytes) = record.dyn_ref::<Uint8Array>() else {
                 return Err(corrupt(format!("a log record is {}", describe(&record))));
@@ -1034,8 +908,11 @@ impl Store for IdbStore {
                     let queue = tx.object_store("queue")?;
                     let mut next = f64::INFINITY;
                     let next_due = |next: f64| Taken::NextDue((next != f64::INFINITY).then_some(next as u64));
-                    let mut rows = RowCursor::open(&queue, IdbCursorDirection::Next);
-                    while let Some((key, row, cursor)) = rows.next().await? {
+                    let Some(mut rows) = queue.open_cursor().build()?.await? else {
+                        return Ok(next_due(next));
+                    };
+                    while let Some(row) = rows.next_record::<JsValue>().await? {
+                        let key = rows.key::<JsValue>()?.unwrap_or(JsValue::UNDEFINED);
                         if let Some(problem) = queue_row_problem(&key, &row) {
                             found.push((key, problem));
                             continue;
@@ -1065,7 +942,9 @@ impl Store for IdbStore {
                             // (Otherwise this instance is delivering it already.)
                             continue;
                         }
-                        cursor.update(&queue_row(&bytes, &shared.id, until)).map_err(thrown)?;
+                        // (A failed update aborts the transaction, which
+                        // its commit reports.)
+                        drop(rows.update(queue_row(&bytes, &shared.id, until)).build()?);
                         return Ok(Taken::Message(message_key, array.to_vec()));
                     }
                     Ok(next_due(next))

@@ -210,6 +210,7 @@ test(`corrupt meta, log and page records (${IMPL}): opening, or reading the page
     for (const [name, outcome] of Object.entries(corrupt)) {
       t.diagnostic(`${name}: ${outcome}`);
       assert.match(outcome, /^Error: The stored database is corrupt: /, `${name}: ${outcome}`);
+      if (name.endsWith("-null")) assert.match(outcome, / is null\b/, `${name}: ${outcome}`);
     }
     assert.equal(healthy, "works");
     assert.deepEqual(a.log.filter((line) => line.startsWith("pageerror")), []);

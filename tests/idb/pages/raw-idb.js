@@ -191,4 +191,8 @@ export const CORRUPT_RECORDS = {
   "index-junk": { meta: [["snapshot", 1], ["index", new Uint8Array([7, 1])]], log: [[1, undefined]] },
   "index-of-another-version": { meta: [["snapshot", 1], ["index", pageIndex(4, [])]], log: [[1, undefined]] },
   "index-lists-a-missing-page": { meta: [["snapshot", 1], ["index", pageIndex(1, [[3, "k", 1, 9, 1]])]], log: [[1, undefined]] },
+  // A stored null is a value, not "absent" (docs/storage.md, "IndexedDB from
+  // Rust"): a page or an index that is null is corrupt, and says so.
+  "page-null": { meta: [["snapshot", 1], ["index", pageIndex(1, [[0, "k", 1, 6, 1]])]], pages: [[0, null]], log: [[1, undefined]] },
+  "index-null": { meta: [["snapshot", 1], ["index", null]], log: [[1, undefined]] },
 };
