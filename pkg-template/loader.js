@@ -97,15 +97,17 @@ export async function loadRemoteWasm() {
   const remote = remoteLoader;
   if (remote === null) return null;
   if (remoteReady === null) {
-    remoteReady = Promise.resolve()
+    const ready = Promise.resolve()
       .then(() => remote())
       .then((glue) => {
         checkWireShapes(glue.wireShapes());
         remoteGlue = glue;
         return glue;
       });
-    remoteReady.catch(() => {
-      remoteReady = null;
+    remoteReady = ready;
+    ready.catch(() => {
+      // Unless a new loader has replaced this load meanwhile.
+      if (remoteReady === ready) remoteReady = null;
     });
   }
   return remoteReady;

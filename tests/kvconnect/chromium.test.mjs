@@ -111,3 +111,31 @@ for (const [entry, kvConnect] of [["browser.js", "kv-connect-browser.js"], ["bro
     }
   });
 }
+
+// A KV Connect build whose .wasm did not arrive (a dropped connection) is
+// loaded again by the next open, instead of failing every open after it.
+test("browser.js: a failed load of the KV Connect wasm is tried again by the next open", async () => {
+  const page = await browser.newPage();
+  let refused = 0;
+  await page.route("**/pkg/webkv_remote_bg.wasm", (route) => {
+    if (refused++ === 0) return route.fulfill({ status: 503, body: "unavailable" });
+    return route.continue();
+  });
+  await page.goto(`http://127.0.0.1:${web.address().port}/`);
+  const result = await page.evaluate(async (proxyUrl) => {
+    const { openKv } = await import("/pkg/browser.js");
+    await import("/pkg/kv-connect-browser.js");
+    const first = await openKv(proxyUrl, { accessToken: "placeholder-from-the-page" }).then(
+      (kv) => (kv.close(), "opened"),
+      (error) => `${error.constructor.name}: ${error.message}`,
+    );
+    const kv = await openKv(proxyUrl, { accessToken: "placeholder-from-the-page" });
+    await kv.set(["retry"], 1);
+    const second = (await kv.get(["retry"])).value;
+    kv.close();
+    return { first, second };
+  }, proxy.url);
+  assert.match(result.first, /failed to fetch Wasm: 503/);
+  assert.equal(result.second, 1);
+  assert.equal(refused, 2, "the second open fetched the .wasm again");
+});
