@@ -359,7 +359,10 @@ const AsyncIterator = AsyncIteratorPrototype.constructor;
 export class KvListIterator extends AsyncIterator {
   #selector;
   #entries = null;
-  #cursorGen = null;
+  // The cursor is encoded only when asked for: from the last entry's key
+  // once there is one, else the given cursor (null: none yet), "" when done.
+  #cursor = null;
+  #lastKey = null;
   #done = false;
   #lastBatch = false;
   #pullBatch;
@@ -413,14 +416,15 @@ export class KvListIterator extends AsyncIterator {
     this.#reverse = reverse;
     this.#consistency = consistency;
     this.#batchSize = batchSize;
-    this.#cursorGen = cursor ? () => cursor : null;
+    this.#cursor = cursor ? cursor : null;
   }
 
   get cursor() {
-    if (this.#cursorGen === null) {
+    if (this.#lastKey !== null) return this.#encodeCursor(this.#selector, this.#lastKey);
+    if (this.#cursor === null) {
       throw new Error("Cannot get cursor before first iteration");
     }
-    return this.#cursorGen();
+    return this.#cursor;
   }
 
   async next() {
@@ -430,7 +434,7 @@ export class KvListIterator extends AsyncIterator {
     if (!this.#entries?.length && !this.#lastBatch) {
       const batch = await this.#pullBatch(
         this.#selector,
-        this.#cursorGen ? this.#cursorGen() : undefined,
+        this.#lastKey !== null || this.#cursor !== null ? this.cursor : undefined,
         this.#reverse,
         this.#consistency,
       );
@@ -441,12 +445,11 @@ export class KvListIterator extends AsyncIterator {
     const entry = this.#entries?.pop();
     if (!entry) {
       this.#done = true;
-      this.#cursorGen = () => "";
+      this.#lastKey = null;
+      this.#cursor = "";
       return { done: true, value: undefined };
     }
-    const selector = this.#selector;
-    const encodeCursor = this.#encodeCursor;
-    this.#cursorGen = () => encodeCursor(selector, entry.key);
+    this.#lastKey = entry.key;
     this.#count++;
     return { done: false, value: entry };
   }

@@ -510,22 +510,55 @@ function invalid(reason) {
   return new TypeError(`Invalid V8 value in database: ${reason}`);
 }
 
+// Strings of up to SHORT_STRING bytes are built from a scratch array of
+// their length in one call: adding characters one by one makes a new string
+// at each step, and a TextDecoder call needs a view of the bytes made first.
+const SHORT_STRING = 24;
+const SCRATCH_CODES = Array.from({ length: SHORT_STRING + 1 }, (_, length) => new Array(length).fill(0));
+
+// Property names repeat from value to value (every entry of a list has the
+// same ones): a small cache, indexed by a hash of the name's bytes, gives
+// the same string back without building it, and V8 finds its property key
+// at once.
+const NAME_CACHE_SLOTS = 256;
+const nameCache = new Array(NAME_CACHE_SLOTS).fill("");
+
+// The bytes read are bytes[start, end): a value inside a read batch is read
+// where it lies, without a view made for it.
 class Reader {
-  constructor(bytes) {
-    this.bytes = bytes;
+  constructor() {
+    this.bytes = null;
+    this.end = 0;
     this.view = null;
     this.pos = 0;
     this.objects = [];
     this.version = 0;
   }
 
+  reset(bytes, start, end) {
+    this.bytes = bytes;
+    this.end = end;
+    this.view = null;
+    this.pos = start;
+    this.version = 0;
+  }
+
+  // Drops what the value read refers to, so that a reader kept for the
+  // next value holds on to nothing.
+  release() {
+    this.bytes = null;
+    this.view = null;
+    this.objects.length = 0;
+  }
+
   byte() {
-    if (this.pos >= this.bytes.length) throw invalid("unexpected end of data");
+    if (this.pos >= this.end) throw invalid("unexpected end of data");
     return this.bytes[this.pos++];
   }
 
+  // Never past `end`: the byte there may be the next value's in a batch.
   peek() {
-    return this.bytes[this.pos];
+    return this.pos < this.end ? this.bytes[this.pos] : undefined;
   }
 
   varint() {
@@ -541,7 +574,7 @@ class Reader {
   }
 
   double() {
-    if (this.pos + 8 > this.bytes.length) throw invalid("unexpected end of data");
+    if (this.pos + 8 > this.end) throw invalid("unexpected end of data");
     this.view ??= new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength);
     const x = this.view.getFloat64(this.pos, true);
     this.pos += 8;
@@ -549,7 +582,7 @@ class Reader {
   }
 
   take(length) {
-    if (this.pos + length > this.bytes.length) throw invalid("unexpected end of data");
+    if (this.pos + length > this.end) throw invalid("unexpected end of data");
     const out = this.bytes.subarray(this.pos, this.pos + length);
     this.pos += length;
     return out;
@@ -572,8 +605,12 @@ class Reader {
   // An ArrayBuffer followed by a view tag is consumed by that view, even
   // when the buffer was a back-reference (V8's ReadObject).
   value() {
-    const value = this.valueInternal(this.tag());
-    if (value instanceof ArrayBuffer && this.peek() === T.ARRAY_BUFFER_VIEW) {
+    const tag = this.tag();
+    const value = this.valueInternal(tag);
+    if (
+      (tag === T.ARRAY_BUFFER || tag === T.RESIZABLE_ARRAY_BUFFER || tag === T.OBJECT_REFERENCE) &&
+      value instanceof ArrayBuffer && this.peek() === T.ARRAY_BUFFER_VIEW
+    ) {
       this.pos++;
       return this.arrayBufferView(value);
     }
@@ -589,14 +626,38 @@ class Reader {
     const length = this.varint();
     const start = this.pos;
     const end = start + length;
-    if (end > this.bytes.length) throw invalid("unexpected end of data");
+    if (end > this.end) throw invalid("unexpected end of data");
     this.pos = end;
+    return this.latin1(start, end);
+  }
+
+  propertyName() {
+    const length = this.varint();
+    const start = this.pos;
+    const end = start + length;
+    if (end > this.end) throw invalid("unexpected end of data");
+    this.pos = end;
+    if (length > SHORT_STRING) return this.latin1(start, end);
     const bytes = this.bytes;
-    // Short strings (property names, mostly) skip the subarray allocation.
-    if (length <= 24) {
-      let out = "";
-      for (let i = start; i < end; i++) out += String.fromCharCode(bytes[i]);
-      return out;
+    let hash = length;
+    for (let i = start; i < end; i++) hash = (Math.imul(hash, 31) + bytes[i]) | 0;
+    const slot = hash & (NAME_CACHE_SLOTS - 1);
+    const cached = nameCache[slot];
+    if (cached.length === length) {
+      let i = 0;
+      while (i < length && cached.charCodeAt(i) === bytes[start + i]) i++;
+      if (i === length) return cached;
+    }
+    return (nameCache[slot] = this.latin1(start, end));
+  }
+
+  latin1(start, end) {
+    const bytes = this.bytes;
+    const length = end - start;
+    if (length <= SHORT_STRING) {
+      const codes = SCRATCH_CODES[length];
+      for (let i = 0; i < length; i++) codes[i] = bytes[start + i];
+      return String.fromCharCode.apply(null, codes);
     }
     // ASCII (most stored text) reads the same as UTF-8, and TextDecoder
     // builds it in one step: a third less time for a 100-character string
@@ -664,14 +725,23 @@ class Reader {
     }
   }
 
+
+
   properties(target, endTag) {
     let count = 0;
     for (;;) {
-      if (this.peekTagSkippingPadding() === endTag) {
+      const tag = this.peekTagSkippingPadding();
+      if (tag === endTag) {
         this.pos++;
         return count;
       }
-      const key = this.value();
+      let key;
+      if (tag === T.ONE_BYTE_STRING) {
+        this.pos++;
+        key = this.propertyName();
+      } else {
+        key = this.value();
+      }
       if (typeof key !== "string" && typeof key !== "number") throw invalid("bad property key");
       this.setProperty(target, key, this.value());
       count++;
@@ -680,7 +750,7 @@ class Reader {
 
   peekTagSkippingPadding() {
     while (this.peek() === T.PADDING) this.pos++;
-    if (this.pos >= this.bytes.length) throw invalid("unexpected end of data");
+    if (this.pos >= this.end) throw invalid("unexpected end of data");
     return this.peek();
   }
 
@@ -733,7 +803,7 @@ class Reader {
       }
       case T.BEGIN_DENSE_ARRAY: {
         const length = this.varint();
-        if (length > this.bytes.length - this.pos) throw invalid("array longer than its data");
+        if (length > this.end - this.pos) throw invalid("array longer than its data");
         const array = this.register(new Array(length));
         for (let i = 0; i < length; i++) {
           if (this.peekTagSkippingPadding() === T.THE_HOLE) {
@@ -856,11 +926,22 @@ class Reader {
   }
 }
 
-/** Reads a value in V8's format (versions 13 to 16). */
-export function deserialize(bytes) {
-  const reader = new Reader(bytes);
-  reader.header();
-  const value = reader.value();
-  if (reader.pos !== bytes.length) throw invalid("trailing bytes");
-  return value;
+// One reader serves every value. A value read while another is (from a
+// setter on Object.prototype that reads the database) gets one of its own.
+let spareReader = new Reader();
+
+/** Reads a value in V8's format (versions 13 to 16) from bytes[start, end). */
+export function deserialize(bytes, start = 0, end = bytes.length) {
+  const reader = spareReader ?? new Reader();
+  spareReader = null;
+  try {
+    reader.reset(bytes, start, end);
+    reader.header();
+    const value = reader.value();
+    if (reader.pos !== end) throw invalid("trailing bytes");
+    return value;
+  } finally {
+    reader.release();
+    spareReader = reader;
+  }
 }

@@ -31,14 +31,15 @@ export function appendValue(values, value) {
   return ENCODING_V8;
 }
 
-export function decodeValue(encoding, bytes) {
+/** The value whose bytes are bytes[start, end) (by default all of them). */
+export function decodeValue(encoding, bytes, start = 0, end = bytes.length) {
   switch (encoding) {
     case ENCODING_V8:
-      return deserialize(bytes);
+      return deserialize(bytes, start, end);
     case ENCODING_BYTES:
-      return bytes.slice();
+      return bytes.slice(start, end);
     case ENCODING_LE64:
-      return new KvU64(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));
+      return new KvU64(new DataView(bytes.buffer, bytes.byteOffset + start, 8).getBigUint64(0, true));
     default:
       throw new TypeError("Invalid value type");
   }

@@ -125,12 +125,23 @@ export function messagePayload(message) {
   return message[MESSAGE_PAYLOAD];
 }
 
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+// A versionstamp's text in one allocation: adding up two-character pieces
+// makes a new string at every step, nine of them garbage, on every entry read.
+const HEX_DIGIT = Array.from("0123456789abcdef", (digit) => digit.charCodeAt(0));
+const HIGH = Array.from({ length: 256 }, (_, byte) => HEX_DIGIT[byte >> 4]);
+const LOW = Array.from({ length: 256 }, (_, byte) => HEX_DIGIT[byte & 15]);
 
-function hexAt(bytes, start) {
-  let hex = "";
-  for (let j = start; j < start + 10; j++) hex += HEX[bytes[j]];
-  return hex;
+function hexAt(b, i) {
+  return String.fromCharCode(
+    HIGH[b[i]], LOW[b[i]], HIGH[b[i + 1]], LOW[b[i + 1]], HIGH[b[i + 2]], LOW[b[i + 2]], HIGH[b[i + 3]], LOW[b[i + 3]],
+    HIGH[b[i + 4]], LOW[b[i + 4]], HIGH[b[i + 5]], LOW[b[i + 5]], HIGH[b[i + 6]], LOW[b[i + 6]], HIGH[b[i + 7]], LOW[b[i + 7]],
+    HIGH[b[i + 8]], LOW[b[i + 8]], HIGH[b[i + 9]], LOW[b[i + 9]],
+  );
+}
+
+function sameVersionstamp(b, i, j) {
+  for (let k = 0; k < 10; k++) if (b[i + k] !== b[j + k]) return false;
+  return true;
 }
 
 /**
@@ -145,12 +156,12 @@ export function committedVersionstamp(answer) {
 /**
  * The entry of a point read. The bindings do not send the key back:
  * `requestedKey` is the caller's, as `storedKey` makes it.
- * `decodeValue(encoding, bytes)` turns the value's bytes into its value.
+ * `decodeValue(encoding, bytes, start, end)` turns the value's bytes into its value.
  */
 export function pointEntry(requestedKey, bytes, decodeValue) {
   return {
     key: storedKey(requestedKey),
-    value: decodeValue(bytes[POINT_ENCODING], bytes.subarray(POINT_VALUE)),
+    value: decodeValue(bytes[POINT_ENCODING], bytes, POINT_VALUE, bytes.length),
     versionstamp: hexAt(bytes, POINT_VERSIONSTAMP),
   };
 }
@@ -167,16 +178,24 @@ export function batchEntries(batch, requestedKeys, decodeValue) {
   const versionstamps = batch[BATCH_VERSIONSTAMPS];
   const entries = new Array(encodings.length);
   let start = 0;
+  // Entries written by one commit share a versionstamp, and a listed range
+  // often holds runs of them: such a run shares one string.
+  let previousStamp = -1;
+  let versionstamp = "";
   for (let i = 0; i < encodings.length; i++) {
     const end = valueEnds[i];
     if (encodings[i] === ENCODING_NONE) {
       entries[i] = null;
       continue;
     }
+    if (previousStamp < 0 || !sameVersionstamp(versionstamps, previousStamp, i * 10)) {
+      versionstamp = hexAt(versionstamps, i * 10);
+    }
+    previousStamp = i * 10;
     entries[i] = {
       key: keys === undefined ? storedKey(requestedKeys[i]) : keys[i],
-      value: decodeValue(encodings[i], values.subarray(start, end)),
-      versionstamp: hexAt(versionstamps, i * 10),
+      value: decodeValue(encodings[i], values, start, end),
+      versionstamp,
     };
     start = end;
   }

@@ -103,3 +103,42 @@ test("corrupt and truncated input fails with a TypeError or RangeError, never ha
   }
   assert.ok(rejected > 1000, "most corruptions are detected");
 });
+
+test("a value read from the middle of a buffer stops at its end, whatever the next byte is", () => {
+  // A read batch holds every value back to back. An ArrayBuffer may be
+  // followed by a view tag ("V"): the next value's first byte must not be
+  // taken for one.
+  for (const value of [new ArrayBuffer(3), { a: 1, s: "x".repeat(40) }, [1, , 3], new Map([[1, new ArrayBuffer(2)]])]) {
+    const bytes = serialize(value);
+    const batch = new Uint8Array(bytes.length + 20).fill("V".charCodeAt(0));
+    batch.set(bytes, 10);
+    assert.ok(deepEqual(value, deserialize(batch, 10, 10 + bytes.length)), "read back as written");
+    assert.throws(() => deserialize(batch, 10, 10 + bytes.length - 1), TypeError, "one byte short");
+    assert.throws(() => deserialize(batch, 10, 10 + bytes.length + 1), TypeError, "a trailing byte");
+  }
+});
+
+test("property names read back as themselves, however many share the reader's name cache", () => {
+  // Names of every length up to past the cached ones, many per length, so
+  // that names of one length share cache slots.
+  let seed = 7;
+  const random = (n) => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % n;
+  };
+  const names = [];
+  for (let length = 0; length <= 30; length++) {
+    for (let n = 0; n < 300; n++) {
+      let name = "";
+      for (let i = 0; i < length; i++) name += String.fromCharCode(32 + random(95));
+      names.push(name);
+    }
+  }
+  for (let round = 0; round < 5000; round++) {
+    const object = {};
+    for (let p = 0; p < 4; p++) object[names[random(names.length)]] = round;
+    const read = deserialize(nodeSerialize(object));
+    assert.deepEqual(Object.keys(read), Object.keys(object));
+    assert.deepEqual(read, object);
+  }
+});
