@@ -717,14 +717,20 @@ class Reader {
   }
 
   setProperty(target, key, value) {
-    // A "__proto__" key is data, as V8's CreateDataProperty makes it.
-    if (key === "__proto__") {
-      Object.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true });
+    // V8 defines each property as data (CreateDataProperty): a setter or a
+    // read-only property of that name up the prototype chain (a frozen
+    // Object.prototype, an accessor added by a library, "__proto__") must
+    // neither run nor refuse it. Only such names pay for defineProperty.
+    if (key in target) {
+      try {
+        Object.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true });
+      } catch {
+        throw invalid(`property ${String(key)} can not be defined`);
+      }
     } else {
       target[key] = value;
     }
   }
-
 
 
   properties(target, endTag) {

@@ -142,3 +142,25 @@ test("property names read back as themselves, however many share the reader's na
     assert.deepEqual(read, object);
   }
 });
+
+test("properties are defined as data, as V8 defines them: no setter up the prototype chain runs, a frozen Object.prototype refuses none", async () => {
+  // In a process of its own: the test freezes Object.prototype. V8's own
+  // structuredClone is the reference.
+  const { execFileSync } = await import("node:child_process");
+  const script = `
+    const { deserialize, serialize } = await import(${JSON.stringify(new URL("../../pkg/v8.js", import.meta.url).href)});
+    const calls = [];
+    Object.defineProperty(Object.prototype, "watched", { set(v) { calls.push(v); }, get() { return "inherited"; }, configurable: true });
+    const read = deserialize(serialize(Object.assign(Object.create(null), { watched: 1 })));
+    const reference = structuredClone(Object.assign(Object.create(null), { watched: 1 }));
+    const out = { own: Object.hasOwn(read, "watched"), value: read.watched, calls: calls.length,
+      referenceOwn: Object.hasOwn(reference, "watched"), referenceValue: reference.watched };
+    delete Object.prototype.watched;
+    Object.freeze(Object.prototype);
+    const frozen = deserialize(serialize(Object.assign(Object.create(null), { toString: 1, constructor: 2 })));
+    out.frozen = [frozen.toString, frozen.constructor, Object.hasOwn(frozen, "toString")];
+    console.log(JSON.stringify(out));
+  `;
+  const out = JSON.parse(execFileSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" }));
+  assert.deepEqual(out, { own: true, value: 1, calls: 0, referenceOwn: true, referenceValue: 1, frozen: [1, 2, true] });
+});
