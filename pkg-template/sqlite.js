@@ -42,8 +42,10 @@ function unpackParams(packed) {
     } else {
       const length = view.getUint32(at, true);
       at += 4;
-      // Copied: the view dies with the next change of wasm memory.
-      params.push(tag === TEXT ? decoder.decode(packed.subarray(at, at + length)) : packed.slice(at, at + length));
+      // A blob is a view of wasm memory, not a copy: `query` and `run` bind
+      // and step their statement to the end before they return, and only
+      // wasm code, which cannot run meanwhile, can move that memory.
+      params.push(tag === TEXT ? decoder.decode(packed.subarray(at, at + length)) : packed.subarray(at, at + length));
       at += length;
     }
   }

@@ -106,6 +106,7 @@ const typedArrayTag = Object.getOwnPropertyDescriptor(
 const objectToString = Object.prototype.toString;
 const arrayBufferResizable = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, "resizable")?.get;
 const utf8 = new TextDecoder();
+const utf8Encoder = new TextEncoder();
 
 /** The V8 tag name of a typed array or DataView, or undefined. */
 export function viewName(value) {
@@ -140,11 +141,22 @@ const UNCLONEABLE_TAGS = new Set([
   "[object FinalizationRegistry]",
 ]);
 
+const NO_OBJECT = Symbol("no object");
+
 class Writer {
   constructor() {
     this.bytes = new Uint8Array(128);
     this.view = new DataView(this.bytes.buffer);
     this.pos = 0;
+    // Object ids: most values hold one object, which needs no Map.
+    this.firstObject = NO_OBJECT;
+    this.ids = null;
+  }
+
+  // Forgets the value written, so that a writer kept for the next value
+  // holds on to none of its objects.
+  forgetObjects() {
+    this.firstObject = NO_OBJECT;
     this.ids = null;
   }
 
@@ -197,6 +209,15 @@ class Writer {
       this.byte(T.ONE_BYTE_STRING);
       this.varint(length);
       this.reserve(length);
+      // ASCII is the same bytes in UTF-8, and the encoder writes a longer
+      // string in one native call; any other character makes it stop short.
+      if (length >= 16) {
+        const { read, written } = utf8Encoder.encodeInto(s, this.bytes.subarray(this.pos, this.pos + length));
+        if (read === length && written === length) {
+          this.pos += length;
+          return;
+        }
+      }
       const bytes = this.bytes;
       let pos = this.pos;
       for (let i = 0; i < length; i++) bytes[pos++] = s.charCodeAt(i);
@@ -265,7 +286,14 @@ class Writer {
 
   // Writes a back-reference and returns false if `object` was written before.
   claimId(object) {
-    const ids = (this.ids ??= new Map());
+    if (this.ids === null) {
+      if (this.firstObject === NO_OBJECT) {
+        this.firstObject = object;
+        return true;
+      }
+      this.ids = new Map([[this.firstObject, 0]]);
+    }
+    const ids = this.ids;
     const id = ids.get(object);
     if (id !== undefined) {
       this.byte(T.OBJECT_REFERENCE);
@@ -278,7 +306,7 @@ class Writer {
 
   object(value) {
     const name = viewName(value);
-    if (name !== undefined && !this.ids?.has(value)) {
+    if (name !== undefined && value !== this.firstObject && !this.ids?.has(value)) {
       const buffer = value.buffer;
       if (!(buffer instanceof ArrayBuffer)) throw cloneError(buffer);
       this.object(buffer);
@@ -470,13 +498,14 @@ export class ValueWriter {
     const writer = this.#writer;
     const start = writer.pos;
     try {
-      writer.ids = null;
       writer.byte(T.VERSION);
       writer.byte(WRITE_VERSION);
       writer.value(value);
     } catch (err) {
       writer.pos = start;
       throw err;
+    } finally {
+      writer.forgetObjects();
     }
     return writer.pos;
   }
