@@ -20,6 +20,7 @@ use crate::core::error::{KvError, KvResult};
 struct RusqliteHost {
     connection: rusqlite::Connection,
     statements: RefCell<Vec<String>>,
+    random_calls: Rc<Cell<usize>>,
 }
 
 fn sql_error(err: rusqlite::Error) -> KvError {
@@ -89,6 +90,7 @@ impl SqliteHost for RusqliteHost {
     }
 
     fn random_bytes(&self, buf: &mut [u8]) {
+        self.random_calls.set(self.random_calls.get() + 1);
         buf.fill(4);
     }
 
@@ -99,6 +101,7 @@ struct World {
     _dir: TempDir,
     path: String,
     now: Rc<Cell<u64>>,
+    random_calls: Rc<Cell<usize>>,
 }
 
 struct TempDir(std::path::PathBuf);
@@ -119,6 +122,7 @@ impl World {
             _dir: TempDir(dir),
             path,
             now: Rc::new(Cell::new(1_000_000)),
+            random_calls: Rc::new(Cell::new(0)),
         }
     }
 
@@ -147,6 +151,7 @@ impl World {
             Ok(Box::new(RusqliteHost {
                 connection,
                 statements: RefCell::new(Vec::new()),
+                random_calls: Rc::clone(&self.random_calls),
             }))
         };
         open_shared(&self.path, connect, clock, timer).expect("opens")
@@ -175,4 +180,49 @@ fn an_idle_listener_keeps_one_waker_however_often_its_poll_timer_fires() {
     assert_eq!(backend.handle.waiters.borrow().listeners.len(), 1);
     backend.close();
     assert!(matches!(next.as_mut().poll(&mut cx), Poll::Ready(Ok(None))));
+}
+
+#[test]
+fn each_commit_advances_the_version_by_1_to_9_without_asking_the_host_for_randomness() {
+    use denokv_proto::{AtomicWrite, KvValue, Mutation, MutationKind};
+    let world = World::new("increments");
+    let backend = world.open();
+    let asked_at_open = world.random_calls.get();
+    let mut versions = Vec::new();
+    for i in 0..200u32 {
+        let write = AtomicWrite {
+            checks: vec![],
+            mutations: vec![Mutation {
+                key: i.to_be_bytes().to_vec(),
+                kind: MutationKind::Set(KvValue::Bytes(vec![1])),
+                expire_at: None,
+            }],
+            enqueues: vec![],
+        };
+        let mut commit = backend.atomic_write(write);
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        // A commit is written on its second poll: the first lets others
+        // issued with it join its group.
+        let stamp = (0..3)
+            .find_map(|_| match commit.as_mut().poll(&mut cx) {
+                Poll::Ready(result) => Some(result.expect("commits").expect("no check fails")),
+                Poll::Pending => None,
+            })
+            .unwrap_or_else(|| panic!("commit {i} did not complete"));
+        versions.push(u64::from_be_bytes(stamp[..8].try_into().expect("8 bytes")));
+    }
+    let steps: Vec<u64> = versions.windows(2).map(|pair| pair[1] - pair[0]).collect();
+    assert!(steps.iter().all(|step| (1..=9).contains(step)), "steps {steps:?}");
+    let distinct: std::collections::BTreeSet<_> = steps.iter().collect();
+    assert_eq!(
+        distinct.len(),
+        9,
+        "every step from 1 to 9 occurs in 200 commits: {distinct:?}"
+    );
+    assert_eq!(
+        world.random_calls.get(),
+        asked_at_open,
+        "no commit asks the host for randomness"
+    );
+    backend.close();
 }
