@@ -17,7 +17,8 @@ const load = (source) => async () => {
   await init({ module_or_path: source() });
   return glue;
 };
-setWasmLoader(load(() => inlineWasm(wasmGzipBase64)), { indexedDb: true });
+const FALLBACK = 'serve webkv_wasm_bg.wasm and call setWasmSource(its URL) from "webkv" before openKv';
+setWasmLoader(load(() => inlineWasm(wasmGzipBase64, FALLBACK)), { indexedDb: true });
 // Inflating and compiling the wasm overlaps whatever the page does before
 // its first openKv, instead of adding to it; so does compiling the code an
 // open runs.

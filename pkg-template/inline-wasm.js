@@ -1,12 +1,14 @@
 // A wasm file inlined in the JS (scripts/build.mjs: gzipped, then base64)
 // as a Response the glue's init compiles while the browser inflates it.
 
-/** `text`: the base64 of the gzipped .wasm. */
-export function inlineWasm(text) {
+/**
+ * `text`: the base64 of the gzipped .wasm; `fallback`: what a browser
+ * without DecompressionStream does instead, for the error that says so.
+ */
+export function inlineWasm(text, fallback) {
   if (typeof DecompressionStream !== "function") {
     throw new TypeError(
-      "webkv: this browser has no DecompressionStream (Chrome 80, Firefox 113, Safari 16.4 have it); " +
-        "serve webkv_wasm_bg.wasm and call setWasmSource(its URL) before openKv",
+      `webkv: this browser has no DecompressionStream (Chrome 80, Firefox 113, Safari 16.4 have it); ${fallback}`,
     );
   }
   let bytes;

@@ -4,7 +4,13 @@
 import init, * as glue from "./webkv_remote.js";
 import { setRemoteLoader } from "./loader.js";
 
-setRemoteLoader(async () => {
-  await init({ module_or_path: new URL("./webkv_remote_bg.wasm", import.meta.url) });
+const load = (source) => async () => {
+  await init({ module_or_path: source });
   return glue;
-});
+};
+setRemoteLoader(load(new URL("./webkv_remote_bg.wasm", import.meta.url)));
+
+/** Where to fetch the KV Connect client's `.wasm` from instead of beside this file. */
+export function setWasmSource(source) {
+  setRemoteLoader(load(source));
+}

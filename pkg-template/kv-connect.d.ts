@@ -6,4 +6,14 @@
  * TypeError saying so. In Node, Bun, Deno and workerd it does nothing: their
  * build has the client already.
  */
-export {};
+
+/**
+ * In a browser, where to load the KV Connect client's `.wasm` from instead
+ * of the default (the copy inlined in the package's JS, or with webpack the
+ * `webkv_remote_bg.wasm` file beside `kv-connect-browser.js`): for browsers
+ * without `DecompressionStream`, which cannot inflate the inlined copy, and
+ * pages that serve the file themselves. Call it before the first
+ * `openKv` of a URL. Other runtimes load the wasm themselves and throw a
+ * `TypeError`.
+ */
+export function setWasmSource(source: string | URL | Response | WebAssembly.Module): void;

@@ -11,7 +11,19 @@ import wasmGzipBase64 from "./webkv_remote_inline.js";
 import { inlineWasm } from "./inline-wasm.js";
 import { setRemoteLoader } from "./loader.js";
 
-setRemoteLoader(async () => {
-  await init({ module_or_path: inlineWasm(wasmGzipBase64) });
+const load = (source) => async () => {
+  await init({ module_or_path: source() });
   return glue;
-});
+};
+const FALLBACK =
+  'serve webkv_remote_bg.wasm and call setWasmSource(its URL) from "webkv/kv-connect" before the first openKv of a URL';
+setRemoteLoader(load(() => inlineWasm(wasmGzipBase64, FALLBACK)));
+
+/**
+ * Where to load the KV Connect client's `.wasm` from instead of the copy
+ * inlined here (browsers without DecompressionStream, pages that serve the
+ * file themselves). Call it before the first openKv of a URL.
+ */
+export function setWasmSource(source) {
+  setRemoteLoader(load(() => source));
+}

@@ -139,3 +139,41 @@ test("browser.js: a failed load of the KV Connect wasm is tried again by the nex
   assert.equal(result.second, 1);
   assert.equal(refused, 2, "the second open fetched the .wasm again");
 });
+
+// A browser without DecompressionStream (Safari before 16.4, Firefox before
+// 113) cannot inflate the wasm builds inlined in browser-inline.js and
+// kv-connect.js. Each error names the file to serve and the setWasmSource
+// to call, and with both called the page works, local and remote.
+test("browser-inline.js and kv-connect.js without DecompressionStream: a TypeError naming the fix, then setWasmSource of each build works", async () => {
+  const page = await browser.newPage();
+  await page.addInitScript(() => {
+    delete globalThis.DecompressionStream;
+  });
+  await page.goto(`http://127.0.0.1:${web.address().port}/`);
+  const result = await page.evaluate(async (proxyUrl) => {
+    const failure = (error) => `${error.constructor.name}: ${error.message}`;
+    const webkv = await import("/pkg/browser-inline.js");
+    const kvConnect = await import("/pkg/kv-connect.js");
+    const local = await webkv.openKv(":memory:").then(() => "opened", failure);
+    webkv.setWasmSource("/pkg/webkv_wasm_bg.wasm");
+    const kv = await webkv.openKv(":memory:");
+    await kv.set(["local"], 1);
+    const localValue = (await kv.get(["local"])).value;
+    kv.close();
+    const remote = await webkv.openKv(proxyUrl, { accessToken: "placeholder-from-the-page" }).then(() => "opened", failure);
+    kvConnect.setWasmSource(new URL("/pkg/webkv_remote_bg.wasm", location.href));
+    const remoteKv = await webkv.openKv(proxyUrl, { accessToken: "placeholder-from-the-page" });
+    await remoteKv.set(["no-decompression-stream"], "through the fetched KV Connect wasm");
+    const remoteValue = (await remoteKv.get(["no-decompression-stream"])).value;
+    remoteKv.close();
+    return { local, localValue, remote, remoteValue };
+  }, proxy.url);
+  const missing = "TypeError: webkv: this browser has no DecompressionStream (Chrome 80, Firefox 113, Safari 16.4 have it); ";
+  assert.equal(result.local, `${missing}serve webkv_wasm_bg.wasm and call setWasmSource(its URL) from "webkv" before openKv`);
+  assert.equal(result.localValue, 1);
+  assert.equal(
+    result.remote,
+    `${missing}serve webkv_remote_bg.wasm and call setWasmSource(its URL) from "webkv/kv-connect" before the first openKv of a URL`,
+  );
+  assert.equal(result.remoteValue, "through the fetched KV Connect wasm");
+});
