@@ -610,11 +610,17 @@ class Reader {
     return x;
   }
 
+  /** Moves past `length` bytes; returns where they start. */
+  skip(length) {
+    const start = this.pos;
+    if (start + length > this.end) throw invalid("unexpected end of data");
+    this.pos = start + length;
+    return start;
+  }
+
   take(length) {
-    if (this.pos + length > this.end) throw invalid("unexpected end of data");
-    const out = this.bytes.subarray(this.pos, this.pos + length);
-    this.pos += length;
-    return out;
+    const start = this.skip(length);
+    return this.bytes.subarray(start, start + length);
   }
 
   header() {
@@ -653,19 +659,14 @@ class Reader {
 
   oneByteString() {
     const length = this.varint();
-    const start = this.pos;
-    const end = start + length;
-    if (end > this.end) throw invalid("unexpected end of data");
-    this.pos = end;
-    return this.latin1(start, end);
+    const start = this.skip(length);
+    return this.latin1(start, start + length);
   }
 
   propertyName() {
     const length = this.varint();
-    const start = this.pos;
+    const start = this.skip(length);
     const end = start + length;
-    if (end > this.end) throw invalid("unexpected end of data");
-    this.pos = end;
     if (length > SHORT_STRING) return this.latin1(start, end);
     const bytes = this.bytes;
     let hash = length;
