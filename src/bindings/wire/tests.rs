@@ -233,8 +233,13 @@ fn a_queue_message_unpacks_in_wire_js() {
 }
 
 /// Stands in for values.js's decoder: hands back what wire.js read.
+/// Records what wire.js asks it to decode: the encoding and the value's
+/// bytes, `bytes[start, end)` (wire.js passes the whole buffer).
 fn recording_decoder() -> Function {
-    Function::new_with_args("encoding, bytes", "return [encoding, Array.from(bytes)]")
+    Function::new_with_args(
+        "encoding, bytes, start, end",
+        "return [encoding, Array.from(bytes.subarray(start, end))]",
+    )
 }
 
 fn decoded(value: &JsValue) -> (f64, Vec<u8>) {
