@@ -360,9 +360,10 @@ export class KvListIterator extends AsyncIterator {
   #selector;
   #entries = null;
   // The cursor is encoded only when asked for: from the last entry's key
-  // once there is one, else the given cursor (null: none yet), "" when done.
+  // (read then, as Deno reads it) once there is one, else the given cursor
+  // (null: none yet), "" when done.
   #cursor = null;
-  #lastKey = null;
+  #lastEntry = null;
   #done = false;
   #lastBatch = false;
   #pullBatch;
@@ -420,7 +421,7 @@ export class KvListIterator extends AsyncIterator {
   }
 
   get cursor() {
-    if (this.#lastKey !== null) return this.#encodeCursor(this.#selector, this.#lastKey);
+    if (this.#lastEntry !== null) return this.#encodeCursor(this.#selector, this.#lastEntry.key);
     if (this.#cursor === null) {
       throw new Error("Cannot get cursor before first iteration");
     }
@@ -434,7 +435,7 @@ export class KvListIterator extends AsyncIterator {
     if (!this.#entries?.length && !this.#lastBatch) {
       const batch = await this.#pullBatch(
         this.#selector,
-        this.#lastKey !== null || this.#cursor !== null ? this.cursor : undefined,
+        this.#lastEntry !== null || this.#cursor !== null ? this.cursor : undefined,
         this.#reverse,
         this.#consistency,
       );
@@ -445,11 +446,11 @@ export class KvListIterator extends AsyncIterator {
     const entry = this.#entries?.pop();
     if (!entry) {
       this.#done = true;
-      this.#lastKey = null;
+      this.#lastEntry = null;
       this.#cursor = "";
       return { done: true, value: undefined };
     }
-    this.#lastKey = entry.key;
+    this.#lastEntry = entry;
     this.#count++;
     return { done: false, value: entry };
   }

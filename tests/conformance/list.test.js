@@ -220,6 +220,18 @@ Deno.test(`[${TARGET}] list: cursor values and lifecycle`, () =>
     assertStrictEquals(kv.list({ prefix: ["a"] }, { cursor: "Ib_wAAAAAAAA" }).cursor, "Ib_wAAAAAAAA");
   }));
 
+Deno.test(`[${TARGET}] list: the cursor is the last entry's key as it is when asked for, and the next batch starts after it`, () =>
+  withKv(async (kv) => {
+    await seed(kv, BASE);
+    const it = kv.list({ prefix: ["a"] }, { batchSize: 1 });
+    const first = (await it.next()).value;
+    assertEquals(first.key, ["a", 1]);
+    // Deno encodes the cursor from the entry handed out, when it is needed.
+    first.key = ["a", 2];
+    assertStrictEquals(it.cursor, "IcAAAAAAAAAA");
+    assertEquals(await keys(it), [["a", 3]]);
+  }));
+
 Deno.test(`[${TARGET}] list: resuming from a cursor, forward and reverse`, () =>
   withKv(async (kv) => {
     await seed(kv, BASE);
