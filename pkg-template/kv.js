@@ -417,15 +417,21 @@ export class KvListIterator extends AsyncIterator {
     this.#reverse = reverse;
     this.#consistency = consistency;
     this.#batchSize = batchSize;
-    this.#cursor = cursor ? cursor : null;
+    this.#cursor = cursor || null;
+  }
+
+  /** The cursor now, or null before the first entry of a list given none. */
+  #currentCursor() {
+    if (this.#lastEntry !== null) return this.#encodeCursor(this.#selector, this.#lastEntry.key);
+    return this.#cursor;
   }
 
   get cursor() {
-    if (this.#lastEntry !== null) return this.#encodeCursor(this.#selector, this.#lastEntry.key);
-    if (this.#cursor === null) {
+    const cursor = this.#currentCursor();
+    if (cursor === null) {
       throw new Error("Cannot get cursor before first iteration");
     }
-    return this.#cursor;
+    return cursor;
   }
 
   async next() {
@@ -435,7 +441,7 @@ export class KvListIterator extends AsyncIterator {
     if (!this.#entries?.length && !this.#lastBatch) {
       const batch = await this.#pullBatch(
         this.#selector,
-        this.#lastEntry !== null || this.#cursor !== null ? this.cursor : undefined,
+        this.#currentCursor() ?? undefined,
         this.#reverse,
         this.#consistency,
       );

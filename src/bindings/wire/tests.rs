@@ -232,9 +232,8 @@ fn a_queue_message_unpacks_in_wire_js() {
     assert_eq!(message_payload(&message).to_vec(), vec![4, 5]);
 }
 
-/// Stands in for values.js's decoder: hands back what wire.js read.
-/// Records what wire.js asks it to decode: the encoding and the value's
-/// bytes, `bytes[start, end)` (wire.js passes the whole buffer).
+/// Stands in for values.js's decoder: hands back the encoding and the value's
+/// bytes, `bytes[start, end)` (wire.js passes the batch's whole buffer).
 fn recording_decoder() -> Function {
     Function::new_with_args(
         "encoding, bytes, start, end",
