@@ -2,7 +2,9 @@
 // tarball: a small strict program (tests/packaging/types/app.ts) compiled
 // with `tsc --noEmit` by TypeScript 5.9, 6 and 7, with the default libs and
 // with `"lib": ["es2022", "dom"]`, under moduleResolution bundler, node16
-// and nodenext, with no @types packages at all (`"types": []`); then
+// and nodenext, with no @types packages at all (`"types": []`); a Durable
+// Object (tests/packaging/types/durable-object.ts) against Cloudflare's own
+// types, `@cloudflare/workers-types`, as a Worker project compiles it; then
 // `attw --pack --profile esm-only` and `publint`, which must report nothing.
 //
 //   bash tests/packaging/run.sh types.test.mjs
@@ -19,6 +21,7 @@ const tools = installTools();
 const packed = packAndInstall("types");
 const pkgDir = fileURLToPath(new URL("../../pkg/", import.meta.url));
 const appSource = fileURLToPath(new URL("./types/app.ts", import.meta.url));
+const durableObjectSource = fileURLToPath(new URL("./types/durable-object.ts", import.meta.url));
 const bin = (path) => join(tools, "node_modules", path);
 
 function run(cmd, args, options = {}) {
@@ -82,6 +85,36 @@ test("tsc --noEmit --strict on a program using webkv, without @types/node", { co
       }
     }
   }
+  await Promise.all(runs);
+});
+
+// A Worker project's usual setup: Cloudflare's types declare the runtime's
+// globals (so no "dom" lib) and the "cloudflare:workers" module.
+test("a Durable Object typed with @cloudflare/workers-types: openKv(this.ctx.storage), tsc --strict", { concurrency: true }, async (t) => {
+  const runs = TYPESCRIPTS.map(([tsName, tsc, tsOptions]) =>
+    t.test(tsName, async () => {
+      const dir = join(packed.runDir, "durable-object", tsName.replace(/[^a-z0-9]+/gi, "-"));
+      mkdirSync(join(dir, "node_modules/@cloudflare"), { recursive: true });
+      cpSync(packed.installed, join(dir, "node_modules/webkv"), { recursive: true });
+      cpSync(bin("@cloudflare/workers-types"), join(dir, "node_modules/@cloudflare/workers-types"), { recursive: true });
+      cpSync(durableObjectSource, join(dir, "worker.ts"));
+      writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "durable-object-app", private: true, type: "module" }));
+      const compilerOptions = {
+        strict: true,
+        noEmit: true,
+        skipLibCheck: false,
+        target: "es2022",
+        lib: ["es2022"],
+        types: ["@cloudflare/workers-types"],
+        module: "esnext",
+        moduleResolution: "bundler",
+        ...tsOptions,
+      };
+      writeFileSync(join(dir, "tsconfig.json"), JSON.stringify({ compilerOptions, files: ["worker.ts"] }, null, 2));
+      const { code, output } = await withSlot(() => run(process.execPath, [bin(tsc), "-p", "tsconfig.json"], { cwd: dir }));
+      assert.equal(code, 0, `tsc failed (${dir}):\n${output}`);
+      assert.equal(output, "");
+    }));
   await Promise.all(runs);
 });
 

@@ -42,7 +42,8 @@ export async function main(): Promise<number> {
 }
 
 // openKv(ctx.storage) in a Durable Object, with the storage's members as
-// @cloudflare/workers-types declares them (not installed here).
+// @cloudflare/workers-types declares them (types.test.mjs also compiles
+// tests/packaging/types/durable-object.ts against the real package).
 interface WorkersDurableObjectStorage {
   getAlarm(options?: { allowConcurrency?: boolean }): Promise<number | null>;
   setAlarm(scheduledTime: number | Date, options?: { allowConcurrency?: boolean; allowUnconfirmed?: boolean }): Promise<void>;
