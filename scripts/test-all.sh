@@ -49,7 +49,7 @@ run "conformance: real Deno" bash tests/conformance/run.sh deno
 run "conformance: webkv in Deno" bash tests/conformance/run.sh webkv
 run "conformance: webkv in Deno on SQLite files" bash tests/conformance/run.sh webkv-sqlite
 run "SQLite files in Deno's format (webkv in Node 24/22.23/22.13, Bun, Deno): interop with real Deno and denokv, processes, queues, SIGKILL, full disk, group commit, errors" bash tests/sqlite/run.sh
-run "Durable Objects: openKv(ctx.storage) in workerd with SQLite storage on disk (restarts, alarm-driven queue, concurrency, rollback, Deno reads the file)" node --test tests/durable-object/durable-object.test.mjs
+run "Durable Objects: openKv(ctx.storage) in workerd with SQLite storage on disk (restarts, alarm-driven queue, concurrency, rollback, Deno reads the file), and the example under real wrangler dev from the packed tarball" node --test --test-concurrency=1 tests/durable-object/durable-object.test.mjs tests/durable-object/wrangler.test.mjs
 run "conformance: webkv in Chromium (IndexedDB)" node tests/conformance/chromium/run.mjs
 run "IndexedDB failures and layouts in Chromium" node --test tests/storage/
 run "IndexedDB durability across reloads, tabs, workers and crashes in Chromium" node --test tests/idb/

@@ -1,0 +1,172 @@
+// The Durable Object example (docs/examples/durable-object/) as its README
+// runs it: `wrangler dev` (real wrangler, which bundles the Worker with its
+// own esbuild and runs it in workerd through miniflare), with webkv
+// installed from the packed tarball, not from the repo's pkg/. Requests go
+// through the Worker to the object; its state lives in --persist-to and must
+// survive a restart of wrangler.
+//
+// wrangler needs Node 22.12+: it runs on the Node 24 that scripts/setup.sh
+// unpacks into .tools/.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { packAndInstall } from "../packaging/pack.mjs";
+import { freePort } from "../smoke/procs.mjs";
+import { call } from "./workerd.mjs";
+
+const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
+const example = join(repoRoot, "docs/examples/durable-object");
+const wranglerBin = join(repoRoot, "node_modules/wrangler/bin/wrangler.js");
+
+function node24() {
+  const tools = join(repoRoot, ".tools");
+  const dir = existsSync(tools) ? readdirSync(tools).find((name) => name.startsWith("node-24.")) : undefined;
+  if (!dir) throw new Error("no Node 24 in .tools/: run bash scripts/setup.sh (wrangler needs Node 22.12+)");
+  return join(tools, dir, "bin/node");
+}
+
+const packed = packAndInstall("wrangler-durable-object");
+const app = join(packed.runDir, "app");
+const state = join(packed.runDir, "state");
+let wrangler = null;
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Starts `wrangler dev` on the app in its own process group (wrangler runs
+ * workerd as a child, which a stop must end too); resolves once a request
+ * reaches the Worker.
+ */
+async function startWrangler() {
+  const port = await freePort();
+  const child = spawn(
+    node24(),
+    [wranglerBin, "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state],
+    {
+      cwd: app,
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: {
+        ...process.env,
+        // No prompts, no hotkeys, nothing sent anywhere.
+        CI: "true",
+        WRANGLER_SEND_METRICS: "false",
+        XDG_CONFIG_HOME: join(packed.runDir, "config"),
+      },
+    },
+  );
+  let output = "";
+  child.stdout.on("data", (d) => (output += d));
+  child.stderr.on("data", (d) => (output += d));
+  let exited = null;
+  const exit = new Promise((resolve) => child.once("exit", (code, signal) => resolve((exited = { code, signal }))));
+  const killGroup = (signal) => {
+    try {
+      process.kill(-child.pid, signal);
+    } catch {}
+  };
+  process.once("exit", () => killGroup("SIGKILL"));
+  const handle = {
+    base: `http://127.0.0.1:${port}`,
+    output: () => output,
+    async stop() {
+      if (exited) return;
+      killGroup("SIGTERM");
+      const timer = setTimeout(() => killGroup("SIGKILL"), 5000);
+      await exit;
+      clearTimeout(timer);
+      // workerd may outlive wrangler by a moment; nothing of the group stays.
+      killGroup("SIGKILL");
+    },
+  };
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    if (exited) throw new Error(`wrangler dev exited (${JSON.stringify(exited)}):\n${output}`);
+    try {
+      const response = await fetch(handle.base + "/");
+      await response.text();
+      // The Worker's own usage text, not wrangler's or a proxy's error page.
+      if (response.status === 404) return handle;
+    } catch {}
+    if (Date.now() > deadline) {
+      await handle.stop();
+      throw new Error(`wrangler dev did not answer within 90 s:\n${output}`);
+    }
+    await sleep(200);
+  }
+}
+
+async function ok(object, action, body) {
+  const [status, result] = await call(wrangler.base, object, action, body);
+  assert.equal(status, 200, `${object}/${action}: ${JSON.stringify(result)}\n${wrangler.output()}`);
+  return result;
+}
+
+async function waitFor(read, ms, what) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await read();
+    if (value) return value;
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}\n${wrangler.output()}`);
+    await sleep(100);
+  }
+}
+
+before(async () => {
+  mkdirSync(join(app, "node_modules"), { recursive: true });
+  for (const file of ["worker.js", "wrangler.toml"]) cpSync(join(example, file), join(app, file));
+  cpSync(packed.installed, join(app, "node_modules/webkv"), { recursive: true });
+  writeFileSync(join(app, "package.json"), JSON.stringify({ name: "webkv-durable-object", private: true, type: "module" }));
+  wrangler = await startWrangler();
+});
+
+after(async () => {
+  await wrangler?.stop();
+  rmSync(packed.runDir, { recursive: true, force: true });
+});
+
+test("wrangler dev runs the example: set and get, concurrent guarded increments, a KvU64 sum, a delayed message retried and delivered", async () => {
+  const set = await ok("ada", "set", { key: ["greeting"], value: "hello" });
+  assert.equal(set.ok, true);
+  assert.match(set.versionstamp, /^[0-9a-f]{20}$/);
+  const got = await ok("ada", "get", { key: ["greeting"] });
+  assert.deepEqual(got, { key: ["greeting"], value: "hello", versionstamp: set.versionstamp });
+
+  const n = 20;
+  const increments = await Promise.all(
+    Array.from({ length: n }, () => ok("ada", "increment", { key: ["visits"], thinkMs: 5 })),
+  );
+  assert.deepEqual(
+    increments.map((r) => r.value).sort((a, b) => a - b),
+    Array.from({ length: n }, (_, i) => i + 1),
+  );
+  assert.ok(increments.some((r) => r.attempts > 1), `no check failed, so nothing interleaved: ${JSON.stringify(increments)}`);
+
+  await Promise.all([ok("ada", "sum", { key: ["total"], by: 5 }), ok("ada", "sum", { key: ["total"], by: 7 })]);
+  assert.deepEqual((await ok("ada", "get", { key: ["total"] })).value, { u64: "12" });
+
+  // Another name is another object, with a database of its own.
+  assert.equal((await ok("grace", "get", { key: ["greeting"] })).value, null);
+
+  const enqueued = Date.now();
+  await ok("ada", "enqueue", { message: { id: "m1", failTimes: 1 }, delay: 500, backoffSchedule: [300] });
+  const delivered = await waitFor(async () => (await ok("ada", "get", { key: ["delivered", "m1"] })).value, 20_000, "m1");
+  assert.equal(delivered.attempts, 2);
+  assert.ok(delivered.at - enqueued >= 800, `delivered ${delivered.at - enqueued} ms after the enqueue`);
+});
+
+test("after wrangler dev restarts on the same --persist-to, the data is there and a message delayed across the restart is delivered", async () => {
+  await ok("ada", "enqueue", { message: { id: "across" }, delay: 1500 });
+  await wrangler.stop();
+  await sleep(1500);
+  wrangler = await startWrangler();
+  assert.equal((await ok("ada", "get", { key: ["greeting"] })).value, "hello");
+  assert.equal((await ok("ada", "get", { key: ["visits"] })).value, 20);
+  assert.deepEqual((await ok("ada", "get", { key: ["total"] })).value, { u64: "12" });
+  assert.equal((await ok("ada", "get", { key: ["delivered", "m1"] })).value.attempts, 2);
+  const across = await waitFor(async () => (await ok("ada", "get", { key: ["delivered", "across"] })).value, 20_000, "across");
+  assert.equal(across.attempts, 1);
+});
