@@ -42,9 +42,26 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
  */
 async function startWrangler() {
   const port = await freePort();
+  // Its own devtools port too: wrangler's default, 9229, may be taken.
+  const inspectorPort = await freePort();
   const child = spawn(
     node24(),
-    [wranglerBin, "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state],
+    [
+      wranglerBin,
+      "dev",
+      "--local",
+      "--ip",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "--inspector-ip",
+      "127.0.0.1",
+      "--inspector-port",
+      String(inspectorPort),
+      "--show-interactive-dev-session=false",
+      "--persist-to",
+      state,
+    ],
     {
       cwd: app,
       detached: true,
