@@ -4,117 +4,30 @@
 // installed from the packed tarball, not from the repo's pkg/. Requests go
 // through the Worker to the object; its state lives in --persist-to and must
 // survive a restart of wrangler.
-//
-// wrangler needs Node 22.12+: it runs on the Node 24 that scripts/setup.sh
-// unpacks into .tools/.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { packAndInstall } from "../packaging/pack.mjs";
-import { freePort } from "../smoke/procs.mjs";
+import { startWrangler } from "../smoke/wrangler.mjs";
 import { call } from "./workerd.mjs";
 
-const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
-const example = join(repoRoot, "docs/examples/durable-object");
-const wranglerBin = join(repoRoot, "node_modules/wrangler/bin/wrangler.js");
-
-function node24() {
-  const tools = join(repoRoot, ".tools");
-  const dir = existsSync(tools) ? readdirSync(tools).find((name) => name.startsWith("node-24.")) : undefined;
-  if (!dir) throw new Error("no Node 24 in .tools/: run bash scripts/setup.sh (wrangler needs Node 22.12+)");
-  return join(tools, dir, "bin/node");
-}
-
+const example = fileURLToPath(new URL("../../docs/examples/durable-object/", import.meta.url));
 const packed = packAndInstall("wrangler-durable-object");
 const app = join(packed.runDir, "app");
-const state = join(packed.runDir, "state");
 let wrangler = null;
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/**
- * Starts `wrangler dev` on the app in its own process group (wrangler runs
- * workerd as a child, which a stop must end too); resolves once a request
- * reaches the Worker.
- */
-async function startWrangler() {
-  const port = await freePort();
-  // Its own devtools port too: wrangler's default, 9229, may be taken.
-  const inspectorPort = await freePort();
-  const child = spawn(
-    node24(),
-    [
-      wranglerBin,
-      "dev",
-      "--local",
-      "--ip",
-      "127.0.0.1",
-      "--port",
-      String(port),
-      "--inspector-ip",
-      "127.0.0.1",
-      "--inspector-port",
-      String(inspectorPort),
-      "--show-interactive-dev-session=false",
-      "--persist-to",
-      state,
-    ],
-    {
-      cwd: app,
-      detached: true,
-      stdio: ["ignore", "pipe", "pipe"],
-      env: {
-        ...process.env,
-        // No prompts, no hotkeys, nothing sent anywhere.
-        CI: "true",
-        WRANGLER_SEND_METRICS: "false",
-        XDG_CONFIG_HOME: join(packed.runDir, "config"),
-      },
-    },
-  );
-  let output = "";
-  child.stdout.on("data", (d) => (output += d));
-  child.stderr.on("data", (d) => (output += d));
-  let exited = null;
-  const exit = new Promise((resolve) => child.once("exit", (code, signal) => resolve((exited = { code, signal }))));
-  const killGroup = (signal) => {
-    try {
-      process.kill(-child.pid, signal);
-    } catch {}
-  };
-  process.once("exit", () => killGroup("SIGKILL"));
-  const handle = {
-    base: `http://127.0.0.1:${port}`,
-    output: () => output,
-    async stop() {
-      if (exited) return;
-      killGroup("SIGTERM");
-      const timer = setTimeout(() => killGroup("SIGKILL"), 5000);
-      await exit;
-      clearTimeout(timer);
-      // workerd may outlive wrangler by a moment; nothing of the group stays.
-      killGroup("SIGKILL");
-    },
-  };
-  const deadline = Date.now() + 90_000;
-  for (;;) {
-    if (exited) throw new Error(`wrangler dev exited (${JSON.stringify(exited)}):\n${output}`);
-    try {
-      const response = await fetch(handle.base + "/");
-      await response.text();
-      // The Worker's own usage text, not wrangler's or a proxy's error page.
-      if (response.status === 404) return handle;
-    } catch {}
-    if (Date.now() > deadline) {
-      await handle.stop();
-      throw new Error(`wrangler dev did not answer within 90 s:\n${output}`);
-    }
-    await sleep(200);
-  }
-}
+// The Worker's own usage text (404), not wrangler's or a proxy's error page.
+const start = () =>
+  startWrangler({
+    app,
+    persistTo: join(packed.runDir, "state"),
+    configHome: join(packed.runDir, "config"),
+    ready: async (response) => (await response.text()).startsWith("usage: /<object name>/"),
+  });
 
 async function ok(object, action, body) {
   const [status, result] = await call(wrangler.base, object, action, body);
@@ -137,7 +50,7 @@ before(async () => {
   for (const file of ["worker.js", "wrangler.toml"]) cpSync(join(example, file), join(app, file));
   cpSync(packed.installed, join(app, "node_modules/webkv"), { recursive: true });
   writeFileSync(join(app, "package.json"), JSON.stringify({ name: "webkv-durable-object", private: true, type: "module" }));
-  wrangler = await startWrangler();
+  wrangler = await start();
 });
 
 after(async () => {
@@ -179,7 +92,7 @@ test("after wrangler dev restarts on the same --persist-to, the data is there an
   await ok("ada", "enqueue", { message: { id: "across" }, delay: 1500 });
   await wrangler.stop();
   await sleep(1500);
-  wrangler = await startWrangler();
+  wrangler = await start();
   assert.equal((await ok("ada", "get", { key: ["greeting"] })).value, "hello");
   assert.equal((await ok("ada", "get", { key: ["visits"] })).value, 20);
   assert.deepEqual((await ok("ada", "get", { key: ["total"] })).value, { u64: "12" });
