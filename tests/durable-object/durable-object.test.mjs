@@ -8,7 +8,7 @@ import { copyFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { call, startWorkerd, UNIQUE_KEY } from "./workerd.mjs";
+import { call, objects, startWorkerd, UNIQUE_KEY } from "./workerd.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const deno = join(here, "../../node_modules/@deno/linux-x64-glibc/deno");
@@ -23,25 +23,10 @@ async function restart() {
   workerd = await startWorkerd(join(dir, "config"), storage);
 }
 
-async function ok(object, action, body) {
-  const [status, result] = await call(workerd.base, object, action, body);
-  assert.equal(status, 200, `${object}/${action}: ${JSON.stringify(result)}\n${workerd.output()}`);
-  return result;
-}
+const { ok, waitFor } = objects(() => workerd);
 
 async function sql(object, query, params = []) {
   return await ok(object, "sql", { query, params });
-}
-
-/** Polls `read` until it returns something, for up to `ms`. */
-async function waitFor(read, ms, what) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await read();
-    if (value) return value;
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}\n${workerd.output()}`);
-    await sleep(100);
-  }
 }
 
 before(restart);

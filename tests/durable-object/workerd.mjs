@@ -2,6 +2,7 @@
 // storage on disk (`enableSql`, `localDisk`), as wrangler would deploy it:
 // "webkv" is the package's workerd entry (pkg/), "example" the example's own
 // worker.js, and the main module test-worker.js adds the tests' routes.
+import assert from "node:assert/strict";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -95,4 +96,29 @@ export async function call(base, object, action, body = {}) {
   } catch {
     throw new Error(`${object}/${action}: ${response.status} ${text}`);
   }
+}
+
+/**
+ * Requests to the example's objects on the server that `current()` returns
+ * (a restart replaces it), for the tests: `ok(object, action, body)` expects
+ * a 200 and returns the JSON; `waitFor(read, ms, what)` polls `read` until
+ * it returns something, for up to `ms`. Failures print the server's output.
+ */
+export function objects(current) {
+  const ok = async (object, action, body) => {
+    const server = current();
+    const [status, result] = await call(server.base, object, action, body);
+    assert.equal(status, 200, `${object}/${action}: ${JSON.stringify(result)}\n${server.output()}`);
+    return result;
+  };
+  const waitFor = async (read, ms, what) => {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const value = await read();
+      if (value) return value;
+      if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}\n${current().output()}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  };
+  return { ok, waitFor };
 }

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { packAndInstall } from "../packaging/pack.mjs";
 import { startWrangler } from "../smoke/wrangler.mjs";
-import { call } from "./workerd.mjs";
+import { objects } from "./workerd.mjs";
 
 const example = fileURLToPath(new URL("../../docs/examples/durable-object/", import.meta.url));
 const packed = packAndInstall("wrangler-durable-object");
@@ -29,21 +29,7 @@ const start = () =>
     ready: async (response) => (await response.text()).startsWith("usage: /<object name>/"),
   });
 
-async function ok(object, action, body) {
-  const [status, result] = await call(wrangler.base, object, action, body);
-  assert.equal(status, 200, `${object}/${action}: ${JSON.stringify(result)}\n${wrangler.output()}`);
-  return result;
-}
-
-async function waitFor(read, ms, what) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await read();
-    if (value) return value;
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}\n${wrangler.output()}`);
-    await sleep(100);
-  }
-}
+const { ok, waitFor } = objects(() => wrangler);
 
 before(async () => {
   mkdirSync(join(app, "node_modules"), { recursive: true });
