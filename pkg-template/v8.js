@@ -516,6 +516,15 @@ export class ValueWriter {
     return this.#writer.pos;
   }
 
+  /** Appends a u64 as 8 little-endian bytes (a KvU64); returns the end offset. */
+  appendLe64(value) {
+    const writer = this.#writer;
+    writer.reserve(8);
+    writer.view.setBigUint64(writer.pos, value, true);
+    writer.pos += 8;
+    return writer.pos;
+  }
+
   get length() {
     return this.#writer.pos;
   }

@@ -11,12 +11,6 @@ const typedArrayTag = Object.getOwnPropertyDescriptor(
   Symbol.toStringTag,
 ).get;
 
-function le64(value) {
-  const bytes = new Uint8Array(8);
-  new DataView(bytes.buffer).setBigUint64(0, value, true);
-  return bytes;
-}
-
 /** Appends `value`'s bytes to `values` (a ValueWriter); returns its encoding. */
 export function appendValue(values, value) {
   if (typedArrayTag.call(value) === "Uint8Array") {
@@ -24,7 +18,7 @@ export function appendValue(values, value) {
     return ENCODING_BYTES;
   }
   if (value instanceof KvU64) {
-    values.appendBytes(le64(value.value));
+    values.appendLe64(value.value);
     return ENCODING_LE64;
   }
   values.append(value);

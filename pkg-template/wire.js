@@ -81,20 +81,32 @@ export function pushMutationRow(rows, kind, encoding, valueEnd, expireIn) {
   rows.push(fields[FIELD_AT_0], fields[FIELD_AT_1], fields[FIELD_AT_2], fields[FIELD_AT_3]);
 }
 
+// The rows of a commit cross as a view of one reused Float64Array: the
+// bindings copy them into wasm memory before `Database.commit` runs, so the
+// view is free again once the call is made (as kv.set's spare value writer
+// is), and a commit allocates no array buffer for them.
+let rowScratch = new Float64Array(16 * ROW_WIDTH);
+
 /**
- * The rows as `Database.commit` takes them. A set whose key (in `keys`, a
- * copy the caller made for the commit) `hasSuffixMarker`, Deno's
- * `[..., kv.commitVersionstamp()]`, goes as its own kind, without the marker.
+ * The rows as `Database.commit` takes them, valid until the next call. A set
+ * whose key (in `keys`, a copy the caller made for the commit)
+ * `hasSuffixMarker`, Deno's `[..., kv.commitVersionstamp()]`, goes as its own
+ * kind, without the marker.
  */
 export function mutationRowsToCommit(rows, keys, hasSuffixMarker) {
-  const packed = new Float64Array(rows);
+  // Every key is looked at first: a caller's getter may run there, and may
+  // commit another operation, which takes the scratch for its own rows.
+  let suffixed = null;
   for (let i = 0; i < keys.length; i++) {
-    const kind = i * ROW_WIDTH + ROW_KIND;
-    if (packed[kind] === MUTATION.set && hasSuffixMarker(keys[i])) {
+    if (rows[i * ROW_WIDTH + ROW_KIND] === MUTATION.set && hasSuffixMarker(keys[i])) {
       keys[i] = keys[i].slice(0, keys[i].length - 1);
-      packed[kind] = MUTATION.setSuffixVersionstampedKey;
+      (suffixed ??= []).push(i);
     }
   }
+  if (rowScratch.length < rows.length) rowScratch = new Float64Array(Math.max(rows.length, 2 * rowScratch.length));
+  const packed = rowScratch.subarray(0, rows.length);
+  packed.set(rows);
+  for (const i of suffixed ?? []) packed[i * ROW_WIDTH + ROW_KIND] = MUTATION.setSuffixVersionstampedKey;
   return packed;
 }
 

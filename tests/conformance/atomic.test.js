@@ -368,3 +368,27 @@ Deno.test(`[${TARGET}] atomic: a mutation error rejects the commit`, () =>
       assertEquals((await kv.get(["before"])).versionstamp, null, "nothing of a failed commit is applied");
     }
   }));
+
+Deno.test(`[${TARGET}] atomic: a key part's getter that commits another operation changes neither commit`, () =>
+  withKv(async (kv) => {
+    await kv.set(["gone"], 3);
+    let inner = null;
+    const key = ["outer", "last"];
+    Object.defineProperty(key, 1, {
+      enumerable: true,
+      get() {
+        // Other mutation kinds and counts than the outer commit's.
+        inner ??= kv.atomic().delete(["x"]).sum(["counter"], 5n).set(["inner"], "inner").commit();
+        return "last";
+      },
+    });
+    const outer = await kv.atomic().set(key, 1).set(["second"], 2).delete(["gone"]).commit();
+    assertStrictEquals(outer.ok, true);
+    assert(inner !== null, "the getter ran");
+    assertStrictEquals((await inner).ok, true);
+    assertEquals(await value(kv, ["outer", "last"]), 1);
+    assertEquals(await value(kv, ["second"]), 2);
+    assertEquals((await kv.get(["gone"])).versionstamp, null);
+    assertEquals(await value(kv, ["counter"]), u64(5n));
+    assertEquals(await value(kv, ["inner"]), "inner");
+  }));
