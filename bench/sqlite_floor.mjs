@@ -71,7 +71,9 @@ async function rawSide() {
   );
   const value = new Uint8Array(120).fill(3); // about the size of the V8 bytes of { i, s }
   const counterKey = new Uint8Array([0x02, ...new TextEncoder().encode("counter"), 0x00]);
-  const setKey = (i) => new Uint8Array([0x02, 0x62, 0x00, 0x15, i & 255, (i >> 8) & 255, (i >> 16) & 255]);
+  // ["b", i] as Deno encodes it (a 3-byte integer, big-endian): keys in the
+  // order webkv's ["bench", i] are, so the upserts append as theirs do.
+  const setKey = (i) => new Uint8Array([0x02, 0x62, 0x00, 0x17, (i >> 16) & 255, (i >> 8) & 255, i & 255]);
   const commit = (i) => {
     db.exec("begin immediate");
     const { version } = bump.get(7);
