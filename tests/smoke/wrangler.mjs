@@ -4,7 +4,7 @@
 // .tools/. It bundles the Worker with its own esbuild and runs it in workerd
 // through miniflare, offline: nothing is sent anywhere.
 import { spawn } from "node:child_process";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort } from "./procs.mjs";
@@ -12,12 +12,8 @@ import { freePort } from "./procs.mjs";
 const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
 const wranglerBin = join(repoRoot, "node_modules/wrangler/bin/wrangler.js");
 
-function node24() {
-  const tools = join(repoRoot, ".tools");
-  const dir = existsSync(tools) ? readdirSync(tools).find((name) => name.startsWith("node-24.")) : undefined;
-  if (!dir) throw new Error("no Node 24 in .tools/: run bash scripts/setup.sh (wrangler needs Node 22.12+)");
-  return join(tools, dir, "bin/node");
-}
+// The same Node 24 as the SQLite tests (tests/sqlite/helpers.mjs).
+const NODE24 = process.env.NODE24 ?? join(repoRoot, ".tools/node-24.21.0/bin/node");
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -30,11 +26,12 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
  * { base, output(), stop() }.
  */
 export async function startWrangler({ app, persistTo, configHome, ready }) {
+  if (!existsSync(NODE24)) throw new Error(`no ${NODE24}: run bash scripts/setup.sh (wrangler needs Node 22.12+)`);
   const port = await freePort();
   // Its own devtools port too: wrangler's default, 9229, may be taken.
   const inspectorPort = await freePort();
   const child = spawn(
-    node24(),
+    NODE24,
     [
       wranglerBin,
       "dev",
