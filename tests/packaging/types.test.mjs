@@ -63,6 +63,23 @@ async function withSlot(fn) {
   }
 }
 
+/**
+ * A project in `dir` with the installed webkv (and `packages`, names in the
+ * tools' node_modules), `source` as `file` and `compilerOptions`: `tsc -p`
+ * must pass and print nothing.
+ */
+async function typeCheck({ dir, tsc, source, file, packages = [], compilerOptions }) {
+  mkdirSync(join(dir, "node_modules"), { recursive: true });
+  cpSync(packed.installed, join(dir, "node_modules/webkv"), { recursive: true });
+  for (const name of packages) cpSync(bin(name), join(dir, "node_modules", name), { recursive: true });
+  cpSync(source, join(dir, file));
+  writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "types-app", private: true, type: "module" }));
+  writeFileSync(join(dir, "tsconfig.json"), JSON.stringify({ compilerOptions, files: [file] }, null, 2));
+  const { code, output } = await withSlot(() => run(process.execPath, [bin(tsc), "-p", "tsconfig.json"], { cwd: dir }));
+  assert.equal(code, 0, `tsc failed (${dir}):\n${output}`);
+  assert.equal(output, "");
+}
+
 test("tsc --noEmit --strict on a program using webkv, without @types/node", { concurrency: true }, async (t) => {
   const runs = [];
   for (const [tsName, tsc, tsOptions] of TYPESCRIPTS) {
@@ -70,17 +87,15 @@ test("tsc --noEmit --strict on a program using webkv, without @types/node", { co
       for (const [resolution, options] of RESOLUTIONS) {
         const name = `${tsName}, ${libName}, moduleResolution ${resolution}`;
         runs.push(t.test(name, async () => {
-          const dir = join(packed.runDir, "tsc", name.replace(/[^a-z0-9]+/gi, "-"));
-          mkdirSync(join(dir, "node_modules"), { recursive: true });
-          cpSync(packed.installed, join(dir, "node_modules/webkv"), { recursive: true });
-          cpSync(appSource, join(dir, "app.ts"));
-          writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "types-app", private: true, type: "module" }));
           const compilerOptions = { strict: true, noEmit: true, skipLibCheck: false, types: [], ...tsOptions, ...options };
           if (lib) compilerOptions.lib = lib;
-          writeFileSync(join(dir, "tsconfig.json"), JSON.stringify({ compilerOptions, files: ["app.ts"] }, null, 2));
-          const { code, output } = await withSlot(() => run(process.execPath, [bin(tsc), "-p", "tsconfig.json"], { cwd: dir }));
-          assert.equal(code, 0, `tsc failed (${dir}):\n${output}`);
-          assert.equal(output, "");
+          await typeCheck({
+            dir: join(packed.runDir, "tsc", name.replace(/[^a-z0-9]+/gi, "-")),
+            tsc,
+            source: appSource,
+            file: "app.ts",
+            compilerOptions,
+          });
         }));
       }
     }
@@ -92,29 +107,27 @@ test("tsc --noEmit --strict on a program using webkv, without @types/node", { co
 // globals (so no "dom" lib) and the "cloudflare:workers" module.
 test("a Durable Object typed with @cloudflare/workers-types: openKv(this.ctx.storage), tsc --strict", { concurrency: true }, async (t) => {
   const runs = TYPESCRIPTS.map(([tsName, tsc, tsOptions]) =>
-    t.test(tsName, async () => {
-      const dir = join(packed.runDir, "durable-object", tsName.replace(/[^a-z0-9]+/gi, "-"));
-      mkdirSync(join(dir, "node_modules/@cloudflare"), { recursive: true });
-      cpSync(packed.installed, join(dir, "node_modules/webkv"), { recursive: true });
-      cpSync(bin("@cloudflare/workers-types"), join(dir, "node_modules/@cloudflare/workers-types"), { recursive: true });
-      cpSync(durableObjectSource, join(dir, "worker.ts"));
-      writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "durable-object-app", private: true, type: "module" }));
-      const compilerOptions = {
-        strict: true,
-        noEmit: true,
-        skipLibCheck: false,
-        target: "es2022",
-        lib: ["es2022"],
-        types: ["@cloudflare/workers-types"],
-        module: "esnext",
-        moduleResolution: "bundler",
-        ...tsOptions,
-      };
-      writeFileSync(join(dir, "tsconfig.json"), JSON.stringify({ compilerOptions, files: ["worker.ts"] }, null, 2));
-      const { code, output } = await withSlot(() => run(process.execPath, [bin(tsc), "-p", "tsconfig.json"], { cwd: dir }));
-      assert.equal(code, 0, `tsc failed (${dir}):\n${output}`);
-      assert.equal(output, "");
-    }));
+    t.test(tsName, () =>
+      typeCheck({
+        dir: join(packed.runDir, "durable-object", tsName.replace(/[^a-z0-9]+/gi, "-")),
+        tsc,
+        source: durableObjectSource,
+        file: "worker.ts",
+        packages: ["@cloudflare/workers-types"],
+        compilerOptions: {
+          strict: true,
+          noEmit: true,
+          skipLibCheck: false,
+          target: "es2022",
+          lib: ["es2022"],
+          types: ["@cloudflare/workers-types"],
+          module: "esnext",
+          moduleResolution: "bundler",
+          ...tsOptions,
+        },
+      }),
+    ),
+  );
   await Promise.all(runs);
 });
 

@@ -65,7 +65,8 @@ export async function startWrangler({ app, persistTo, configHome, ready }) {
       process.kill(-child.pid, signal);
     } catch {}
   };
-  process.once("exit", () => killGroup("SIGKILL"));
+  const killOnExit = () => killGroup("SIGKILL");
+  process.once("exit", killOnExit);
   const handle = {
     base: `http://127.0.0.1:${port}`,
     output: () => output,
@@ -77,6 +78,7 @@ export async function startWrangler({ app, persistTo, configHome, ready }) {
       clearTimeout(timer);
       // workerd may outlive wrangler by a moment; nothing of the group stays.
       killGroup("SIGKILL");
+      process.off("exit", killOnExit);
     },
   };
   const deadline = Date.now() + 90_000;
