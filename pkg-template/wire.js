@@ -84,7 +84,10 @@ export function pushMutationRow(rows, kind, encoding, valueEnd, expireIn) {
 // The rows of a commit cross as a view of one reused Float64Array: the
 // bindings copy them into wasm memory before `Database.commit` runs, so the
 // view is free again once the call is made (as kv.set's spare value writer
-// is), and a commit allocates no array buffer for them.
+// is), and a commit allocates no array buffer for them. It grows to the rows
+// of Deno's most mutations per commit (1,000) at most: a larger commit,
+// which the wasm refuses, gets a buffer of its own that is not kept.
+const KEPT_ROWS = 1000 * ROW_WIDTH;
 let rowScratch = new Float64Array(16 * ROW_WIDTH);
 
 /**
@@ -103,9 +106,14 @@ export function mutationRowsToCommit(rows, keys, hasSuffixMarker) {
       (suffixed ??= []).push(i);
     }
   }
-  if (rowScratch.length < rows.length) rowScratch = new Float64Array(Math.max(rows.length, 2 * rowScratch.length));
-  const packed = rowScratch.subarray(0, rows.length);
-  packed.set(rows);
+  let packed;
+  if (rows.length > KEPT_ROWS) {
+    packed = new Float64Array(rows);
+  } else {
+    if (rowScratch.length < rows.length) rowScratch = new Float64Array(Math.min(KEPT_ROWS, Math.max(rows.length, 2 * rowScratch.length)));
+    packed = rowScratch.subarray(0, rows.length);
+    packed.set(rows);
+  }
   for (const i of suffixed ?? []) packed[i * ROW_WIDTH + ROW_KIND] = MUTATION.setSuffixVersionstampedKey;
   return packed;
 }

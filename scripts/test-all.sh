@@ -41,7 +41,7 @@ run "bindings, and the KV Connect wire decoders fed a hostile server's bytes, as
 run "bindings in Chromium (wasm-pack test --headless --chrome, through a one-request-per-connection proxy)" node scripts/wasm-pack-chrome.mjs
 run "wasm-pack's test server holds keep-alive connections; through the proxy it holds none" node --test tests/wasm-pack-chrome/
 run "build pkg/" node scripts/build.mjs
-run "V8 value codec in Node" node --test tests/codec/v8_node.test.mjs
+run "V8 value codec and wire.js in Node" node --test tests/codec/v8_node.test.mjs tests/codec/wire_node.test.mjs
 run "V8 value codec in Chromium" node --test tests/codec/v8_chromium.test.mjs
 run "V8 value codec against Deno's V8" node_modules/@deno/linux-x64-glibc/deno test -A tests/codec/v8_deno.test.js
 run "TypeScript declarations vs Deno's" bash tests/types/run.sh
