@@ -12,7 +12,8 @@ use futures::task::ArcWake;
 use rusqlite::types::{Value, ValueRef};
 
 use super::host::{SqlValue, SqliteHost, StatementId};
-use super::{open_shared, SqliteBackend, QUEUE_POLL_MS};
+use super::queue::QUEUE_POLL_MS;
+use super::{open_shared, SqliteBackend};
 use crate::backend::time::{Clock, Timer};
 use crate::backend::Backend;
 use crate::core::error::{KvError, KvResult};
