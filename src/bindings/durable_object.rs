@@ -10,8 +10,9 @@ use std::rc::Rc;
 use js_sys::Array;
 use wasm_bindgen::prelude::*;
 
+use super::reporter::Reporter;
 use super::sqlite::host_error;
-use super::{errors, now_ms, timer, Database};
+use super::{errors, js, now_ms, timer, Database};
 use crate::backend::sqlite::host::{SqlValue, SqliteHost, StatementId, TxKind};
 use crate::backend::sqlite::open_shared;
 use crate::core::error::{KvError, KvResult};
@@ -77,35 +78,45 @@ fn params(values: &[SqlValue]) -> Array {
     values.iter().map(to_js).collect()
 }
 
-struct DurableObjectHost(DurableObjectConnection);
+struct DurableObjectHost {
+    connection: DurableObjectConnection,
+    reports: Reporter,
+}
 
 impl SqliteHost for DurableObjectHost {
     fn exec(&self, sql: &str) -> KvResult<()> {
-        self.0.exec(sql).map_err(host_error)
+        self.connection.exec(sql).map_err(host_error)
     }
 
     fn prepare(&self, sql: &str) -> KvResult<StatementId> {
-        self.0.prepare(sql).map_err(host_error)
+        self.connection.prepare(sql).map_err(host_error)
     }
 
     fn query(&self, statement: StatementId, values: &[SqlValue]) -> KvResult<Vec<Vec<SqlValue>>> {
-        Ok(rows(self.0.query(statement, &params(values)).map_err(host_error)?))
+        Ok(rows(
+            self.connection.query(statement, &params(values)).map_err(host_error)?,
+        ))
     }
 
     fn run(&self, statement: StatementId, values: &[SqlValue]) -> KvResult<u64> {
-        self.0
+        self.connection
             .run(statement, &params(values))
             .map(|changes| changes as u64)
             .map_err(host_error)
     }
 
     fn random_bytes(&self, buf: &mut [u8]) {
-        self.0.random_bytes(buf);
+        self.connection.random_bytes(buf);
     }
 
     /// Forgets the statements; the storage itself stays the object's.
     fn close(&self) {
-        self.0.close();
+        self.reports.close();
+        self.connection.close();
+    }
+
+    fn report(&self, text: &str) {
+        self.reports.report(text);
     }
 
     /// A synchronous body runs alone in a Durable Object, so reads need no
@@ -115,7 +126,7 @@ impl SqliteHost for DurableObjectHost {
             return body();
         }
         let mut outcome: KvResult<bool> = Ok(false);
-        self.0
+        self.connection
             .transaction(&mut || {
                 outcome = body();
                 matches!(outcome, Ok(true))
@@ -141,7 +152,7 @@ impl SqliteHost for DurableObjectHost {
     }
 
     fn wake_for_queue_at(&self, at_ms: u64) {
-        self.0.wake_for_queue_at(at_ms as f64);
+        self.connection.wake_for_queue_at(at_ms as f64);
     }
 }
 
@@ -149,7 +160,12 @@ impl SqliteHost for DurableObjectHost {
 /// open on it; `key` names the storage (one per object in the isolate).
 #[wasm_bindgen(js_name = openDurableObject)]
 pub fn open_durable_object(key: String, connection: DurableObjectConnection) -> Result<Database, JsValue> {
-    let connect = || -> KvResult<Box<dyn SqliteHost>> { Ok(Box::new(DurableObjectHost(connection))) };
+    let connect = || -> KvResult<Box<dyn SqliteHost>> {
+        Ok(Box::new(DurableObjectHost {
+            connection,
+            reports: Reporter::new(js::console_warn),
+        }))
+    };
     let backend = open_shared(&key, connect, Rc::new(now_ms), Rc::new(timer::sleep)).map_err(|err| {
         errors::to_js(KvError::type_error(format!(
             "Cannot open the Durable Object's storage: {}",

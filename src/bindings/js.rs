@@ -12,6 +12,14 @@ extern "C" {
     pub fn error_text(error: &JsValue) -> String;
 }
 
+#[cfg(feature = "sqlite")]
+#[wasm_bindgen]
+extern "C" {
+    /// Where the SQLite hosts' reports go (`reporter.rs` keeps them few).
+    #[wasm_bindgen(js_namespace = console, js_name = warn)]
+    pub fn console_warn(text: &str);
+}
+
 #[wasm_bindgen(module = "/src/bindings/arguments.js")]
 extern "C" {
     #[wasm_bindgen(js_name = typeName)]

@@ -16,7 +16,7 @@ mod idb_store;
 mod indexeddb;
 mod js;
 mod key;
-#[cfg(feature = "indexeddb")]
+#[cfg(any(feature = "indexeddb", feature = "sqlite"))]
 mod reporter;
 #[cfg(feature = "sqlite")]
 mod sqlite;

@@ -7,6 +7,7 @@ use std::rc::Rc;
 use js_sys::Uint8Array;
 use wasm_bindgen::prelude::*;
 
+use super::reporter::Reporter;
 use super::{errors, js, now_ms, timer, Database};
 use crate::backend::sqlite::host::{SqlValue, SqliteHost, StatementId};
 use crate::backend::sqlite::open_shared;
@@ -141,39 +142,47 @@ fn unpack_rows(bytes: &[u8]) -> KvResult<Vec<Vec<SqlValue>>> {
         .collect()
 }
 
-struct JsSqliteHost(SqliteConnection);
+struct JsSqliteHost {
+    connection: SqliteConnection,
+    reports: Reporter,
+}
 
 impl SqliteHost for JsSqliteHost {
     fn exec(&self, sql: &str) -> KvResult<()> {
-        self.0.exec(sql).map_err(host_error)
+        self.connection.exec(sql).map_err(host_error)
     }
 
     fn prepare(&self, sql: &str) -> KvResult<StatementId> {
-        self.0.prepare(sql).map_err(host_error)
+        self.connection.prepare(sql).map_err(host_error)
     }
 
     fn query(&self, statement: StatementId, values: &[SqlValue]) -> KvResult<Vec<Vec<SqlValue>>> {
-        let packed = self.0.query(statement, &pack(values)).map_err(host_error)?;
+        let packed = self.connection.query(statement, &pack(values)).map_err(host_error)?;
         unpack_rows(&packed.to_vec())
     }
 
     fn run(&self, statement: StatementId, values: &[SqlValue]) -> KvResult<u64> {
-        self.0
+        self.connection
             .run(statement, &pack(values))
             .map(|changes| changes as u64)
             .map_err(host_error)
     }
 
     fn read_only(&self) -> bool {
-        self.0.read_only()
+        self.connection.read_only()
     }
 
     fn random_bytes(&self, buf: &mut [u8]) {
-        self.0.random_bytes(buf);
+        self.connection.random_bytes(buf);
     }
 
     fn close(&self) {
-        self.0.close();
+        self.reports.close();
+        self.connection.close();
+    }
+
+    fn report(&self, text: &str) {
+        self.reports.report(text);
     }
 }
 
@@ -184,7 +193,10 @@ impl SqliteHost for JsSqliteHost {
 pub fn open_sqlite(path: String, connect: &js_sys::Function) -> Result<Database, JsValue> {
     let connect = || -> KvResult<Box<dyn SqliteHost>> {
         let connection = connect.call0(&JsValue::UNDEFINED).map_err(host_error)?;
-        Ok(Box::new(JsSqliteHost(connection.unchecked_into())))
+        Ok(Box::new(JsSqliteHost {
+            connection: connection.unchecked_into(),
+            reports: Reporter::new(js::console_warn),
+        }))
     };
     let backend = open_shared(&path, connect, Rc::new(now_ms), Rc::new(timer::sleep))
         .map_err(|err| errors::to_js(KvError::type_error(format!("Cannot open {path}: {}", err.message))))?;

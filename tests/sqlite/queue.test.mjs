@@ -101,6 +101,57 @@ test("a failing handler is retried on its backoff schedule, then the message goe
   assert.match(read, /^entry \["dead",1n\] = \{"job":7\} @ /m);
 });
 
+test("queue rows another program wrote wrong are set aside with a warning, and the messages behind them are delivered", async (t) => {
+  const file = join(tempDir(t), "corrupt-queue.db");
+  let kv = await openKv(file);
+  await kv.set(["kept"], "yes");
+  kv.close();
+  // In front of the good messages: rows real Deno 2.9 panics on.
+  const db = new DatabaseSync(file);
+  db.exec(`insert into queue values (1, x'ff', x'00', '[]', '[]');
+    insert into queue values (2, 'bad-schedule', x'ff0f4902', 'garbage', '[]');
+    insert into queue values (3, 'text-payload', 'text', '[]', '[]');
+    insert into queue_running values (4, 'dead-and-bad', x'ff0f4902', '[1e400]', '[]');`);
+  db.close();
+  const warnings = [];
+  const warn = console.warn;
+  console.warn = (...args) => warnings.push(args.join(" "));
+  t.after(() => (console.warn = warn));
+  kv = await openKv(file);
+  let closed = false;
+  t.after(() => closed || kv.close());
+  await kv.enqueue("first");
+  const delivered = [];
+  const done = new Promise((resolve) =>
+    kv.listenQueue((message) => {
+      delivered.push(message);
+      if (delivered.length === 2) resolve();
+    }),
+  );
+  await kv.enqueue("second");
+  await Promise.race([done, sleep(5000)]);
+  assert.deepEqual(delivered, ["first", "second"]);
+  // The first report is printed at once, the next ones summed up later.
+  assert.match(warnings[0] ?? "", /^webkv: the queue message .* cannot be delivered: .* webkv_queue_set_aside/);
+  const check = new DatabaseSync(file);
+  const setAside = check.prepare("select from_table, id, reason from webkv_queue_set_aside order by ts").all();
+  check.close();
+  assert.deepEqual(
+    setAside.map((row) => [row.from_table, row.reason]),
+    [
+      ["queue", "its id is not text"],
+      ["queue", "its backoff schedule is not a JSON list of milliseconds"],
+      ["queue", "its payload is not bytes"],
+      ["queue_running", "its backoff schedule is not a JSON list of milliseconds"],
+    ],
+  );
+  // The extra table is no obstacle to real Deno.
+  kv.close();
+  closed = true;
+  const read = await run("deno-kv", "read.js", [file, "deno-kv", 10]);
+  assert.match(read, /^entry \["kept"\] = "yes" @ /m);
+});
+
 test("an entry expires across a reopen: invisible at once, deleted from the file on open", async (t) => {
   const file = join(tempDir(t), "exp.db");
   let kv = await openKv(file);

@@ -22,6 +22,7 @@ struct RusqliteHost {
     connection: rusqlite::Connection,
     statements: RefCell<Vec<String>>,
     random_calls: Rc<Cell<usize>>,
+    reports: Rc<RefCell<Vec<String>>>,
 }
 
 fn sql_error(err: rusqlite::Error) -> KvError {
@@ -96,6 +97,10 @@ impl SqliteHost for RusqliteHost {
     }
 
     fn close(&self) {}
+
+    fn report(&self, text: &str) {
+        self.reports.borrow_mut().push(text.to_string());
+    }
 }
 
 struct World {
@@ -103,6 +108,7 @@ struct World {
     path: String,
     now: Rc<Cell<u64>>,
     random_calls: Rc<Cell<usize>>,
+    reports: Rc<RefCell<Vec<String>>>,
 }
 
 struct TempDir(std::path::PathBuf);
@@ -124,6 +130,7 @@ impl World {
             path,
             now: Rc::new(Cell::new(1_000_000)),
             random_calls: Rc::new(Cell::new(0)),
+            reports: Rc::new(RefCell::new(Vec::new())),
         }
     }
 
@@ -153,6 +160,7 @@ impl World {
                 connection,
                 statements: RefCell::new(Vec::new()),
                 random_calls: Rc::clone(&self.random_calls),
+                reports: Rc::clone(&self.reports),
             }))
         };
         open_shared(&self.path, connect, clock, timer).expect("opens")
@@ -225,5 +233,99 @@ fn each_commit_advances_the_version_by_1_to_9_without_asking_the_host_for_random
         asked_at_open,
         "no commit asks the host for randomness"
     );
+    backend.close();
+}
+
+/// Polls `future` once with a waker that does nothing.
+fn poll_once<T>(future: &mut crate::backend::BackendFuture<T>) -> Poll<KvResult<T>> {
+    let mut cx = Context::from_waker(std::task::Waker::noop());
+    future.as_mut().poll(&mut cx)
+}
+
+#[test]
+fn queue_rows_that_are_no_message_are_set_aside_and_reported_and_the_rest_is_delivered() {
+    let world = World::new("corrupt-queue");
+    let backend = world.open();
+    let write = denokv_proto::AtomicWrite {
+        checks: vec![],
+        mutations: vec![],
+        enqueues: vec![denokv_proto::Enqueue {
+            payload: vec![1],
+            deadline: chrono::DateTime::from_timestamp_millis(world.now.get() as i64).expect("a time"),
+            keys_if_undelivered: vec![],
+            backoff_schedule: None,
+        }],
+    };
+    let mut commit = backend.atomic_write(write);
+    while poll_once(&mut commit).is_pending() {}
+
+    // Rows another program wrote, in front of the good message.
+    let other = rusqlite::Connection::open(&world.path).expect("opens");
+    other
+        .execute_batch(
+            "insert into queue values (1, x'ff', x'00', '[]', '[]');
+             insert into queue values (2, 'bad-schedule', x'00', 'garbage', '[]');
+             insert into queue values (3, 'bad-keys', x'00', '[]', '[[254, 1]]');
+             insert into queue values (4, 'text-payload', 'text', '[]', '[]');
+             insert into queue values (4.5, 'fractional-time', x'00', '[]', '[]');
+             insert into queue values ('soon', 'text-time', x'00', '[]', '[]');
+             insert into queue_running values (5, 'dead-and-bad', x'00', 'nope', '[]');
+             insert into queue_running values (6, 'dead-and-good', x'02', '[0]', '[]');",
+        )
+        .expect("writes");
+
+    let mut delivered = Vec::new();
+    for _ in 0..2 {
+        let mut next = backend.dequeue();
+        let Poll::Ready(Ok(Some((id, payload)))) = poll_once(&mut next) else {
+            panic!("a message is due; delivered so far: {delivered:?}");
+        };
+        delivered.push(payload);
+        backend.finish_message(id, true);
+    }
+    delivered.sort();
+    assert_eq!(delivered, [vec![1], vec![2]]);
+    // The row whose time is text sorts after every number: it is found
+    // once the queue holds nothing else.
+    let mut next = backend.dequeue();
+    assert!(poll_once(&mut next).is_pending());
+
+    let count = |table: &str| -> i64 {
+        other
+            .query_row(&format!("select count(*) from {table}"), [], |row| row.get(0))
+            .expect("counts")
+    };
+    assert_eq!((count("queue"), count("queue_running")), (0, 0));
+    let mut set_aside: Vec<(String, String)> = other
+        .prepare("select from_table, reason from webkv_queue_set_aside order by ts")
+        .expect("prepares")
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+        .expect("queries")
+        .collect::<Result<_, _>>()
+        .expect("reads");
+    set_aside.sort();
+    let expected = [
+        ("queue", "its backoff schedule is not a JSON list of milliseconds"),
+        ("queue", "its id is not text"),
+        ("queue", "its payload is not bytes"),
+        ("queue", "its time is not an integer"),
+        ("queue", "its time is not an integer"),
+        ("queue", "one of its keysIfUndelivered is not a key"),
+        (
+            "queue_running",
+            "its backoff schedule is not a JSON list of milliseconds",
+        ),
+    ];
+    let expected: Vec<(String, String)> = expected.iter().map(|(t, r)| (t.to_string(), r.to_string())).collect();
+    assert_eq!(set_aside, expected);
+    let reports = world.reports.borrow();
+    assert_eq!(reports.len(), 7, "{reports:?}");
+    assert!(
+        reports
+            .iter()
+            .any(|r| r.contains("message bad-keys ") && r.contains("webkv_queue_set_aside")),
+        "{reports:?}"
+    );
+    drop(reports);
     backend.close();
 }

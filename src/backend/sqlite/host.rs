@@ -77,6 +77,10 @@ pub trait SqliteHost {
 
     fn close(&self);
 
+    /// Tells the user of something webkv did on its own that they should
+    /// know of (a queue row it set aside), on the console where there is one.
+    fn report(&self, text: &str);
+
     /// Runs `body` in one transaction: what it wrote stays if it returns
     /// `Ok(true)`, and nothing of it if it returns `Ok(false)` or fails.
     /// Returns whether it committed. A plain connection uses SQL's own

@@ -9,6 +9,7 @@
 mod file_tests;
 mod group;
 pub mod host;
+mod message;
 mod queue;
 mod schema;
 
@@ -160,13 +161,6 @@ fn column_bytes(row: &mut [SqlValue], i: usize, what: &str) -> KvResult<Vec<u8>>
     row.get_mut(i)
         .map(|cell| std::mem::replace(cell, SqlValue::Null))
         .and_then(SqlValue::into_bytes)
-        .ok_or_else(|| corrupt(what))
-}
-
-fn column_text(row: &mut [SqlValue], i: usize, what: &str) -> KvResult<String> {
-    row.get_mut(i)
-        .map(|cell| std::mem::replace(cell, SqlValue::Null))
-        .and_then(SqlValue::into_text)
         .ok_or_else(|| corrupt(what))
 }
 

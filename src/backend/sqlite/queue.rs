@@ -8,10 +8,11 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
-use super::host::SqlValue;
 use denokv_proto::KvValue;
 
-use super::{blob, column_bytes, column_i64, column_text, corrupt, int, schema, sleep_until, Handle, SqliteDb};
+use super::host::SqlValue;
+use super::message::{QueueTable, StoredMessage, Unreadable};
+use super::{blob, column_i64, int, schema, sleep_until, Handle, SqliteDb};
 use crate::backend::time::Sleep;
 use crate::backend::BackendFuture;
 use crate::core::error::KvResult;
@@ -34,6 +35,30 @@ const DISPATCH_CONCURRENCY_LIMIT: usize = 100;
 /// left is still in the queue, and the alarm is set for it again.
 const DELIVER_DUE_LIMIT_MS: u32 = 60_000;
 
+/// What a listener's look into `queue` found.
+enum Taken {
+    Message(String, Vec<u8>),
+    /// A row that is no message, moved out of the way.
+    SetAside(Unreadable),
+    /// Another process took the message first.
+    Gone,
+}
+
+/// What requeueing messages did: the keys written (`keysIfUndelivered`) and
+/// the rows set aside.
+#[derive(Default)]
+struct Requeued {
+    written: Vec<Vec<u8>>,
+    set_aside: Vec<Unreadable>,
+}
+
+impl Requeued {
+    fn extend(&mut self, other: Requeued) {
+        self.written.extend(other.written);
+        self.set_aside.extend(other.set_aside);
+    }
+}
+
 enum Dequeued {
     Message(u64, Vec<u8>),
     /// Nothing to deliver now: look again at this time.
@@ -41,7 +66,7 @@ enum Dequeued {
 }
 
 /// A message's backoff schedule as Deno stores it: JSON text.
-pub(super) fn backoff_json(schedule: &[u32]) -> String {
+pub(super) fn backoff_json<Ms: serde::Serialize>(schedule: &[Ms]) -> String {
     serde_json::to_string(schedule).unwrap_or_else(|_| "[]".to_string())
 }
 
@@ -77,47 +102,68 @@ impl SqliteDb {
             self.keepalive(now)?;
             self.state.borrow_mut().next_keepalive_ms = now + KEEPALIVE_INTERVAL_MS;
         }
-        let earliest = self
-            .query(schema::QUEUE_GET_EARLIEST_READY, &[])?
-            .first()
-            .map(|row| column_i64(row, 0, "queue time"))
-            .transpose()?;
+        let earliest = match self.query(schema::QUEUE_GET_EARLIEST_READY, &[])?.first() {
+            None => None,
+            Some(row) => match (column_i64(row, 0, "queue row"), row.get(1)) {
+                (Ok(_), Some(SqlValue::Integer(ts))) => Some(*ts),
+                // Its time is no time: it would never fall due, or never
+                // stop falling due.
+                (Ok(rowid), _) => {
+                    self.set_aside_now(QueueTable::Ready, rowid, "its time is not an integer", now)?;
+                    return Ok(Dequeued::NotBefore(now));
+                }
+                (Err(err), _) => return Err(err),
+            },
+        };
         if can_dispatch && earliest.is_some_and(|ts| ts <= now as i64) {
             let taken = self.write_tx(|db| {
                 let mut rows = db.query(schema::QUEUE_GET_NEXT_READY, &[int(now)])?;
                 let Some(mut row) = rows.pop() else {
-                    return Ok(None);
+                    // Another process took it.
+                    return Ok(Some(Taken::Gone));
                 };
-                let id = column_text(&mut row, 1, "message id")?;
-                let data = column_bytes(&mut row, 2, "message")?;
-                let schedule = column_text(&mut row, 3, "backoff schedule")?;
-                let keys = column_text(&mut row, 4, "keysIfUndelivered")?;
-                db.run(schema::QUEUE_REMOVE_READY, &[SqlValue::Text(id.clone())])?;
+                let rowid = column_i64(&row, 0, "queue row")?;
+                let message = match StoredMessage::read(&mut row, 1) {
+                    Ok(message) => message,
+                    Err(unreadable) => {
+                        return Ok(Some(Taken::SetAside(db.set_aside(
+                            QueueTable::Ready,
+                            rowid,
+                            unreadable,
+                            now,
+                        )?)))
+                    }
+                };
+                db.run(schema::QUEUE_REMOVE_READY_ROW, &[SqlValue::Integer(rowid)])?;
                 db.run(
                     schema::QUEUE_ADD_RUNNING,
                     &[
                         int(now + MESSAGE_DEADLINE_MS),
-                        SqlValue::Text(id.clone()),
-                        blob(&data),
-                        SqlValue::Text(schedule),
-                        SqlValue::Text(keys),
+                        SqlValue::Text(message.id.clone()),
+                        blob(&message.data),
+                        SqlValue::Text(backoff_json(&message.backoff_schedule)),
+                        SqlValue::Text(keys_json(&message.keys_if_undelivered)),
                     ],
                 )?;
-                Ok(Some((id, data)))
+                Ok(Some(Taken::Message(message.id, message.data)))
             })?;
-            if let Some((row_id, payload)) = taken {
-                // Its lease must be looked at even if this object is evicted.
-                self.schedule_queue_wake_up();
-                let mut state = self.state.borrow_mut();
-                let id = state.next_message;
-                state.next_message += 1;
-                if state.in_flight.is_empty() {
-                    state.next_keepalive_ms = now + KEEPALIVE_INTERVAL_MS;
+            match taken {
+                Some(Taken::Message(row_id, payload)) => {
+                    // Its lease must be looked at even if this object is evicted.
+                    self.schedule_queue_wake_up();
+                    let mut state = self.state.borrow_mut();
+                    let id = state.next_message;
+                    state.next_message += 1;
+                    if state.in_flight.is_empty() {
+                        state.next_keepalive_ms = now + KEEPALIVE_INTERVAL_MS;
+                    }
+                    state.in_flight.insert(id, (row_id, handle));
+                    return Ok(Dequeued::Message(id, payload));
                 }
-                state.in_flight.insert(id, (row_id, handle));
-                return Ok(Dequeued::Message(id, payload));
+                Some(Taken::SetAside(unreadable)) => self.report_set_aside(&[unreadable]),
+                Some(Taken::Gone) | None => {}
             }
-            // Another process took it: look again at once.
+            // Look again at once: the next message may be due too.
             return Ok(Dequeued::NotBefore(now));
         }
         let state = self.state.borrow();
@@ -161,21 +207,22 @@ impl SqliteDb {
     fn queue_cleanup(&self, now: u64) -> KvResult<()> {
         loop {
             let outcome = self.write_tx(|db| {
-                let ids = db
+                let rowids = db
                     .query(schema::QUEUE_GET_RUNNING_PAST_DEADLINE, &[int(now)])?
-                    .into_iter()
-                    .map(|mut row| column_text(&mut row, 0, "message id"))
+                    .iter()
+                    .map(|row| column_i64(row, 0, "queue row"))
                     .collect::<KvResult<Vec<_>>>()?;
-                let mut written = Vec::new();
-                for id in &ids {
-                    written.extend(db.requeue(id, now)?);
+                let mut requeued = Requeued::default();
+                for rowid in &rowids {
+                    requeued.extend(db.requeue(*rowid, now)?);
                 }
-                Ok(Some((ids.is_empty(), written)))
+                Ok(Some((rowids.is_empty(), requeued)))
             })?;
-            let Some((done, written)) = outcome else {
+            let Some((done, requeued)) = outcome else {
                 return Ok(());
             };
-            self.notify(&written);
+            self.notify(&requeued.written);
+            self.report_set_aside(&requeued.set_aside);
             if done {
                 return Ok(());
             }
@@ -183,44 +230,45 @@ impl SqliteDb {
         }
     }
 
-    /// Deno's `requeue_message`: back into `queue` after the next backoff
-    /// interval, or, with the schedule spent, the payload written under its
-    /// `keysIfUndelivered`; returns the keys written.
-    fn requeue(&self, id: &str, now: u64) -> KvResult<Vec<Vec<u8>>> {
-        let mut rows = self.query(schema::QUEUE_GET_RUNNING_BY_ID, &[SqlValue::Text(id.to_string())])?;
+    /// Deno's `requeue_message` for row `rowid` of `queue_running`: back
+    /// into `queue` after the next backoff interval, or, with the schedule
+    /// spent, the payload written under its `keysIfUndelivered`.
+    fn requeue(&self, rowid: i64, now: u64) -> KvResult<Requeued> {
+        let mut rows = self.query(schema::QUEUE_GET_RUNNING_ROW, &[SqlValue::Integer(rowid)])?;
         let Some(mut row) = rows.pop() else {
-            return Ok(Vec::new());
+            return Ok(Requeued::default());
         };
-        let data = column_bytes(&mut row, 2, "message")?;
-        let schedule_text = column_text(&mut row, 3, "backoff schedule")?;
-        let keys_text = column_text(&mut row, 4, "keysIfUndelivered")?;
-        let schedule: Vec<u64> = serde_json::from_str::<Option<Vec<u64>>>(&schedule_text)
-            .map_err(|_| corrupt("backoff schedule"))?
-            .unwrap_or_default();
-        let mut written = Vec::new();
-        if let Some((first, rest)) = schedule.split_first() {
+        let message = match StoredMessage::read(&mut row, 0) {
+            Ok(message) => message,
+            Err(unreadable) => {
+                let set_aside = self.set_aside(QueueTable::Running, rowid, unreadable, now)?;
+                return Ok(Requeued {
+                    written: Vec::new(),
+                    set_aside: vec![set_aside],
+                });
+            }
+        };
+        let mut requeued = Requeued::default();
+        if let Some((first, rest)) = message.backoff_schedule.split_first() {
             self.run(
                 schema::QUEUE_ADD_READY,
                 &[
                     int(now.saturating_add(*first)),
-                    SqlValue::Text(id.to_string()),
-                    blob(&data),
-                    SqlValue::Text(serde_json::to_string(rest).unwrap_or_else(|_| "[]".to_string())),
-                    SqlValue::Text(keys_text),
+                    SqlValue::Text(message.id),
+                    blob(&message.data),
+                    SqlValue::Text(backoff_json(rest)),
+                    SqlValue::Text(keys_json(&message.keys_if_undelivered)),
                 ],
             )?;
-        } else {
-            let keys: Vec<Vec<u8>> = serde_json::from_str(&keys_text).map_err(|_| corrupt("keysIfUndelivered"))?;
-            if !keys.is_empty() {
-                let version = self.inc_version(self.random_increment())?;
-                for key in keys {
-                    self.set_row(&key, &KvValue::V8(data.clone()), version, -1)?;
-                    written.push(key);
-                }
+        } else if !message.keys_if_undelivered.is_empty() {
+            let version = self.inc_version(self.random_increment())?;
+            for key in message.keys_if_undelivered {
+                self.set_row(&key, &KvValue::V8(message.data.clone()), version, -1)?;
+                requeued.written.push(key);
             }
         }
-        self.run(schema::QUEUE_REMOVE_RUNNING, &[SqlValue::Text(id.to_string())])?;
-        Ok(written)
+        self.run(schema::QUEUE_REMOVE_RUNNING_ROW, &[SqlValue::Integer(rowid)])?;
+        Ok(requeued)
     }
 
     pub(super) fn finish_message(&self, id: u64, delivered: bool) {
@@ -229,20 +277,34 @@ impl SqliteDb {
         };
         let now = (self.clock)();
         let outcome = self.write_tx(|db| {
+            let row_id = SqlValue::Text(row_id.clone());
             if delivered {
-                db.run(schema::QUEUE_REMOVE_RUNNING, &[SqlValue::Text(row_id.clone())])?;
-                Ok(Some(Vec::new()))
-            } else {
-                db.requeue(&row_id, now).map(Some)
+                db.run(schema::QUEUE_REMOVE_RUNNING, &[row_id])?;
+                return Ok(Some(Requeued::default()));
             }
+            let mut requeued = Requeued::default();
+            for row in db.query(schema::QUEUE_GET_RUNNING_BY_ID, &[row_id])? {
+                requeued.extend(db.requeue(column_i64(&row, 0, "queue row")?, now)?);
+            }
+            Ok(Some(requeued))
         });
         // A failure leaves the row leased: once its lease runs out, the
         // cleanup requeues it (at-least-once delivery).
-        if let Ok(Some(written)) = outcome {
-            self.notify(&written);
+        if let Ok(Some(requeued)) = outcome {
+            self.notify(&requeued.written);
+            self.report_set_aside(&requeued.set_aside);
         }
         self.wake_listeners();
         self.schedule_queue_wake_up();
+    }
+
+    /// Sets a row aside in a transaction of its own, and reports it.
+    fn set_aside_now(&self, table: QueueTable, rowid: i64, why: &'static str, now: u64) -> KvResult<()> {
+        let unreadable = Unreadable { id: None, why };
+        if let Some(set_aside) = self.write_tx(|db| db.set_aside(table, rowid, unreadable, now).map(Some))? {
+            self.report_set_aside(&[set_aside]);
+        }
+        Ok(())
     }
 
     /// Tells a host that needs it when the queue next needs a listener (a

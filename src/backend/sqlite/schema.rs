@@ -62,20 +62,31 @@ pub const EARLIEST_EXPIRATION: &str =
 
 pub const QUEUE_ADD_READY: &str =
     "insert into queue (ts, id, data, backoff_schedule, keys_if_undelivered) values (?, ?, ?, ?, ?)";
+// Rows are read by `rowid` too, so that a row whose id is not text can
+// still be set aside.
 pub const QUEUE_GET_NEXT_READY: &str =
-    "select ts, id, data, backoff_schedule, keys_if_undelivered from queue where ts <= ? order by ts limit 1";
-pub const QUEUE_GET_EARLIEST_READY: &str = "select ts from queue order by ts limit 1";
+    "select rowid, id, data, backoff_schedule, keys_if_undelivered from queue where ts <= ? order by ts limit 1";
+pub const QUEUE_GET_EARLIEST_READY: &str = "select rowid, ts from queue order by ts limit 1";
 pub const QUEUE_COUNT_DUE: &str = "select count(*) from queue where ts <= ?";
 /// When the queue next needs a listener: a message falls due, or the lease
 /// of one being delivered runs out (its deliverer may be gone).
 pub const QUEUE_NEXT_ATTENTION: &str =
     "select min(t) from (select min(ts) as t from queue union all select min(deadline) as t from queue_running)";
-pub const QUEUE_REMOVE_READY: &str = "delete from queue where id = ?";
+pub const QUEUE_REMOVE_READY_ROW: &str = "delete from queue where rowid = ?";
 pub const QUEUE_ADD_RUNNING: &str =
     "insert into queue_running (deadline, id, data, backoff_schedule, keys_if_undelivered) values (?, ?, ?, ?, ?)";
 pub const QUEUE_UPDATE_RUNNING_DEADLINE: &str = "update queue_running set deadline = ? where id = ?";
 pub const QUEUE_REMOVE_RUNNING: &str = "delete from queue_running where id = ?";
-pub const QUEUE_GET_RUNNING_BY_ID: &str =
-    "select deadline, id, data, backoff_schedule, keys_if_undelivered from queue_running where id = ?";
+pub const QUEUE_REMOVE_RUNNING_ROW: &str = "delete from queue_running where rowid = ?";
+pub const QUEUE_GET_RUNNING_BY_ID: &str = "select rowid from queue_running where id = ?";
+pub const QUEUE_GET_RUNNING_ROW: &str =
+    "select id, data, backoff_schedule, keys_if_undelivered from queue_running where rowid = ?";
 pub const QUEUE_GET_RUNNING_PAST_DEADLINE: &str =
-    "select id from queue_running where deadline <= ? order by deadline limit 100";
+    "select rowid from queue_running where deadline <= ? order by deadline limit 100";
+
+/// webkv's own table, made only when a queue row is not a message (see
+/// `message.rs`): the row's columns, untyped as they were found, with why
+/// and when it was set aside and the table it was in.
+pub const CREATE_QUEUE_SET_ASIDE: &str = "create table if not exists webkv_queue_set_aside (set_aside_at integer not null, reason text not null, from_table text not null, ts, id, data, backoff_schedule, keys_if_undelivered)";
+pub const QUEUE_SET_ASIDE_READY: &str = "insert into webkv_queue_set_aside select ?, ?, 'queue', ts, id, data, backoff_schedule, keys_if_undelivered from queue where rowid = ?";
+pub const QUEUE_SET_ASIDE_RUNNING: &str = "insert into webkv_queue_set_aside select ?, ?, 'queue_running', deadline, id, data, backoff_schedule, keys_if_undelivered from queue_running where rowid = ?";
