@@ -544,8 +544,10 @@ export class ValueWriter {
   }
 }
 
+// Deno's error for stored bytes that do not deserialize; what is wrong with
+// them is the cause.
 function invalid(reason) {
-  return new TypeError(`Invalid V8 value in database: ${reason}`);
+  return new RangeError("could not deserialize value", { cause: reason });
 }
 
 // Strings of up to SHORT_STRING bytes are built from a scratch array of

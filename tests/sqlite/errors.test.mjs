@@ -6,7 +6,8 @@ import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from "no
 import { join } from "node:path";
 import { test } from "node:test";
 import { openKv } from "webkv";
-import { command, NODE24, scripts, tempDir } from "./helpers.mjs";
+import { DatabaseSync } from "node:sqlite";
+import { command, lines, NODE24, run, scripts, tempDir } from "./helpers.mjs";
 import { createHash } from "node:crypto";
 import { spawn } from "node:child_process";
 
@@ -21,6 +22,27 @@ test("a corrupt file gives a clear error and is left as it was", async (t) => {
   });
   assert.deepEqual(new Uint8Array(readFileSync(file)), garbage);
   assert.ok(!existsSync(file + "-wal"));
+});
+
+test("rows another program wrote get real Deno's answers: undecodable values, unknown encodings, negative versions", async (t) => {
+  const file = join(tempDir(t), "rows.db");
+  const made = await openKv(file);
+  await made.set(["made"], 1);
+  made.close();
+  const db = new DatabaseSync(file);
+  const put = db.prepare("insert into kv (k, v, v_encoding, version, expiration_ms) values (?, ?, ?, ?, -1)");
+  const key = (name) => new Uint8Array([2, ...new TextEncoder().encode(name), 0]);
+  put.run(key("bad-tag"), new Uint8Array([0xff, 0x0f, 0x99]), 1, 5);
+  put.run(key("cut-short"), new Uint8Array([0xff, 0x0f, 0x22, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x61]), 1, 5);
+  put.run(key("encoding-99"), new Uint8Array([1]), 99, 5);
+  put.run(key("negative-version"), new Uint8Array([0xff, 0x0f, 0x49, 0x02]), 1, -5);
+  db.close();
+  const keys = ["bad-tag", "cut-short", "encoding-99", "negative-version"].map((k) => JSON.stringify([k]));
+  const expected = await run("deno-kv", "get.js", [file, "deno-kv", ...keys]);
+  assert.deepEqual(lines(expected, "error").length, 3, expected);
+  for (const runtime of ["node24", "bun", "deno"]) {
+    assert.equal(await run(runtime, "get.js", [file, "webkv", ...keys]), expected, runtime);
+  }
 });
 
 test("a file locked by another process: a commit waits, then fails clearly and writes nothing", async (t) => {

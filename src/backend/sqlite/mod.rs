@@ -171,8 +171,10 @@ fn is_one_key(range: &ReadRange) -> bool {
     range.end.len() == range.start.len() + 1 && range.end.starts_with(&range.start) && range.end.last() == Some(&0)
 }
 
+/// Deno reads a version as SQLite's i64 and takes its bits: a negative one
+/// (only another program writes it) keeps a stamp of its own, as there.
 fn stamp_of(version: i64) -> Versionstamp {
-    versionstamp::from_version(u64::try_from(version).unwrap_or(0))
+    versionstamp::from_version(version as u64)
 }
 
 fn decode_value(bytes: Vec<u8>, encoding: i64) -> KvResult<KvValue> {
