@@ -7,7 +7,7 @@ use std::task::{Context, Poll, Waker};
 
 use denokv_proto::{AtomicWrite, Consistency, KvEntry, ReadRange};
 
-use super::time::{long_sleep, Clock, Sleep, Timer};
+use super::time::{long_sleep, Clock, Sleep, Timer, WakeUp};
 use super::{Backend, BackendFuture, WatchStream};
 use crate::core::engine::Engine;
 use crate::core::entry::PreparedCommit;
@@ -194,7 +194,7 @@ impl Backend for MemoryBackend {
             waiters: Rc::clone(&self.waiters),
             clock: Rc::clone(&self.clock),
             timer_factory: Rc::clone(&self.timer),
-            timer: None,
+            wake_up: WakeUp::default(),
         })
     }
 
@@ -305,8 +305,8 @@ struct NextMessage {
     waiters: Rc<RefCell<Waiters>>,
     clock: Clock,
     timer_factory: Timer,
-    /// A sleep until `.0`, when the earliest waiting message falls due.
-    timer: Option<(u64, Sleep)>,
+    /// When the earliest waiting message falls due.
+    wake_up: WakeUp,
 }
 
 impl Future for NextMessage {
@@ -330,19 +330,14 @@ impl Future for NextMessage {
             }
             // An earlier message may have arrived since the timer was armed.
             let next_due = self.engine.borrow().queue_next_due_ms();
-            let armed_for = self.timer.as_ref().map(|(at, _)| *at);
-            if let Some(due) = next_due.filter(|due| armed_for.is_none_or(|armed| *due < armed)) {
-                let sleep = long_sleep(&self.timer_factory, due.saturating_sub(now));
-                self.timer = Some((due, sleep));
+            if let Some(due) = next_due {
+                let timer = Rc::clone(&self.timer_factory);
+                self.wake_up
+                    .arm_for(due, || long_sleep(&timer, due.saturating_sub(now)));
             }
-            let fired = match self.timer.as_mut() {
-                Some((_, sleep)) => sleep.as_mut().poll(cx).is_ready(),
-                None => false,
-            };
-            if !fired {
+            if !self.wake_up.fired(cx) {
                 return Poll::Pending;
             }
-            self.timer = None;
         }
     }
 }

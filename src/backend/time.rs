@@ -5,6 +5,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
+use std::task::Context;
 
 /// Milliseconds since the Unix epoch.
 pub type Clock = Rc<dyn Fn() -> u64>;
@@ -36,4 +37,31 @@ pub fn long_sleep(timer: &Timer, ms: u64) -> Sleep {
         first.await;
         long_sleep(&timer, rest).await;
     })
+}
+
+/// One pending wake-up, kept for the earliest time asked for: a listener
+/// re-arms it on every poll, and a later time keeps the timer running.
+#[derive(Default)]
+pub struct WakeUp(Option<(u64, Sleep)>);
+
+impl WakeUp {
+    /// Arms it for `at` (with the sleep `sleep` makes) unless it is armed
+    /// for an earlier time already.
+    pub fn arm_for(&mut self, at: u64, sleep: impl FnOnce() -> Sleep) {
+        if self.0.as_ref().is_none_or(|(armed, _)| at < *armed) {
+            self.0 = Some((at, sleep()));
+        }
+    }
+
+    /// Whether its time came; then it is disarmed. Unarmed, it never fires.
+    pub fn fired(&mut self, cx: &mut Context<'_>) -> bool {
+        let fired = self
+            .0
+            .as_mut()
+            .is_some_and(|(_, sleep)| sleep.as_mut().poll(cx).is_ready());
+        if fired {
+            self.0 = None;
+        }
+        fired
+    }
 }

@@ -13,7 +13,7 @@ use denokv_proto::KvValue;
 use super::host::SqlValue;
 use super::message::{QueueTable, StoredMessage, Unreadable};
 use super::{blob, column_i64, int, schema, sleep_until, Handle, SqliteDb};
-use crate::backend::time::Sleep;
+use crate::backend::time::{Sleep, WakeUp};
 use crate::backend::BackendFuture;
 use crate::core::error::KvResult;
 
@@ -381,7 +381,7 @@ pub(super) struct NextMessage {
     db: Rc<SqliteDb>,
     handle_id: u64,
     handle: Rc<Handle>,
-    timer: Option<(u64, Sleep)>,
+    wake_up: WakeUp,
 }
 
 impl NextMessage {
@@ -391,7 +391,7 @@ impl NextMessage {
             db,
             handle_id,
             handle,
-            timer: None,
+            wake_up: WakeUp::default(),
         }
     }
 }
@@ -457,18 +457,11 @@ impl Future for NextMessage {
                     waiters.listeners.push(cx.waker().clone());
                 }
             }
-            if self.timer.as_ref().is_none_or(|(armed, _)| wake_at < *armed) {
-                let sleep = sleep_until(&self.db, wake_at, now);
-                self.timer = Some((wake_at, sleep));
-            }
-            let fired = match self.timer.as_mut() {
-                Some((_, sleep)) => sleep.as_mut().poll(cx).is_ready(),
-                None => false,
-            };
-            if !fired {
+            let db = Rc::clone(&self.db);
+            self.wake_up.arm_for(wake_at, || sleep_until(&db, wake_at, now));
+            if !self.wake_up.fired(cx) {
                 return Poll::Pending;
             }
-            self.timer = None;
         }
     }
 }
