@@ -113,8 +113,8 @@ test("a value read from the middle of a buffer stops at its end, whatever the ne
     const batch = new Uint8Array(bytes.length + 20).fill("V".charCodeAt(0));
     batch.set(bytes, 10);
     assert.ok(deepEqual(value, deserialize(batch, 10, 10 + bytes.length)), "read back as written");
-    assert.throws(() => deserialize(batch, 10, 10 + bytes.length - 1), TypeError, "one byte short");
-    assert.throws(() => deserialize(batch, 10, 10 + bytes.length + 1), TypeError, "a trailing byte");
+    assert.throws(() => deserialize(batch, 10, 10 + bytes.length - 1), RangeError, "one byte short");
+    assert.throws(() => deserialize(batch, 10, 10 + bytes.length + 1), RangeError, "a trailing byte");
   }
 });
 
