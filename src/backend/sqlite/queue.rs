@@ -59,6 +59,15 @@ impl Requeued {
     }
 }
 
+/// The first row of `queue` by time.
+enum Earliest {
+    None,
+    At(i64),
+    /// Its time is no integer (its rowid): it would never fall due, or
+    /// never stop falling due.
+    NoTime(i64),
+}
+
 enum Dequeued {
     Message(u64, Vec<u8>),
     /// Nothing to deliver now: look again at this time.
@@ -102,18 +111,13 @@ impl SqliteDb {
             self.keepalive(now)?;
             self.state.borrow_mut().next_keepalive_ms = now + KEEPALIVE_INTERVAL_MS;
         }
-        let earliest = match self.query(schema::QUEUE_GET_EARLIEST_READY, &[])?.first() {
-            None => None,
-            Some(row) => match (column_i64(row, 0, "queue row"), row.get(1)) {
-                (Ok(_), Some(SqlValue::Integer(ts))) => Some(*ts),
-                // Its time is no time: it would never fall due, or never
-                // stop falling due.
-                (Ok(rowid), _) => {
-                    self.set_aside_now(QueueTable::Ready, rowid, "its time is not an integer", now)?;
-                    return Ok(Dequeued::NotBefore(now));
-                }
-                (Err(err), _) => return Err(err),
-            },
+        let earliest = match self.earliest_ready()? {
+            Earliest::None => None,
+            Earliest::At(ts) => Some(ts),
+            Earliest::NoTime(_) => {
+                self.set_aside_timeless(now)?;
+                return Ok(Dequeued::NotBefore(now));
+            }
         };
         if can_dispatch && earliest.is_some_and(|ts| ts <= now as i64) {
             let taken = self.write_tx(|db| {
@@ -298,10 +302,34 @@ impl SqliteDb {
         self.schedule_queue_wake_up();
     }
 
-    /// Sets a row aside in a transaction of its own, and reports it.
-    fn set_aside_now(&self, table: QueueTable, rowid: i64, why: &'static str, now: u64) -> KvResult<()> {
-        let unreadable = Unreadable { id: None, why };
-        if let Some(set_aside) = self.write_tx(|db| db.set_aside(table, rowid, unreadable, now).map(Some))? {
+    /// The first row of `queue` by time.
+    fn earliest_ready(&self) -> KvResult<Earliest> {
+        let rows = self.query(schema::QUEUE_GET_EARLIEST_READY, &[])?;
+        let Some(row) = rows.first() else {
+            return Ok(Earliest::None);
+        };
+        let rowid = column_i64(row, 0, "queue row")?;
+        Ok(match row.get(1) {
+            Some(SqlValue::Integer(ts)) => Earliest::At(*ts),
+            _ => Earliest::NoTime(rowid),
+        })
+    }
+
+    /// Sets aside the first row of `queue` if its time is still no integer
+    /// once this process holds the write lock (another process may have set
+    /// it aside meanwhile, and its rowid may be a new row's now).
+    fn set_aside_timeless(&self, now: u64) -> KvResult<()> {
+        let set_aside = self.write_tx(|db| match db.earliest_ready()? {
+            Earliest::NoTime(rowid) => {
+                let why = Unreadable {
+                    id: None,
+                    why: "its time is not an integer",
+                };
+                db.set_aside(QueueTable::Ready, rowid, why, now).map(Some)
+            }
+            Earliest::At(_) | Earliest::None => Ok(None),
+        })?;
+        if let Some(set_aside) = set_aside {
             self.report_set_aside(&[set_aside]);
         }
         Ok(())
