@@ -266,6 +266,7 @@ fn queue_rows_that_are_no_message_are_set_aside_and_reported_and_the_rest_is_del
             "insert into queue values (1, x'ff', x'00', '[]', '[]');
              insert into queue values (2, 'bad-schedule', x'00', 'garbage', '[]');
              insert into queue values (3, 'bad-keys', x'00', '[]', '[[254, 1]]');
+             insert into queue values (3, char(27) || '[31m' || printf('%.100000c', 'x'), 'text', '[]', '[]');
              insert into queue values (4, 'text-payload', 'text', '[]', '[]');
              insert into queue values (4.5, 'fractional-time', x'00', '[]', '[]');
              insert into queue values ('soon', 'text-time', x'00', '[]', '[]');
@@ -308,6 +309,7 @@ fn queue_rows_that_are_no_message_are_set_aside_and_reported_and_the_rest_is_del
         ("queue", "its backoff schedule is not a JSON list of milliseconds"),
         ("queue", "its id is not text"),
         ("queue", "its payload is not bytes"),
+        ("queue", "its payload is not bytes"),
         ("queue", "its time is not an integer"),
         ("queue", "its time is not an integer"),
         ("queue", "one of its keysIfUndelivered is not a key"),
@@ -319,11 +321,15 @@ fn queue_rows_that_are_no_message_are_set_aside_and_reported_and_the_rest_is_del
     let expected: Vec<(String, String)> = expected.iter().map(|(t, r)| (t.to_string(), r.to_string())).collect();
     assert_eq!(set_aside, expected);
     let reports = world.reports.borrow();
-    assert_eq!(reports.len(), 7, "{reports:?}");
+    assert_eq!(reports.len(), 8, "{reports:?}");
+    assert!(
+        reports.iter().all(|r| r.len() < 400 && !r.contains('\u{1b}')),
+        "{reports:?}"
+    );
     assert!(
         reports
             .iter()
-            .any(|r| r.contains("message bad-keys ") && r.contains("webkv_queue_set_aside")),
+            .any(|r| r.contains("message \"bad-keys\" ") && r.contains("webkv_queue_set_aside")),
         "{reports:?}"
     );
     drop(reports);

@@ -68,6 +68,9 @@ pub(super) struct Unreadable {
     pub why: &'static str,
 }
 
+/// The characters of a message id a report shows (a UUID has 36).
+const MAX_ID_SHOWN: usize = 64;
+
 /// Which table a row to set aside is in.
 #[derive(Clone, Copy)]
 pub(super) enum QueueTable {
@@ -107,7 +110,13 @@ impl SqliteDb {
     /// Reports the rows a committed transaction set aside.
     pub(super) fn report_set_aside(&self, rows: &[Unreadable]) {
         for row in rows {
-            let id = row.id.as_deref().map_or(String::new(), |id| format!(" {id}"));
+            // Whoever wrote the row chose the id: shown quoted, escaped and
+            // cut short, it can neither flood the console nor drive the
+            // terminal.
+            let id = row.id.as_deref().map_or(String::new(), |id| {
+                let shown: String = id.chars().take(MAX_ID_SHOWN).collect();
+                format!(" {shown:?}")
+            });
             self.host.report(&format!(
                 "the queue message{id} in {} cannot be delivered: {}. It was moved to the table \
                  webkv_queue_set_aside, and the rest of the queue is delivered.",
