@@ -1,6 +1,8 @@
 //! Imports from the JS files the bindings ship, one block per file:
 //! errors.js, arguments.js, fetch.js, timers.js and, for KV Connect in Deno,
-//! http1.js. (The SQLite hosts import their own; the IndexedDB host imports none.)
+//! http1.js; and the global `console.warn`, where the SQLite hosts' reports
+//! go. (The SQLite hosts import their own connections; the IndexedDB host
+//! imports none.)
 
 use wasm_bindgen::prelude::*;
 

@@ -85,8 +85,9 @@ pub const QUEUE_GET_RUNNING_PAST_DEADLINE: &str =
     "select rowid from queue_running where deadline <= ? order by deadline limit 100";
 
 /// webkv's own table, made only when a queue row is not a message (see
-/// `message.rs`): the row's columns, untyped as they were found, with why
-/// and when it was set aside and the table it was in.
+/// `message.rs`): the row's columns, untyped as they were found (`ts` holds
+/// a `queue_running` row's `deadline`), with why and when it was set aside
+/// and the table it was in.
 pub const CREATE_QUEUE_SET_ASIDE: &str = "create table if not exists webkv_queue_set_aside (set_aside_at integer not null, reason text not null, from_table text not null, ts, id, data, backoff_schedule, keys_if_undelivered)";
 pub const QUEUE_SET_ASIDE_READY: &str = "insert into webkv_queue_set_aside select ?, ?, 'queue', ts, id, data, backoff_schedule, keys_if_undelivered from queue where rowid = ?";
 pub const QUEUE_SET_ASIDE_RUNNING: &str = "insert into webkv_queue_set_aside select ?, ?, 'queue_running', deadline, id, data, backoff_schedule, keys_if_undelivered from queue_running where rowid = ?";
