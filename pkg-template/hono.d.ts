@@ -23,9 +23,10 @@ export type KvEnv = {
 export interface KvMiddlewareOptions {
   /**
    * What `openKv(path)` opens: `":memory:"`, a name or path, or an
-   * `http(s)://` KV Connect URL. Omitted: the default database, `openKv()`.
+   * `http(s)://` KV Connect URL (a string or a `URL`). Omitted: the default
+   * database, `openKv()`.
    */
-  path?: string;
+  path?: string | URL;
   /**
    * The access token of a KV Connect server (otherwise
    * `DENO_KV_ACCESS_TOKEN` is read where the runtime has an environment).
@@ -37,7 +38,7 @@ export interface KvMiddlewareOptions {
  * A middleware that sets `c.var.kv`, with the database's lifetime in your
  * hands.
  */
-export interface KvMiddleware extends MiddlewareHandler<KvEnv> {
+export interface KvMiddleware extends MiddlewareHandler<KvEnv>, AsyncDisposable {
   /**
    * The shared database, opened now if no request has opened it yet (for
    * code outside requests: a queue listener, a scheduled job, a test).
@@ -61,7 +62,8 @@ export interface KvMiddleware extends MiddlewareHandler<KvEnv> {
  * - nothing: the default database, `openKv()` (in a browser the IndexedDB
  *   database `"default"`);
  * - `":memory:"`, a name or a path;
- * - an `http(s)://` KV Connect URL (such as a `denokv` server), with the
+ * - an `http(s)://` KV Connect URL, as a string or a `URL` (such as a
+ *   `denokv` server), with the
  *   token in `{ path, accessToken }` or in `DENO_KV_ACCESS_TOKEN`.
  *
  * The database is opened by the first request that passes through, once
@@ -82,7 +84,7 @@ export interface KvMiddleware extends MiddlewareHandler<KvEnv> {
  * });
  * ```
  */
-export function createKvMiddleware(pathOrOptions?: string | KvMiddlewareOptions): KvMiddleware;
+export function createKvMiddleware(pathOrOptions?: string | URL | KvMiddlewareOptions): KvMiddleware;
 
 /** The middleware for the default database: `createKvMiddleware()`. */
 export const kvMiddleware: KvMiddleware;

@@ -30,11 +30,18 @@ export class KvOpenError extends Error {
 // One middleware per argument: createKvMiddleware(x) === createKvMiddleware(x).
 const middlewares = new Map();
 
+const isUrl = (value) => typeof URL === "function" && value instanceof URL;
+
 /** `path` and `accessToken` from a path, a URL or an options object. */
 function readArgument(arg) {
   if (arg === undefined || arg === null) return { path: undefined, accessToken: undefined };
   if (typeof arg === "string") return { path: arg, accessToken: undefined };
-  if (typeof arg !== "object") {
+  if (isUrl(arg)) return { path: arg.href, accessToken: undefined };
+  // Only a plain object can be options: anything else (a Request, a Map, a
+  // URL from another realm) has no own "path" and would silently open the
+  // default database.
+  const proto = typeof arg === "object" ? Object.getPrototypeOf(arg) : undefined;
+  if (proto !== Object.prototype && proto !== null) {
     throw new TypeError("createKvMiddleware: expected a path, a URL, or { path, accessToken }");
   }
   for (const name of Object.keys(arg)) {
@@ -42,9 +49,10 @@ function readArgument(arg) {
       throw new TypeError(`createKvMiddleware: unknown option "${name}" (expected path, accessToken)`);
     }
   }
-  const { path, accessToken } = arg;
+  const { accessToken } = arg;
+  const path = isUrl(arg.path) ? arg.path.href : arg.path;
   if (path !== undefined && typeof path !== "string") {
-    throw new TypeError("createKvMiddleware: path must be a string");
+    throw new TypeError("createKvMiddleware: path must be a string or a URL");
   }
   if (accessToken !== undefined && typeof accessToken !== "string") {
     throw new TypeError("createKvMiddleware: accessToken must be a string");
@@ -62,8 +70,8 @@ function describe(path) {
 
 /**
  * A Hono middleware that sets `c.var.kv` to the database `openKv` opens for
- * `pathOrOptions` (a path, an `http(s)://` KV Connect URL, or
- * `{ path, accessToken }`). The database is opened on the first request
+ * `pathOrOptions` (a path, an `http(s)://` KV Connect URL as a string or a
+ * `URL`, or `{ path, accessToken }`). The database is opened on the first request
  * that passes through, once even when many arrive together, and then shared
  * by every request; the same argument always gives the same middleware. An
  * open that fails rejects that request with a {@link KvOpenError} and the

@@ -14,11 +14,12 @@
 // `AtomicCheck`), and `openKv(ctx.storage)` in a Cloudflare Durable Object
 // (`DurableObjectStorageLike`, `DurableObjectKv`).
 //
-// `Kv` implements `Disposable` (`using kv = await openKv()`). The
-// `declare global` block at the end declares `Symbol.dispose` and
-// `Disposable` as TypeScript's `esnext.disposable` lib does, so this file
-// type-checks with any lib from `es2022` up, with or without that lib or
-// `@types/node` (which declares them the same way).
+// `Kv` implements `Disposable` (`using kv = await openKv()`), and webkv/hono's
+// middleware `AsyncDisposable`. The `declare global` block at the end
+// declares `Symbol.dispose`, `Symbol.asyncDispose`, `Disposable` and
+// `AsyncDisposable` as TypeScript's `esnext.disposable` lib does, so the
+// package type-checks with any lib from `es2022` up, with or without that lib
+// or `@types/node` (which declares them the same way).
 
 /**
  * Options for {@linkcode openKv}.
@@ -862,8 +863,13 @@ declare global {
   interface SymbolConstructor {
     /** A method that releases a resource: called by `using` declarations. */
     readonly dispose: unique symbol;
+    /** A method that releases a resource: called by `await using` declarations. */
+    readonly asyncDispose: unique symbol;
   }
   interface Disposable {
     [Symbol.dispose](): void;
+  }
+  interface AsyncDisposable {
+    [Symbol.asyncDispose](): PromiseLike<void>;
   }
 }

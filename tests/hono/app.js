@@ -57,9 +57,14 @@ export function createTestApp(runtime) {
       otherPathOther: createKvMiddleware(":memory:") !== kvMiddleware,
       otherTokenOther: createKvMiddleware({ path: url, accessToken: "a".repeat(12) }) !==
         createKvMiddleware({ path: url, accessToken: "b".repeat(12) }),
+      // A URL object names the same database as its href, never the default.
+      urlIsItsHref: createKvMiddleware(new URL(url)) === createKvMiddleware(new URL(url).href) &&
+        createKvMiddleware({ path: new URL(url) }) === createKvMiddleware(new URL(url).href) &&
+        createKvMiddleware(new URL(url)) !== kvMiddleware,
       methods: [typeof memory, typeof memory.open, typeof memory.close],
       badPath: threw(() => createKvMiddleware(42)),
       badOption: threw(() => createKvMiddleware({ pth: ":memory:" })),
+      notOptions: threw(() => createKvMiddleware(new Map([["path", ":memory:"]]))),
     });
   });
 

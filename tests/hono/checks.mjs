@@ -50,9 +50,11 @@ export async function runChecks(t, { request, denokv, runtime }) {
         defaultIsKvMiddleware: true,
         otherPathOther: true,
         otherTokenOther: true,
+        urlIsItsHref: true,
         methods: ["function", "function", "function"],
         badPath: "TypeError: createKvMiddleware: expected a path, a URL, or { path, accessToken }",
         badOption: 'TypeError: createKvMiddleware: unknown option "pth" (expected path, accessToken)',
+        notOptions: "TypeError: createKvMiddleware: expected a path, a URL, or { path, accessToken }",
       });
     });
 

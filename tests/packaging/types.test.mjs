@@ -1,5 +1,6 @@
 // The package's types as a TypeScript user meets them, from the packed
-// tarball: a small strict program (tests/packaging/types/app.ts) compiled
+// tarball: a small strict program (tests/packaging/types/app.ts, and
+// tests/packaging/types/hono.ts for webkv/hono with real Hono) compiled
 // with `tsc --noEmit` by TypeScript 5.9, 6 and 7, with the default libs and
 // with `"lib": ["es2022", "dom"]`, under moduleResolution bundler, node16
 // and nodenext, with no @types packages at all (`"types": []`); a Durable
@@ -21,6 +22,9 @@ const tools = installTools();
 const packed = packAndInstall("types");
 const pkgDir = fileURLToPath(new URL("../../pkg/", import.meta.url));
 const appSource = fileURLToPath(new URL("./types/app.ts", import.meta.url));
+const honoSource = fileURLToPath(new URL("./types/hono.ts", import.meta.url));
+// Hono as the repo's own tests use it (a dev dependency), not a tools copy.
+const honoPackage = fileURLToPath(new URL("../../node_modules/hono", import.meta.url));
 const durableObjectSource = fileURLToPath(new URL("./types/durable-object.ts", import.meta.url));
 const bin = (path) => join(tools, "node_modules", path);
 
@@ -64,23 +68,27 @@ async function withSlot(fn) {
 }
 
 /**
- * A project in `dir` with the installed webkv (and `packages`, names in the
- * tools' node_modules), `source` as `file` and `compilerOptions`: `tsc -p`
- * must pass and print nothing.
+ * A project in `dir` with the installed webkv (and `packages`: names in the
+ * tools' node_modules, or `[name, directory]`), `sources` (`[path, file]`)
+ * and `compilerOptions`: `tsc -p` must pass and print nothing.
  */
-async function typeCheck({ dir, tsc, source, file, packages = [], compilerOptions }) {
+async function typeCheck({ dir, tsc, sources, packages = [], compilerOptions }) {
   mkdirSync(join(dir, "node_modules"), { recursive: true });
   cpSync(packed.installed, join(dir, "node_modules/webkv"), { recursive: true });
-  for (const name of packages) cpSync(bin(name), join(dir, "node_modules", name), { recursive: true });
-  cpSync(source, join(dir, file));
+  for (const pkg of packages) {
+    const [name, from] = Array.isArray(pkg) ? pkg : [pkg, bin(pkg)];
+    cpSync(from, join(dir, "node_modules", name), { recursive: true });
+  }
+  for (const [source, file] of sources) cpSync(source, join(dir, file));
+  const files = sources.map(([, file]) => file);
   writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "types-app", private: true, type: "module" }));
-  writeFileSync(join(dir, "tsconfig.json"), JSON.stringify({ compilerOptions, files: [file] }, null, 2));
+  writeFileSync(join(dir, "tsconfig.json"), JSON.stringify({ compilerOptions, files }, null, 2));
   const { code, output } = await withSlot(() => run(process.execPath, [bin(tsc), "-p", "tsconfig.json"], { cwd: dir }));
   assert.equal(code, 0, `tsc failed (${dir}):\n${output}`);
   assert.equal(output, "");
 }
 
-test("tsc --noEmit --strict on a program using webkv, without @types/node", { concurrency: true }, async (t) => {
+test("tsc --noEmit --strict on a program using webkv and webkv/hono, without @types/node", { concurrency: true }, async (t) => {
   const runs = [];
   for (const [tsName, tsc, tsOptions] of TYPESCRIPTS) {
     for (const [libName, lib] of LIBS) {
@@ -92,8 +100,8 @@ test("tsc --noEmit --strict on a program using webkv, without @types/node", { co
           await typeCheck({
             dir: join(packed.runDir, "tsc", name.replace(/[^a-z0-9]+/gi, "-")),
             tsc,
-            source: appSource,
-            file: "app.ts",
+            sources: [[appSource, "app.ts"], [honoSource, "hono.ts"]],
+            packages: [["hono", honoPackage]],
             compilerOptions,
           });
         }));
@@ -111,8 +119,7 @@ test("a Durable Object typed with @cloudflare/workers-types: openKv(this.ctx.sto
       typeCheck({
         dir: join(packed.runDir, "durable-object", tsName.replace(/[^a-z0-9]+/gi, "-")),
         tsc,
-        source: durableObjectSource,
-        file: "worker.ts",
+        sources: [[durableObjectSource, "worker.ts"]],
         packages: ["@cloudflare/workers-types"],
         compilerOptions: {
           strict: true,
