@@ -67,7 +67,9 @@ export async function rateLimit(kv, name, limit, windowMs) {
   const window = Math.floor(Date.now() / windowMs);
   const key = ["ratelimit", ...name, window];
   await kv.atomic().sum(key, 1n).delete(["ratelimit", ...name, window - 1]).commit();
-  const count = (await kv.get(key)).value.value; // a KvU64
+  // A request of the next window may have deleted this counter meanwhile:
+  // this window is then over, and so is its count.
+  const count = (await kv.get(key)).value?.value ?? 0n; // a KvU64's bigint
   if (count <= BigInt(limit)) return 0;
   return Math.ceil(((window + 1) * windowMs - Date.now()) / 1000);
 }
