@@ -105,6 +105,22 @@ const typedArrayTag = Object.getOwnPropertyDescriptor(
 ).get;
 const objectToString = Object.prototype.toString;
 const arrayBufferResizable = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, "resizable")?.get;
+const typedArrayLength = Object.getOwnPropertyDescriptor(
+  Object.getPrototypeOf(Uint8Array.prototype),
+  "length",
+).get;
+
+// V8's serializer refuses a Proxy ("#<Object> could not be cloned."), and so
+// does Deno; plain JS cannot tell one from its target. Node, Deno and Bun
+// expose V8's check; browsers and workerd do not, and there a Proxy is
+// written as the object it shows (docs/security.md).
+const isProxy = (() => {
+  try {
+    return globalThis.process?.getBuiltinModule?.("node:util")?.types?.isProxy ?? null;
+  } catch {
+    return null;
+  }
+})();
 const utf8 = new TextDecoder();
 const utf8Encoder = new TextEncoder();
 
@@ -124,6 +140,15 @@ function cloneError(value) {
   const message = `${shown} could not be cloned.`;
   // Deno reports these as TypeError, SharedArrayBuffer as a plain Error.
   return objectToString.call(value) === "[object SharedArrayBuffer]" ? new Error(message) : new TypeError(message);
+}
+
+// V8 names a Proxy without running its traps: "[object Array]" for an
+// array's, "#<Object>" for the rest (V8 also names a few other brands, such
+// as a Date's, that JS cannot see through a Proxy). A revoked Proxy fails
+// first with the error getPrototypeOf gives it, as in Deno.
+function proxyCloneError(proxy) {
+  Object.getPrototypeOf(proxy);
+  return new TypeError(`${Array.isArray(proxy) ? "[object Array]" : "#<Object>"} could not be cloned.`);
 }
 
 const UNCLONEABLE_TAGS = new Set([
@@ -305,6 +330,7 @@ class Writer {
   }
 
   object(value) {
+    if (isProxy !== null && isProxy(value)) throw proxyCloneError(value);
     const name = viewName(value);
     if (name !== undefined && value !== this.firstObject && !this.ids?.has(value)) {
       const buffer = value.buffer;
@@ -413,7 +439,13 @@ class Writer {
   }
 
   arrayBuffer(buffer) {
-    const bytes = new Uint8Array(buffer);
+    let bytes;
+    try {
+      bytes = new Uint8Array(buffer);
+    } catch (cause) {
+      // Detached (transferred): V8's own words for it.
+      throw new TypeError("An ArrayBuffer is detached and could not be cloned.", { cause });
+    }
     if (arrayBufferResizable?.call(buffer)) {
       this.byte(T.RESIZABLE_ARRAY_BUFFER);
       this.varint(bytes.length);
@@ -512,7 +544,9 @@ export class ValueWriter {
 
   /** Appends raw bytes; returns the end offset. */
   appendBytes(bytes) {
-    this.#writer.raw(bytes);
+    // A view on a detached buffer has no bytes (Deno stores it as empty);
+    // copying from it would throw.
+    if (typedArrayLength.call(bytes) !== 0) this.#writer.raw(bytes);
     return this.#writer.pos;
   }
 
