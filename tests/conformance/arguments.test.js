@@ -4,7 +4,7 @@
 // a caller's code that throws inside a wasm import that cannot catch leaves wasm-bindgen's
 // state broken, and after a few hundred such calls every database in the module failed.
 
-import { openKv, openKvAsIs, REMOTE, TARGET, withKv } from "./target.js";
+import { IS_DENO, openKv, openKvAsIs, REMOTE, TARGET, withKv } from "./target.js";
 import { assert, assertEquals, assertRejects } from "./assert.js";
 
 const CONVERSION = "serde_v8 error: exception during value conversion";
@@ -208,14 +208,21 @@ Deno.test(`[${TARGET}] arguments: enqueue's delay and backoffSchedule are intege
     }
   }));
 
-Deno.test(`[${TARGET}] arguments: expireIn -0 is expireIn 0`, () =>
+// Deno accepts -0 and stores it as 0: the entry expires the moment it is
+// written (its SQLite row gets expiration_ms = now, as for 0). Deno still
+// returns such an entry until its sweep; webkv hides an expired entry at once
+// (a documented difference), over KV Connect the server decides.
+const HIDES_EXPIRED_AT_ONCE = !IS_DENO && !REMOTE;
+
+Deno.test(`[${TARGET}] arguments: expireIn -0 is accepted and is expireIn 0`, () =>
   withKv(async (kv) => {
     await kv.set(["negative zero"], 1, { expireIn: -0 });
     await kv.set(["zero"], 1, { expireIn: 0 });
     await kv.atomic().set(["atomic negative zero"], 1, { expireIn: -0 }).commit();
-    const [negative, zero, atomic] = await kv.getMany([["negative zero"], ["zero"], ["atomic negative zero"]]);
-    assertEquals(negative.versionstamp === null, zero.versionstamp === null);
-    assertEquals(atomic.versionstamp === null, zero.versionstamp === null);
+    await kv.set(["kept"], 1);
+    const entries = await kv.getMany([["negative zero"], ["zero"], ["atomic negative zero"], ["kept"]]);
+    const present = entries.map((entry) => entry.versionstamp !== null);
+    assertEquals(present, [!HIDES_EXPIRED_AT_ONCE, !HIDES_EXPIRED_AT_ONCE, !HIDES_EXPIRED_AT_ONCE, true]);
   }));
 
 Deno.test(`[${TARGET}] arguments: openKv refuses an empty path and a ':' path other than :memory:`, async () => {
