@@ -33,6 +33,8 @@ enum Reply {
     TooLarge,
     /// A 200 watch stream: these chunks, then its end.
     Stream(Vec<Vec<u8>>),
+    /// The same, held open this many milliseconds before it ends.
+    HeldStream(Vec<Vec<u8>>, u64),
 }
 
 fn ok(body: &[u8]) -> Reply {
@@ -90,11 +92,23 @@ impl Script {
 
 struct ScriptTransport(Rc<Script>);
 
-struct Chunks(VecDeque<Vec<u8>>);
+/// A stream's chunks; once they are read, its end moves the script's clock
+/// on by `held_ms`, as if the server had held the stream open that long.
+struct Chunks {
+    chunks: VecDeque<Vec<u8>>,
+    held_ms: u64,
+    script: Rc<Script>,
+}
 
 impl ByteStream for Chunks {
     fn next_chunk(&mut self) -> TransportFuture<Result<Option<Vec<u8>>, String>> {
-        Box::pin(std::future::ready(Ok(self.0.pop_front())))
+        let chunk = self.chunks.pop_front();
+        if chunk.is_none() {
+            self.script
+                .now
+                .set(self.script.now.get() + std::mem::take(&mut self.held_ms));
+        }
+        Box::pin(std::future::ready(Ok(chunk)))
     }
 }
 
@@ -113,14 +127,24 @@ impl Transport for ScriptTransport {
             Reply::Redirect(status, location) => Ok(response(status, vec![], Some(location))),
             Reply::Network(why) => Err(TransportError::Network(why.to_string())),
             Reply::TooLarge => Err(TransportError::TooLarge),
-            Reply::Stream(_) => panic!("a stream for a plain POST"),
+            Reply::Stream(_) | Reply::HeldStream(..) => panic!("a stream for a plain POST"),
         };
         Box::pin(std::future::ready(result))
     }
 
     fn post_stream(&self, request: HttpRequest) -> TransportFuture<Result<StreamResponse, TransportError>> {
+        let stream = |chunks: Vec<Vec<u8>>, held_ms| {
+            let script = Rc::clone(&self.0);
+            let chunks = chunks.into();
+            Ok(StreamResponse::Streaming(Box::new(Chunks {
+                chunks,
+                held_ms,
+                script,
+            })))
+        };
         let result = match self.0.reply(&request) {
-            Reply::Stream(chunks) => Ok(StreamResponse::Streaming(Box::new(Chunks(chunks.into())))),
+            Reply::Stream(chunks) => stream(chunks, 0),
+            Reply::HeldStream(chunks, held_ms) => stream(chunks, held_ms),
             Reply::Status(status, body) => Ok(StreamResponse::Failed(response(status, body, None))),
             Reply::Redirect(status, location) => Ok(StreamResponse::Failed(response(status, vec![], Some(location)))),
             Reply::Network(why) => Err(TransportError::Network(why.to_string())),
@@ -420,6 +444,51 @@ fn pings_or_disabled_reads_do_not_reset_the_backoff() {
         assert_eq!(script.count("/watch"), 8);
         assert!(script.now.get() >= 12_000, "{} ms", script.now.get());
     }
+}
+
+#[test]
+fn a_quiet_watch_whose_streams_are_cut_after_a_long_life_never_fails() {
+    // A proxy that ends every request after 30 s, over keys that do not
+    // change: the server only pings. 20 such cuts in a row, then an update.
+    let opens = Rc::new(Cell::new(0));
+    let counted = Rc::clone(&opens);
+    let script = Script::new(move |path| {
+        metadata_or(path, || {
+            counted.set(counted.get() + 1);
+            if counted.get() > 20 {
+                Reply::Stream(vec![watch_update(&[2, 0])])
+            } else {
+                Reply::HeldStream(vec![vec![0, 0, 0, 0]], 30_000)
+            }
+        })
+    });
+    let db = backend("http://h/", &script);
+    block_on(db.connect()).expect("opens");
+    let entries = block_on(watch(&db, &[2, 0]).next())
+        .expect("no failure")
+        .expect("not ended");
+    assert_eq!(entries[0].as_ref().map(|e| e.key.clone()), Some(vec![2, 0]));
+    let opens: Vec<u64> = script
+        .sent
+        .borrow()
+        .iter()
+        .filter(|s| s.url.ends_with("/watch"))
+        .map(|s| s.at_ms)
+        .collect();
+    assert_eq!(opens.len(), 21);
+    // Each reopen waits the base 75 ms after its stream's 30 s.
+    assert!(opens.windows(2).all(|w| w[1] - w[0] == 30_075), "{opens:?}");
+}
+
+#[test]
+fn streams_that_end_early_fail_the_watch_however_many_pings_they_carry() {
+    let pings = vec![0u8; 4 * 100];
+    let script = Script::new(move |path| metadata_or(path, || Reply::HeldStream(vec![pings.clone()], 9_000)));
+    let db = backend("http://h/", &script);
+    block_on(db.connect()).expect("opens");
+    let err = block_on(watch(&db, &[2, 0]).next()).expect_err("gives up");
+    assert!(err.message.contains("after 8 attempts"), "{}", err.message);
+    assert_eq!(script.count("/watch"), 8);
 }
 
 #[test]

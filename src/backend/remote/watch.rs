@@ -5,8 +5,8 @@
 //! A stream that ends or breaks is reopened, never in a tight loop: each
 //! reopen waits, exponentially longer (0.1 s doubling to 5 s, jittered) for
 //! every stream in a row that delivered no update, and the base wait after
-//! one that did. After `MAX_ATTEMPTS` fruitless streams or failed opens in a
-//! row the watch fails. Closing the database ends the watch at once, even
+//! one that did or that stayed open for `STREAM_LIVED_MS`. After
+//! `MAX_ATTEMPTS` fruitless streams or failed opens in a row the watch fails. Closing the database ends the watch at once, even
 //! while it waits or reads.
 
 use std::cell::RefCell;
@@ -37,7 +37,18 @@ struct State {
     failures: u32,
     /// Whether the open stream has delivered an update.
     productive: bool,
+    /// When the open stream was opened (the client's clock).
+    opened_at_ms: u64,
 }
+
+/// A stream that stayed open this long before it ended was a working watch
+/// of quiet keys that something on the way cut (a proxy's or load
+/// balancer's limit on a request's life): its end is no failure, however
+/// few updates it carried, or a quiet watch would fail after a few such
+/// cuts. Longer than the longest backoff, so a server that ends streams
+/// early still fails the watch after `MAX_ATTEMPTS`, and one that holds each
+/// stream this long is reopened at most once per this time.
+const STREAM_LIVED_MS: u64 = 10_000;
 
 fn clone_entry(entry: &KvEntry) -> KvEntry {
     KvEntry {
@@ -114,6 +125,14 @@ async fn back_off(client: &Client, state: &RefCell<State>, why: &str) -> Result<
     Ok(())
 }
 
+fn stream_ended(client: &Client, state: &RefCell<State>) {
+    let mut state = state.borrow_mut();
+    state.frames.clear();
+    if (client.clock)().saturating_sub(state.opened_at_ms) >= STREAM_LIVED_MS {
+        state.productive = true;
+    }
+}
+
 async fn next_update(
     client: &Rc<Client>,
     keys: &[Vec<u8>],
@@ -155,7 +174,10 @@ async fn next_update(
         let mut stream = match stream {
             Some(stream) => stream,
             None => match open(client, keys).await {
-                Ok(stream) => stream,
+                Ok(stream) => {
+                    state.borrow_mut().opened_at_ms = (client.clock)();
+                    stream
+                }
                 Err(Retry::Fatal(err)) => return Err(err),
                 Err(Retry::Later(why)) => {
                     back_off(client, state, &why).await?;
@@ -171,11 +193,11 @@ async fn next_update(
             }
             // The stream ended or broke: reopen it, after a wait.
             Ok(None) => {
-                state.borrow_mut().frames.clear();
+                stream_ended(client, state);
                 back_off(client, state, "the watch stream ended").await?;
             }
             Err(why) => {
-                state.borrow_mut().frames.clear();
+                stream_ended(client, state);
                 back_off(client, state, &why).await?;
             }
         }
