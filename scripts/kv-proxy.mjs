@@ -63,6 +63,7 @@ import http from "node:http";
 import http2 from "node:http2";
 import https from "node:https";
 import net from "node:net";
+import tls from "node:tls";
 import os from "node:os";
 import fs from "node:fs";
 import { randomBytes } from "node:crypto";
@@ -135,6 +136,19 @@ export async function startKvProxy({
   log = (line) => console.error(line),
 } = {}) {
   if (!target) throw new Error("kv-proxy: --target is required");
+  // A limit that is not a number would compare false with every length:
+  // every declared body refused, and every chunked one read without limit.
+  for (const [name, value] of [
+    ["--max-body-bytes", maxBodyBytes],
+    ["headersTimeout", headersTimeout],
+    ["requestTimeout", requestTimeout],
+    ["idleTimeout", idleTimeout],
+    ["maxConnections", maxConnections],
+  ]) {
+    if (!Number.isSafeInteger(value) || value <= 0) {
+      throw new Error(`kv-proxy: ${name} must be a positive integer, not ${JSON.stringify(String(value))}`);
+    }
+  }
   if (!token) throw new Error("kv-proxy: --token (or KV_PROXY_TOKEN / DENO_KV_ACCESS_TOKEN) is required");
   const targetUrl = parseTarget(target);
   const metadataPath = targetUrl.pathname || "/";
@@ -154,7 +168,8 @@ export async function startKvProxy({
   const targetHost = targetUrl.hostname.replace(/^\[(.*)\]$/, "$1");
   const isHttps = targetUrl.protocol === "https:";
   const agent = isHttps
-    ? new https.Agent({ keepAlive: true, ...(ca ? { ca: [ca].flat() } : {}) })
+    ? // `ca` replaces Node's trusted roots; a private CA is meant to add to them.
+      new https.Agent({ keepAlive: true, ...(ca ? { ca: [...tls.rootCertificates, ...[ca].flat()] } : {}) })
     : new http.Agent({ keepAlive: true });
   const targetPort = Number(targetUrl.port || (isHttps ? 443 : 80));
 
