@@ -20,8 +20,6 @@ export function openDenoRemote(url, token) {
   return Deno.openKv(url);
 }
 
-export const NOT_SUPPORTED = /KV Connect URLs are not supported yet/;
-
 let webkvMod = null;
 /** webkv as built in pkg/ (the Deno entry). */
 export async function webkv() {
@@ -39,23 +37,6 @@ export async function webkv() {
 /** webkv's KV Connect client. */
 export async function openWebkvRemote(url, token) {
   return (await webkv()).openKv(url, { accessToken: token });
-}
-
-/**
- * Whether webkv's pkg/ implements KV Connect: null if it does, else the reason to skip
- * (its openKv rejects URLs with "KV Connect URLs are not supported yet").
- */
-export async function webkvRemoteSkipReason(url, token) {
-  try {
-    const kv = await openWebkvRemote(url, token);
-    kv.close();
-    return null;
-  } catch (e) {
-    if (NOT_SUPPORTED.test(String(e?.message))) {
-      return `webkv's openKv() does not support KV Connect yet ("${e.message}")`;
-    }
-    throw e;
-  }
 }
 
 /** Deletes every key (list everything + atomics of deletes; the empty key cannot be written). */

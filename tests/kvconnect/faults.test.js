@@ -20,7 +20,6 @@ import {
   openDenoRemote,
   openWebkvRemote,
   webkv,
-  webkvRemoteSkipReason,
   wipe,
   withTimeout,
 } from "./common.js";
@@ -28,9 +27,7 @@ import { spawnFaultProxy } from "./fault_proxy.mjs";
 
 const server = await getServer();
 const proxy = await spawnFaultProxy({ target: server.url });
-const skip = await webkvRemoteSkipReason(server.url, server.token);
-if (skip) console.warn(`\n[kvconnect faults] webkv tests SKIPPED: ${skip}\n`);
-const W = skip ? null : await webkv();
+const W = await webkv();
 
 const KINDS = {
   deno: {
@@ -47,10 +44,8 @@ const KINDS = {
 
 function test(name, fn, { kinds = ["deno", "webkv"] } = {}) {
   for (const kind of kinds) {
-    const ignore = kind === "webkv" && !!skip;
     Deno.test({
-      name: `[kvconnect faults] [${kind}] ${name}${ignore ? " (skipped: webkv has no KV Connect yet)" : ""}`,
-      ignore,
+      name: `[kvconnect faults] [${kind}] ${name}`,
       // the clients' own background work (metadata refresh, retries) outlives a test
       sanitizeOps: false,
       sanitizeResources: false,

@@ -4,22 +4,17 @@
 //
 //   deno test --unstable-kv -A tests/kvconnect/interop.test.js
 // uses KV_CONNECT_URL / KV_CONNECT_TOKEN if set (tests/kvconnect/run.sh), else starts its
-// own denokv. Until webkv's pkg/ implements KV Connect (its openKv rejects URLs with "KV Connect
-// URLs are not supported yet"), the webkv tests are ignored with that reason printed; the
-// Deno-only test still runs.
+// own denokv.
 
 import { assert, assertEquals, assertStrictEquals } from "../conformance/assert.js";
-import { getServer, openDenoRemote, openWebkvRemote, webkv, webkvRemoteSkipReason, wipe, withTimeout } from "./common.js";
+import { getServer, openDenoRemote, openWebkvRemote, webkv, wipe, withTimeout } from "./common.js";
 
 const server = await getServer();
-const skip = await webkvRemoteSkipReason(server.url, server.token);
-if (skip) console.warn(`\n[kvconnect interop] webkv tests SKIPPED: ${skip}\n`);
-const W = skip ? null : await webkv();
+const W = await webkv();
 
-function test(name, fn, { needsWebkv = true } = {}) {
+function test(name, fn) {
   Deno.test({
-    name: `[kvconnect interop] ${name}${needsWebkv && skip ? " (skipped: webkv has no KV Connect yet)" : ""}`,
-    ignore: needsWebkv && !!skip,
+    name: `[kvconnect interop] ${name}`,
     fn,
   });
 }
@@ -27,7 +22,7 @@ function test(name, fn, { needsWebkv = true } = {}) {
 /** Opens both clients on a wiped database. */
 async function both(fn) {
   const deno = await openDenoRemote(server.url, server.token);
-  const web = W ? await openWebkvRemote(server.url, server.token) : null;
+  const web = await openWebkvRemote(server.url, server.token);
   try {
     await wipe(deno);
     await fn(deno, web);
@@ -91,7 +86,7 @@ test("two real Deno clients share data and versionstamps (sanity check of the fi
     } finally {
       other.close();
     }
-  }), { needsWebkv: false });
+  }));
 
 test("Deno writes, webkv reads: values and versionstamps", () =>
   both(async (deno, web) => {

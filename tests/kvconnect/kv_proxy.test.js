@@ -7,12 +7,11 @@
 //   deno test --unstable-kv -A tests/kvconnect/kv_proxy.test.js
 
 import { assert, assertEquals, assertStrictEquals } from "../conformance/assert.js";
-import { getServer, openDenoRemote, openWebkvRemote, webkvRemoteSkipReason, wipe, withTimeout } from "./common.js";
+import { getServer, openDenoRemote, openWebkvRemote, wipe, withTimeout } from "./common.js";
 import { freePort, spawnTracked } from "./denokv.mjs";
 import process from "node:process";
 
 const server = await getServer();
-const skip = await webkvRemoteSkipReason(server.url, server.token);
 const PLACEHOLDER = "placeholder-token-from-the-page";
 const PAGE = "http://page.example";
 
@@ -42,10 +41,9 @@ const proxyUrl = await new Promise((resolve, reject) => {
   });
   proxyProc.whenExited.then(() => reject(new Error(`kv-proxy exited; log ${proxyProc.logPath}`)));
 });
-function test(name, fn, { needsWebkv = false } = {}) {
+function test(name, fn) {
   Deno.test({
-    name: `[kv-proxy] ${name}${needsWebkv && skip ? " (skipped: webkv has no KV Connect yet)" : ""}`,
-    ignore: needsWebkv && !!skip,
+    name: `[kv-proxy] ${name}`,
     sanitizeOps: false,
     sanitizeResources: false,
     fn,
@@ -184,7 +182,7 @@ test("webkv works through the proxy with a placeholder token", async () => {
   } finally {
     kv.close();
   }
-}, { needsWebkv: true });
+});
 
 test("(stop the proxy and any server this file started)", async () => {
   await proxyProc.stop();

@@ -4,11 +4,8 @@
 #
 #   1. the conformance suite (tests/conformance/) with KV_TARGET=deno-remote: real Deno's
 #      Deno.openKv(url) against the server;
-#   2. the same suite with KV_TARGET=webkv-remote: webkv's openKv(url, { accessToken }).
-#      WEBKV_REMOTE=1 forces it, WEBKV_REMOTE=0 skips it; unset, it runs once pkg/'s openKv
-#      accepts URLs (it is skipped, with a message, while it says "KV Connect URLs are not
-#      supported yet");
-#   3. interop.test.js: Deno and webkv read what the other wrote (webkv half skipped likewise);
+#   2. the same suite with KV_TARGET=webkv-remote: webkv's openKv(url, { accessToken });
+#   3. interop.test.js: Deno and webkv read what the other wrote;
 #   4. faults.test.js: retries, double-apply, token expiry and wrong tokens through
 #      fault_proxy.mjs (its own denokv and proxy);
 #   5. kv_proxy.test.js: scripts/kv-proxy.mjs (CORS, token injection, metadata rewriting);
@@ -72,22 +69,9 @@ group() {
   fi
 }
 
-webkv_remote="${WEBKV_REMOTE:-}"
-if [[ -z "$webkv_remote" ]]; then
-  probe=$("$deno" eval --quiet "
-    import { openKv } from '$root/pkg/deno.js';
-    try { (await openKv(Deno.env.get('KV_CONNECT_URL'), { accessToken: Deno.env.get('KV_CONNECT_TOKEN') })).close(); console.log('yes'); }
-    catch (e) { console.log(/KV Connect URLs are not supported yet/.test(e.message) ? 'no' : 'yes'); }" 2>/dev/null)
-  [[ "$probe" == "yes" ]] && webkv_remote=1 || webkv_remote=0
-fi
-
 group "conformance: deno-remote" env KV_TARGET=deno-remote "$deno" test --unstable-kv -A "$@" tests/conformance/
 
-if [[ "$webkv_remote" == 1 ]]; then
-  group "conformance: webkv-remote" env KV_TARGET=webkv-remote "$deno" test --unstable-kv -A "$@" tests/conformance/
-else
-  printf '\n==== conformance: webkv-remote\nSKIPPED: pkg/ openKv() rejects URLs ("KV Connect URLs are not supported yet"); WEBKV_REMOTE=1 forces it\n'
-fi
+group "conformance: webkv-remote" env KV_TARGET=webkv-remote "$deno" test --unstable-kv -A "$@" tests/conformance/
 
 group "interop: Deno <-> webkv" "$deno" test --unstable-kv -A "$@" tests/kvconnect/interop.test.js
 # The fault tests get their own server: they flip its state through the proxy.
