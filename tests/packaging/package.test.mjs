@@ -27,7 +27,7 @@ test("README.md and LICENSE (MIT) are in the tarball", () => {
   assert.ok(files.includes("README.md"), files.join(" "));
   assert.ok(files.includes("LICENSE"), files.join(" "));
   const readme = readFileSync(join(installed, "README.md"), "utf8");
-  for (const section of ["npm install webkv", "## Runtimes", "## Bundlers and frameworks", "## In a browser", "## KV Connect", "## Limits and differences from Deno"]) {
+  for (const section of ["npm install webkv", "## Runtimes", "## Bundlers and frameworks", "## In a browser", "## KV Connect", "## Hono: `webkv/hono`", "## Limits and differences from Deno"]) {
     assert.ok(readme.includes(section), `README lacks ${section}`);
   }
   assert.match(readFileSync(join(installed, "LICENSE"), "utf8"), /^MIT License\n/);
