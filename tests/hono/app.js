@@ -9,7 +9,7 @@
 //   GET  /mem/hits         that counter
 //   PUT  /mem/set/:k       set(["data", k], body)
 //   GET  /mem/get/:k       get(["data", k])
-//   POST /remote/hit       the same on the KV Connect database at the URL
+//   POST /remote/hit       the same on the KV Connect database at the URL (or the file)
 //   GET  /remote/hits        in the x-kv-url header, with the token in
 //                            x-kv-token (none: no accessToken option)
 //   POST /close?which=mem|remote   closes that database; reports whether

@@ -6,6 +6,9 @@
 // the database was opened: every open of a KV Connect database is one POST
 // of its metadata exchange.
 import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { startFaultProxy } from "../kvconnect/fault_proxy.mjs";
 import * as webkv from "../../pkg/node.js";
 
@@ -130,6 +133,38 @@ export async function runChecks(t, { request, denokv, runtime }) {
         });
       }
       assert.equal(opens(proxy), 0, "nothing reached the server");
+    });
+
+    await t.test("a path: a SQLite file where the runtime has one, else a clear reason, every time", async () => {
+      const dir = mkdtempSync(join(tmpdir(), "webkv-hono-"));
+      const path = join(dir, "app.sqlite");
+      const headers = { "x-kv-url": path };
+      const nodeHasSqlite = await import("node:sqlite").then(() => true, () => false);
+      const reason = {
+        workerd: /^TypeError: openKv\(".*"\): workerd has no SQLite file to keep a database in\. Inside a Durable Object use openKv\(ctx\.storage\)/,
+        // Run with --allow-net only.
+        deno: /^TypeError: Cannot open .*app\.sqlite: Requires read access to ".*app\.sqlite", run again with the --allow-read flag$/,
+        node: nodeHasSqlite ? null : /^TypeError: openKv\(".*"\) keeps the database in a SQLite file, which needs node:sqlite: Node v\d+\.\d+\.\d+ has none/,
+        bun: null,
+      }[runtime];
+      try {
+        if (reason === null) {
+          expectOk([await json("/remote/hit", { method: "POST", headers })], "POST /remote/hit on a file");
+          assert.deepEqual((await json("/remote/hits", { headers })).body, { hits: "1", isKv: true });
+          assert.ok(existsSync(path), "the database is a file");
+          return;
+        }
+        for (let i = 0; i < 2; i++) {
+          const { status, body } = await json("/remote/hits", { headers });
+          assert.equal(status, 503);
+          assert.equal(body.name, "KvOpenError");
+          assert.match(body.cause, reason);
+          assert.equal(body.error, `webkv/hono: could not open the database ${JSON.stringify(path)} for c.var.kv: ${body.cause}`);
+        }
+      } finally {
+        if (reason === null) await json("/close", { method: "POST", headers });
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
 
     await t.test("close() closes the database; the next request opens it again", async () => {
