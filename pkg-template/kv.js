@@ -7,6 +7,7 @@ import { deserialize, serialize, ValueWriter } from "./v8.js";
 import { KvU64 } from "./u64.js";
 import { appendValue, decodeValue, keepSpareWriter, takeSpareWriter } from "./values.js";
 import {
+  getManyKeys,
   validateBackoffSchedule,
   validateExpireIn,
   validatePositiveInteger,
@@ -74,8 +75,9 @@ export class Kv {
   }
 
   async getMany(keys, options = undefined) {
-    const entries = batchEntries(await this.#db.getMany(keys, options?.consistency ?? "strong"), keys, decodeValue);
-    return entries.map((entry, i) => entry ?? { key: keys[i], value: null, versionstamp: null });
+    const list = getManyKeys(keys);
+    const entries = batchEntries(await this.#db.getMany(list, options?.consistency ?? "strong"), list, decodeValue);
+    return entries.map((entry, i) => entry ?? { key: list[i], value: null, versionstamp: null });
   }
 
   async set(key, value, options = undefined) {

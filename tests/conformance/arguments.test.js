@@ -96,6 +96,37 @@ Deno.test({
     }),
 });
 
+Deno.test(`[${TARGET}] arguments: getMany copies its list as Deno's Array.prototype.map does`, () =>
+  withKv(async (kv) => {
+    await kv.set(["a"], 1);
+    const values = async (keys) => (await kv.getMany(keys)).map((entry) => [entry.key, entry.value]);
+    // A Proxy of an array, or an array-like, is a list; a number or a Set an empty one.
+    assertEquals(await values(new Proxy([["a"], ["b"]], {})), [[["a"], 1], [["b"], null]]);
+    assertEquals(await values({ length: 1, 0: ["a"] }), [[["a"], 1]]);
+    assertEquals(await values(5), []);
+    assertEquals(await values(new Set([["a"]])), []);
+    const { proxy, revoke } = Proxy.revocable([["a"]], {});
+    revoke();
+    await assertRejects(() => kv.getMany(proxy), TypeError, "Cannot perform 'get' on a proxy that has been revoked");
+    await assertRejects(() => kv.getMany(null), TypeError, "Array.prototype.map called on null or undefined");
+    await assertRejects(() => kv.getMany("ab"), TypeError, NOT_ARRAY("string"));
+    await assertRejects(() => kv.getMany([, ["a"]]), TypeError, "serde_v8 error: invalid type; expected: object, got: undefined");
+    await assertRejects(() => kv.getMany({ length: 11, ...Array.from({ length: 11 }, (_, i) => ["k", i]) }), TypeError, "Too many ranges (max 10)");
+  }));
+
+// Deno maps all 2^32 - 1 of them first, which takes minutes: webkv only.
+Deno.test({
+  name: `[${TARGET}] arguments: getMany of an array-like claiming 2^32 - 1 keys is refused at once`,
+  ignore: IS_DENO,
+  fn: () =>
+    withKv(async (kv) => {
+      const started = Date.now();
+      await assertRejects(() => kv.getMany({ length: 2 ** 32 - 1 }), TypeError, "serde_v8 error: invalid type; expected: object, got: undefined");
+      await assertRejects(() => kv.getMany(new Proxy([], { get: (_, name) => (name === "length" ? 2 ** 32 - 1 : ["k"]), has: () => true })), TypeError, "Too many ranges (max 10)");
+      assert(Date.now() - started < 1000);
+    }),
+});
+
 Deno.test(`[${TARGET}] arguments: a Proxy that claims 2^32 - 1 parts or keys is read no further than the limits`, () =>
   withKv(async (kv) => {
     const claims = (item) => new Proxy([], { get: (_, name) => (name === "length" ? 2 ** 32 - 1 : item) });
