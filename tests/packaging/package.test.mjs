@@ -1,6 +1,7 @@
 // What the packed tarball carries: a README and the MIT LICENSE, the
 // metadata npm shows (repository, homepage, engines, keywords), every file
-// the exports name, and "sideEffects" listing each entry of ".": they
+// the exports name, and "sideEffects" listing each entry of "." and
+// "./kv-connect": they
 // register how the wasm loads, and a bundler told they have no side effects
 // drops that (webpack then fails at the first openKv).
 import { test } from "node:test";
@@ -47,9 +48,13 @@ test("every file the exports and legacy fields name is in the tarball", () => {
   for (const target of named) assert.ok(files.includes(target.replace(/^\.\//, "")), `${target} is not packed`);
 });
 
-test('"sideEffects" lists every entry of "." (and nothing is marked side-effect free by accident)', () => {
+// "./kv-connect" too: apps import it bare (`import "webkv/kv-connect"`), and
+// esbuild drops a bare import of a side-effect free file, with a warning.
+test('"sideEffects" lists every entry of "." and "./kv-connect" (and nothing is marked side-effect free by accident)', () => {
   assert.ok(Array.isArray(pkg.sideEffects), `sideEffects is ${JSON.stringify(pkg.sideEffects)}`);
-  const entries = new Set(targets(pkg.exports["."]).filter((t) => t.target.endsWith(".js")).map((t) => t.target));
+  const entries = new Set(
+    [".", "./kv-connect"].flatMap((name) => targets(pkg.exports[name])).filter((t) => t.target.endsWith(".js")).map((t) => t.target),
+  );
   for (const entry of entries) assert.ok(pkg.sideEffects.includes(entry), `${entry} is missing from sideEffects`);
 });
 
