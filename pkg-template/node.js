@@ -12,13 +12,19 @@ setWasmLoader(async () => {
   return glue;
 });
 
+// Through a parameter, so that bundlers leave the specifier alone: bundling
+// for Node (esbuild --platform=node) would otherwise fail to resolve
+// "bun:sqlite", which only Bun has (and only Bun runs that branch). The
+// comments keep webpack and Vite from warning that they cannot follow it.
+const importBuiltin = (specifier) => import(/* webpackIgnore: true */ /* @vite-ignore */ specifier);
+
 // openKv(path): a file through bun:sqlite in Bun, node:sqlite in Node 22.5+.
 const isBun = typeof globalThis.Bun !== "undefined";
 setSqliteSupport(
   sqliteSupport(
     async () =>
       isBun
-        ? { kind: "bun", Database: (await import("bun:sqlite")).Database }
+        ? { kind: "bun", Database: (await importBuiltin("bun:sqlite")).Database }
         : { kind: "node", Database: (await import("node:sqlite")).DatabaseSync },
     (path, cause) =>
       new TypeError(

@@ -156,7 +156,8 @@ symlinkSync("../pkg", join(root, "node_modules/webkv"), "dir");
  * Every JS file of the package without its comments and whitespace, names
  * kept (bench/README.md: 48.6 -> 32.5 KB gzipped on the default browser
  * path, whose files are sent one by one, so a bundler-less app or a CDN pays
- * for every comment). Each gets an external source map with the original
+ * for every comment). A file with comments inside an `import()` (node.js)
+ * keeps its whitespace, see below. Each gets an external source map with the original
  * text, so devtools and stack traces still show the commented source.
  * Identifiers are not mangled: class and function names are part of what
  * users see (`kv.constructor.name`, stack traces, Deno's inspect output).
@@ -170,11 +171,15 @@ function minifyJs(dir) {
     }
     // The inlined wasm is one string literal: nothing to strip.
     if (!name.endsWith(".js") || name.endsWith("_inline.js")) continue;
-    const { code, map } = transformSync(readFileSync(path, "utf8"), {
+    const source = readFileSync(path, "utf8");
+    const { code, map } = transformSync(source, {
       loader: "js",
       format: "esm",
       target: "esnext",
-      minifyWhitespace: true,
+      // Comments inside an `import(...)` are instructions to bundlers
+      // (node.js's `webpackIgnore`, `@vite-ignore`): esbuild keeps them,
+      // and strips every other comment, only while it keeps the whitespace.
+      minifyWhitespace: !/\bimport\(\s*\/\*/.test(source),
       legalComments: "none",
       sourcemap: "external",
       sourcefile: name,
