@@ -6,11 +6,38 @@ import { setWasmLoader } from "./loader.js";
 import { setSqliteSupport } from "./open.js";
 import { sqliteSupport } from "./sqlite.js";
 
+const isBun = typeof globalThis.Bun !== "undefined";
+
 setWasmLoader(async () => {
-  const bytes = await readFile(new URL("./webkv_server_bg.wasm", import.meta.url));
-  await init({ module_or_path: bytes });
+  await init({ module_or_path: await serverWasm() });
   return glue;
 });
+
+/**
+ * The .wasm beside this file, where the package installs it; else the copy
+ * inlined in webkv_server_inline.js. The second is for server bundles
+ * (esbuild --platform=node, `bun build --target=node|bun`): they move this
+ * code into the bundle's file and copy no .wasm beside it, so the bundle has
+ * to carry one. Imported only when the file is missing, so that Node and Bun
+ * running the package itself never read it (bench/README.md has what the
+ * fallback costs).
+ */
+async function serverWasm() {
+  // A CommonJS bundle has no import.meta.url: no file to look for.
+  if (typeof import.meta.url === "string" && import.meta.url.startsWith("file:")) {
+    try {
+      return await readFile(new URL("./webkv_server_bg.wasm", import.meta.url));
+    } catch (error) {
+      if (error?.code !== "ENOENT") throw error;
+    }
+  }
+  const { default: wasmGzipBase64 } = await import("./webkv_server_inline.js");
+  // Not inline-wasm.js's Response and DecompressionStream: in Node, the
+  // first Response loads its fetch implementation (~35 ms, ten times the
+  // inflating). Bun's own gunzipSync spares it loading node:zlib (~8 ms).
+  const gunzipSync = isBun ? globalThis.Bun.gunzipSync : (await import("node:zlib")).gunzipSync;
+  return gunzipSync(Buffer.from(wasmGzipBase64, "base64"));
+}
 
 // Through a parameter, so that bundlers leave the specifier alone: bundling
 // for Node (esbuild --platform=node) would otherwise fail to resolve
@@ -19,7 +46,6 @@ setWasmLoader(async () => {
 const importBuiltin = (specifier) => import(/* webpackIgnore: true */ /* @vite-ignore */ specifier);
 
 // openKv(path): a file through bun:sqlite in Bun, node:sqlite in Node 22.5+.
-const isBun = typeof globalThis.Bun !== "undefined";
 setSqliteSupport(
   sqliteSupport(
     async () =>
