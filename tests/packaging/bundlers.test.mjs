@@ -10,27 +10,36 @@
 // emits; every other tool: the copy inlined in the JS, with no .wasm file
 // left in the build).
 //
+// And server bundles: tests/packaging/server-app/ (webkv, webkv/kv-connect,
+// webkv/hono in a Hono app) built by esbuild --platform=node and
+// `bun build --target=node|bun`, each bundle copied alone into an empty
+// directory (no node_modules, no .wasm beside it) and run in Node 24 and
+// Bun: memory, SQLite file (and reopened), Hono and KV Connect round trips,
+// and no bundler warnings.
+//
 //   bash tests/packaging/run.sh            (builds pkg/ if missing, installs the tools)
 //   PACKAGING_ONLY=esbuild,webpack bash tests/packaging/run.sh bundlers.test.mjs
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { createServer } from "node:http";
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
-import { extname, join, normalize, relative, sep } from "node:path";
+import { tmpdir } from "node:os";
+import { dirname, extname, join, normalize, relative, sep } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { gzipSync } from "node:zlib";
 import { launchChromium } from "../chromium.mjs";
 import { assertChecks } from "../smoke/checks.mjs";
 import { installTools } from "./install-tools.mjs";
-import { makeApp, packAndInstall } from "./pack.mjs";
+import { makeApp, makeServerApp, packAndInstall } from "./pack.mjs";
 import { DURABLE_EXPECTED } from "./app/src/durable.js";
 import { REMOTE_EXPECTED } from "./app/src/remote.js";
 import { startDenokv } from "../kvconnect/denokv.mjs";
 import { startKvProxy } from "../../scripts/kv-proxy.mjs";
 
 const BUN = fileURLToPath(new URL("../../node_modules/.bin/bun", import.meta.url));
+const NODE24 = process.env.NODE24 ?? fileURLToPath(new URL("../../.tools/node-24.21.0/bin/node", import.meta.url));
 const BUILD_SLOTS = Number(process.env.PACKAGING_BUILD_SLOTS ?? 3);
 const ONLY = process.env.PACKAGING_ONLY?.split(",").filter(Boolean);
 
@@ -165,6 +174,36 @@ const TOOLS = [
   },
 ].filter((tool) => !ONLY || ONLY.some((only) => tool.name.startsWith(only)));
 
+// Server bundles: each builds server-app/server.js into dist/server.mjs and
+// returns the warnings it printed; `runtimes`: what runs the bundle. A
+// bundle for Node runs in Bun too (Bun runs Node code, and webkv picks
+// bun:sqlite there at run time).
+const SERVER_TOOLS = [
+  {
+    name: "server: esbuild --platform=node",
+    runtimes: ["node", "bun"],
+    async build(app) {
+      const { stderr } = await run(join(tools, "node_modules/.bin/esbuild"), [
+        "server.js", "--bundle", "--platform=node", "--format=esm", "--outfile=dist/server.mjs", "--log-level=warning",
+      ], { cwd: app });
+      return stderr.trim() ? [stderr.trim()] : [];
+    },
+  },
+  ...["node", "bun"].map((target) => ({
+    name: `server: bun build --target=${target}`,
+    runtimes: target === "node" ? ["node", "bun"] : ["bun"],
+    async build(app) {
+      const { stdout, stderr } = await run(BUN, ["build", "server.js", `--target=${target}`, "--outfile=dist/server.mjs"], { cwd: app });
+      return /warn/i.test(stdout + stderr) ? [(stdout + stderr).trim()] : [];
+    },
+  })),
+].filter((tool) => !ONLY || ONLY.some((only) => tool.name.startsWith(only)));
+
+const RUNTIMES = { node: NODE24, bun: BUN };
+
+const ROUND_TRIP = { value: { n: 1 }, count: "2" };
+const SERVER_EXPECTED = { memory: ROUND_TRIP, sqlite: ROUND_TRIP, reopened: { n: 1 }, hono: "2", remote: ROUND_TRIP };
+
 // Vite 8's Rolldown warns [PLUGIN_TIMINGS] when its JS plugins take much of
 // a build's time, which on a loaded 2-core machine says more about the
 // machine than about the code: not counted. Nor is Vite's generic hint for
@@ -226,7 +265,7 @@ function walk(dir) {
 /** Files of a build, with their gzipped size, for the log. */
 function describeBuild(dist) {
   return walk(dist)
-    .filter((p) => /\.(js|wasm)$/.test(p))
+    .filter((p) => /\.(m?js|wasm)$/.test(p))
     .map((p) => ({ file: relative(dist, p), bytes: statSync(p).size, gzip: gzipSync(readFileSync(p), { level: 9 }).length }));
 }
 
@@ -272,7 +311,7 @@ async function runInChromium(url) {
 before(async () => {
   tools = installTools();
   packed = packAndInstall("bundlers");
-  browser = await launchChromium();
+  if (TOOLS.length > 0) browser = await launchChromium();
   denokv = await startDenokv();
 });
 
@@ -354,7 +393,51 @@ describe("bundlers: an app importing webkv, zero config, in Chromium (page and m
   }
 });
 
+/** Whether `dir` or a directory above it has a node_modules. */
+function nodeModulesAbove(dir) {
+  for (;;) {
+    if (existsSync(join(dir, "node_modules"))) return true;
+    if (dirname(dir) === dir) return false;
+    dir = dirname(dir);
+  }
+}
+
+describe("server bundles: a Hono app importing webkv, zero config, copied alone and run in Node 24 and Bun", { concurrency: true }, () => {
+  for (const tool of SERVER_TOOLS) {
+    test(tool.name, async (t) => {
+      const app = makeServerApp(packed, tool.name.replace(/[^a-z0-9]+/gi, "-"));
+      const started = Date.now();
+      const warnings = await withSlot(() => tool.build(app));
+      t.diagnostic(`build ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      for (const f of describeBuild(join(app, "dist"))) t.diagnostic(`${f.file}: ${f.bytes} bytes, ${f.gzip} gzipped`);
+
+      await t.test("no bundler warnings", () => assert.deepEqual(warnings, []));
+      for (const runtime of tool.runtimes) {
+        await t.test(`${runtime}: memory, SQLite file, Hono and KV Connect round trips`, async () => {
+          // Outside the repo, whose node_modules would otherwise resolve
+          // whatever the bundle left out.
+          const dir = mkdtempSync(join(tmpdir(), "webkv-server-bundle-"));
+          try {
+            assert.ok(!nodeModulesAbove(dir), `${dir} has a node_modules above it`);
+            copyFileSync(join(app, "dist/server.mjs"), join(dir, "server.mjs"));
+            const env = { ...process.env, DENO_KV_ACCESS_TOKEN: denokv.token };
+            // Not a child of this test run, nor of its module paths.
+            delete env.NODE_TEST_CONTEXT;
+            delete env.NODE_OPTIONS;
+            delete env.NODE_PATH;
+            const { stdout } = await run(RUNTIMES[runtime], ["server.mjs", dir, denokv.url], { cwd: dir, env, timeout: 120_000 });
+            assert.deepEqual(JSON.parse(stdout.trim().split("\n").at(-1)), SERVER_EXPECTED);
+          } finally {
+            rmSync(dir, { recursive: true, force: true });
+          }
+        });
+      }
+    });
+  }
+});
+
 test("the tools exist", () => {
-  assert.ok(TOOLS.length > 0, `PACKAGING_ONLY=${process.env.PACKAGING_ONLY} matches no tool`);
+  assert.ok(TOOLS.length + SERVER_TOOLS.length > 0, `PACKAGING_ONLY=${process.env.PACKAGING_ONLY} matches no tool`);
   assert.ok(existsSync(BUN), `${BUN} missing: npm install`);
+  assert.ok(existsSync(NODE24), `${NODE24} missing: bash scripts/setup.sh`);
 });

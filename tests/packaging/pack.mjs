@@ -1,7 +1,8 @@
 // The package as users get it: `npm pack` of pkg/, installed with
 // `npm install <tarball>` into a scratch project; and fresh app directories
 // holding that installed copy, one per bundler, so that no test reads the
-// repo's pkg/ or its node_modules.
+// repo's pkg/ or its node_modules (but for Hono, which the server app
+// bundles: the repo's dev dependency).
 import { execFileSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -54,5 +55,22 @@ export function makeApp({ runDir, installed }, name) {
   cpSync(join(root, "tests/smoke/scenario.js"), join(dir, "src/scenario.js"));
   writeFileSync(join(dir, "package.json"), JSON.stringify({ name: `app-${name}`, private: true, type: "module", dependencies: { webkv: "*" } }, null, 2));
   cpSync(installed, join(dir, "node_modules/webkv"), { recursive: true });
+  return dir;
+}
+
+/**
+ * A fresh copy of tests/packaging/server-app/ in <runDir>/apps/<name>/, with
+ * the installed package and the repo's own Hono (a dev dependency) in its
+ * node_modules.
+ */
+export function makeServerApp({ runDir, installed }, name) {
+  const dir = join(runDir, "apps", name);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  cpSync(join(here, "server-app"), dir, { recursive: true });
+  const dependencies = { hono: "*", webkv: "*" };
+  writeFileSync(join(dir, "package.json"), JSON.stringify({ name: `app-${name}`, private: true, type: "module", dependencies }, null, 2));
+  cpSync(installed, join(dir, "node_modules/webkv"), { recursive: true });
+  cpSync(join(root, "node_modules/hono"), join(dir, "node_modules/hono"), { recursive: true });
   return dir;
 }
