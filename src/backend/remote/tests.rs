@@ -85,6 +85,16 @@ impl Script {
         self.sent.borrow().iter().map(|s| s.url.clone()).collect()
     }
 
+    /// When each request to `path` was sent (ms on the script's clock).
+    fn times_of(&self, path: &str) -> Vec<u64> {
+        self.sent
+            .borrow()
+            .iter()
+            .filter(|s| s.url.ends_with(path))
+            .map(|s| s.at_ms)
+            .collect()
+    }
+
     fn count(&self, path: &str) -> usize {
         self.sent.borrow().iter().filter(|s| s.url.ends_with(path)).count()
     }
@@ -397,13 +407,7 @@ fn a_watch_stream_that_ends_at_once_is_reopened_with_growing_waits_then_fails() 
     block_on(db.connect()).expect("opens");
     let err = block_on(watch(&db, &[2, 0]).next()).expect_err("gives up");
     assert!(err.message.contains("after 8 attempts"), "{}", err.message);
-    let opens: Vec<u64> = script
-        .sent
-        .borrow()
-        .iter()
-        .filter(|s| s.url.ends_with("/watch"))
-        .map(|s| s.at_ms)
-        .collect();
+    let opens = script.times_of("/watch");
     // random() is 0.5: each wait is 3/4 of min(100 * 2^n, 5000) ms.
     assert_eq!(opens, [0, 150, 450, 1050, 2250, 4650, 8400, 12150]);
 }
@@ -418,13 +422,7 @@ fn a_watch_stream_that_delivers_then_ends_is_reopened_after_the_base_wait() {
         let entries = block_on(stream.next()).expect("an update").expect("not ended");
         assert_eq!(entries[0].as_ref().map(|e| e.key.clone()), Some(vec![2, 0]));
     }
-    let opens: Vec<u64> = script
-        .sent
-        .borrow()
-        .iter()
-        .filter(|s| s.url.ends_with("/watch"))
-        .map(|s| s.at_ms)
-        .collect();
+    let opens = script.times_of("/watch");
     assert_eq!(opens.len(), 20);
     assert!(opens.windows(2).all(|w| w[1] - w[0] == 75), "{opens:?}");
 }
@@ -468,13 +466,7 @@ fn a_quiet_watch_whose_streams_are_cut_after_a_long_life_never_fails() {
         .expect("no failure")
         .expect("not ended");
     assert_eq!(entries[0].as_ref().map(|e| e.key.clone()), Some(vec![2, 0]));
-    let opens: Vec<u64> = script
-        .sent
-        .borrow()
-        .iter()
-        .filter(|s| s.url.ends_with("/watch"))
-        .map(|s| s.at_ms)
-        .collect();
+    let opens = script.times_of("/watch");
     assert_eq!(opens.len(), 21);
     // Each reopen waits the base 75 ms after its stream's 30 s.
     assert!(opens.windows(2).all(|w| w[1] - w[0] == 30_075), "{opens:?}");
