@@ -23,7 +23,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { createServer } from "node:http";
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, extname, join, normalize, relative, sep } from "node:path";
@@ -187,6 +187,33 @@ const SERVER_TOOLS = [
         "server.js", "--bundle", "--platform=node", "--format=esm", "--outfile=dist/server.mjs", "--log-level=warning",
       ], { cwd: app });
       return stderr.trim() ? [stderr.trim()] : [];
+    },
+  },
+  {
+    // webpack copies the .wasm that node.js reads with `new URL(...,
+    // import.meta.url)` and puts the inlined copy in a chunk of its own, so
+    // its whole output directory is the deployment (the inlined chunk is
+    // then never loaded).
+    name: "server: webpack 5 --target=node",
+    runtimes: ["node", "bun"],
+    wholeOutput: true,
+    async build(app) {
+      const { default: webpack } = await importTool("webpack/lib/index.js");
+      const stats = await new Promise((resolve, reject) => {
+        webpack({
+          mode: "production",
+          context: app,
+          entry: "./server.js",
+          target: "node22",
+          experiments: { outputModule: true },
+          output: { path: join(app, "dist"), filename: "server.mjs", module: true, chunkFormat: "module", chunkLoading: "import" },
+          // Hono and webkv are server code: nothing to gain from size hints.
+          performance: false,
+        }, (error, result) => (error ? reject(error) : resolve(result)));
+      });
+      const info = stats.toJson({ all: false, errors: true, warnings: true });
+      if (stats.hasErrors()) throw new Error(info.errors.map((e) => e.message).join("\n"));
+      return info.warnings.map((w) => w.message);
     },
   },
   ...["node", "bun"].map((target) => ({
@@ -419,7 +446,8 @@ describe("server bundles: a Hono app importing webkv, zero config, copied alone 
           const dir = mkdtempSync(join(tmpdir(), "webkv-server-bundle-"));
           try {
             assert.ok(!nodeModulesAbove(dir), `${dir} has a node_modules above it`);
-            copyFileSync(join(app, "dist/server.mjs"), join(dir, "server.mjs"));
+            if (tool.wholeOutput) cpSync(join(app, "dist"), dir, { recursive: true });
+            else copyFileSync(join(app, "dist/server.mjs"), join(dir, "server.mjs"));
             const env = { ...process.env, DENO_KV_ACCESS_TOKEN: denokv.token };
             // Not a child of this test run, nor of its module paths.
             delete env.NODE_TEST_CONTEXT;
