@@ -3,8 +3,9 @@
 #   - bundlers.test.mjs: an app importing webkv built with esbuild, Rollup,
 #     `bun build`, Vite 6/7/8 (build and dev server), webpack 5 and Parcel 2,
 #     with no webkv-specific configuration, run in Chromium (page and module
-#     Worker); and a server app bundled by esbuild --platform=node and
-#     `bun build --target=node|bun`, run alone in Node 24 and Bun;
+#     Worker); and a server app bundled by esbuild --platform=node,
+#     `bun build --target=node|bun` and webpack 5 (target node), run alone
+#     in Node 24 and Bun;
 #   - types.test.mjs: tsc strict (TypeScript 5.9/6/7, default libs and
 #     es2022+dom, moduleResolution bundler/node16/nodenext, no @types/node),
 #     attw --pack --profile esm-only and publint;
