@@ -73,7 +73,7 @@ export function preloadWasm() {
 export function loadWasm() {
   if (wasmReady === null) {
     const load = pendingLoader;
-    wasmReady = Promise.resolve()
+    const ready = Promise.resolve()
       .then(() => load.loader())
       .then((glue) => {
         checkWireShapes(glue.wireShapes());
@@ -81,6 +81,12 @@ export function loadWasm() {
         wasm = glue;
         indexedDbBuild = load.indexedDb;
       });
+    wasmReady = ready;
+    // A failed load (a .wasm the network dropped, a file a bundler moved)
+    // is tried again by the next open, not kept as every open's answer.
+    ready.catch(() => {
+      if (wasmReady === ready) wasmReady = null;
+    });
   }
   return wasmReady;
 }

@@ -26,7 +26,11 @@ async function serverWasm() {
   // A CommonJS bundle has no import.meta.url: no file to look for.
   if (typeof import.meta.url === "string" && import.meta.url.startsWith("file:")) {
     try {
-      return await readFile(new URL("./webkv_server_bg.wasm", import.meta.url));
+      // Bundlers that emit the .wasm as an asset may rewrite this URL into
+      // one relative to their server (webpack's `parser.javascript.url:
+      // "relative"`, which Next.js sets, and Turbopack's pages): no file.
+      const file = new URL("./webkv_server_bg.wasm", import.meta.url);
+      if (file.protocol === "file:") return await readFile(file);
     } catch (error) {
       if (error?.code !== "ENOENT") throw error;
     }

@@ -189,12 +189,18 @@ const SERVER_TOOLS = [
       return stderr.trim() ? [stderr.trim()] : [];
     },
   },
-  {
+  ...[
     // webpack copies the .wasm that node.js reads with `new URL(...,
     // import.meta.url)` and puts the inlined copy in a chunk of its own, so
     // its whole output directory is the deployment (the inlined chunk is
-    // then never loaded).
-    name: "server: webpack 5 --target=node",
+    // then never loaded)...
+    ["server: webpack 5 --target=node", true],
+    // ...unless the URL is made relative to a web server, as Next.js makes
+    // it for every server bundle: then it names no file, and the inlined
+    // copy is the one (node.js used to pass it to readFile and fail).
+    ["server: webpack 5 --target=node, URLs relative as in Next.js", "relative"],
+  ].map(([name, url]) => ({
+    name,
     runtimes: ["node", "bun"],
     wholeOutput: true,
     async build(app) {
@@ -207,6 +213,7 @@ const SERVER_TOOLS = [
           target: "node22",
           experiments: { outputModule: true },
           output: { path: join(app, "dist"), filename: "server.mjs", module: true, chunkFormat: "module", chunkLoading: "import" },
+          module: { parser: { javascript: { url } } },
           // Hono and webkv are server code: nothing to gain from size hints.
           performance: false,
         }, (error, result) => (error ? reject(error) : resolve(result)));
@@ -215,7 +222,7 @@ const SERVER_TOOLS = [
       if (stats.hasErrors()) throw new Error(info.errors.map((e) => e.message).join("\n"));
       return info.warnings.map((w) => w.message);
     },
-  },
+  })),
   ...["node", "bun"].map((target) => ({
     name: `server: bun build --target=${target}`,
     runtimes: target === "node" ? ["node", "bun"] : ["bun"],

@@ -78,3 +78,28 @@ test("node: a 26-day expiry and a 26-day delay wait quietly (no timer loop, no m
   assert.ok(timers <= 2, `${timers} timers started in one second`);
   assert.equal(grew, 0, "wasm memory did not grow");
 });
+
+test("node: a wasm load that failed is tried again by the next openKv, not kept as every open's answer", async () => {
+  // A copy of the package whose .wasm cannot be read at first (a directory
+  // in its place: EISDIR, which is no missing file), then is put back.
+  const { cpSync, mkdtempSync, mkdirSync, renameSync, rmSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const { join } = await import("node:path");
+  const dir = mkdtempSync(join(tmpdir(), "webkv-retry-"));
+  try {
+    cpSync(fileURLToPath(new URL("../../pkg/", import.meta.url)), dir, { recursive: true, dereference: true });
+    const wasm = join(dir, "webkv_server_bg.wasm");
+    renameSync(wasm, `${wasm}.away`);
+    mkdirSync(wasm);
+    const { openKv } = await import(join(dir, "node.js"));
+    await assert.rejects(() => openKv(":memory:"), { code: "EISDIR" });
+    rmSync(wasm, { recursive: true });
+    renameSync(`${wasm}.away`, wasm);
+    const kv = await openKv(":memory:");
+    await kv.set(["k"], 1);
+    assert.equal((await kv.get(["k"])).value, 1);
+    kv.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
