@@ -6,12 +6,17 @@
 #     Worker); and a server app bundled by esbuild --platform=node,
 #     `bun build --target=node|bun` and webpack 5 (target node), run alone
 #     in Node 24 and Bun;
+#   - next.test.mjs: a Next.js App Router app (no next.config) built with
+#     Turbopack and with webpack (`next build` + `next start`) and served by
+#     `next dev` (Turbopack): a client component in Chromium (memory and
+#     IndexedDB), a server component (memory) and a route handler (memory and
+#     a SQLite file), one Next build at a time;
 #   - types.test.mjs: tsc strict (TypeScript 5.9/6/7, default libs and
 #     es2022+dom, moduleResolution bundler/node16/nodenext, no @types/node),
 #     attw --pack --profile esm-only and publint;
 #   - package.test.mjs: README, LICENSE, metadata, sideEffects, the glue.
 #
-# Usage: tests/packaging/run.sh [test files...]   (default: all three)
+# Usage: tests/packaging/run.sh [test files...]   (default: all four)
 # The tools are installed once into tests/packaging/.tmp/tools/ (ignored;
 # reinstalled whenever tools/package.json or its lock change, or it is gone).
 # Builds pkg/ first if it is missing.
@@ -35,8 +40,9 @@ if [ "$#" -gt 0 ]; then
     if [ -f "$f" ]; then files+=("$f"); else files+=("tests/packaging/$f"); fi
   done
 else
-  files=(tests/packaging/bundlers.test.mjs tests/packaging/types.test.mjs tests/packaging/package.test.mjs)
+  files=(tests/packaging/bundlers.test.mjs tests/packaging/types.test.mjs tests/packaging/next.test.mjs tests/packaging/package.test.mjs)
 fi
 
-# Both files at once: the type checks fill the gaps the bundlers leave.
+# Two files at once: the type checks fill the gaps the bundlers leave, and
+# next.test.mjs (one Next build at a time) starts when one of them is done.
 exec node --test --test-concurrency=2 --test-reporter=spec "${files[@]}"
