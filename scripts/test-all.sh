@@ -55,7 +55,7 @@ run "IndexedDB failures and layouts in Chromium" node --test tests/storage/
 run "IndexedDB durability across reloads, tabs, workers and crashes in Chromium" node --test tests/idb/
 run "smoke: Node, Deno, Bun, workerd, Chromium page and worker" bash tests/smoke/run.sh
 run "webkv/hono: Hono middleware in Node, Deno, Bun and workerd, with denokv; the README app under real wrangler dev" node --test --test-concurrency=1 tests/hono/
-run "packaging: the tarball in esbuild, Rollup, bun build, Vite 6/7/8, webpack, Parcel (Chromium page and worker); tsc, attw, publint" bash tests/packaging/run.sh
+run "packaging: the tarball in esbuild, Rollup, bun build, Vite 6/7/8, webpack, Parcel (Chromium page and worker), Next.js 16 (Turbopack, webpack, dev), server bundles (esbuild, bun build, webpack) alone in Node and Bun; tsc, attw, publint" bash tests/packaging/run.sh
 run "www pages in Chromium: explorer, demo app, bundled demo, playground" node --test tests/www/
 run "KV Connect: conformance, interop and faults against denokv" bash tests/kvconnect/run.sh
 run "KV Connect: Chromium through the CORS proxy" node --test tests/kvconnect/chromium.test.mjs
