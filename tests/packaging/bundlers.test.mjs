@@ -71,6 +71,17 @@ function writePage(dist, script = '<script type="module" src="./main.js"></scrip
   writeFileSync(join(dist, "index.html"), `<!doctype html>\n<meta charset="utf-8">\n<title>webkv packaging</title>\n<link rel="icon" href="data:,">\n${script}\n`);
 }
 
+/** Runs webpack with `config`: its warnings' messages, or its errors thrown. */
+async function webpackWarnings(config) {
+  const { default: webpack } = await importTool("webpack/lib/index.js");
+  const stats = await new Promise((resolve, reject) => {
+    webpack(config, (error, result) => (error ? reject(error) : resolve(result)));
+  });
+  const info = stats.toJson({ all: false, errors: true, warnings: true });
+  if (stats.hasErrors()) throw new Error(info.errors.map((e) => e.message).join("\n"));
+  return info.warnings.map((w) => w.message);
+}
+
 // Each tool: `build(app)` builds app/dist and returns the warnings it
 // printed; or `dev(app)` starts a dev server and returns { url, close }.
 // `wasmFile`: whether the build loads webkv_wasm_bg.wasm as a file.
@@ -144,21 +155,16 @@ const TOOLS = [
     name: "webpack 5",
     wasmFile: true,
     async build(app) {
-      const { default: webpack } = await importTool("webpack/lib/index.js");
-      const stats = await new Promise((resolve, reject) => {
-        webpack({
-          mode: "production",
-          context: app,
-          entry: "./src/main.js",
-          output: { path: join(app, "dist") },
-        }, (error, result) => (error ? reject(error) : resolve(result)));
+      const warnings = await webpackWarnings({
+        mode: "production",
+        context: app,
+        entry: "./src/main.js",
+        output: { path: join(app, "dist") },
       });
-      const info = stats.toJson({ all: false, errors: true, warnings: true });
-      if (stats.hasErrors()) throw new Error(info.errors.map((e) => e.message).join("\n"));
       writePage(join(app, "dist"), '<script defer src="./main.js"></script>');
       // webpack's performance hints flag any asset over 244 KiB, so the
       // 510 KiB .wasm itself; they say nothing about webkv's code.
-      return info.warnings.map((w) => w.message).filter((m) => !/^(asset|entrypoint) size limit:/.test(m));
+      return warnings.filter((m) => !/^(asset|entrypoint) size limit:/.test(m));
     },
   },
   {
@@ -203,25 +209,18 @@ const SERVER_TOOLS = [
     name,
     runtimes: ["node", "bun"],
     wholeOutput: true,
-    async build(app) {
-      const { default: webpack } = await importTool("webpack/lib/index.js");
-      const stats = await new Promise((resolve, reject) => {
-        webpack({
-          mode: "production",
-          context: app,
-          entry: "./server.js",
-          target: "node22",
-          experiments: { outputModule: true },
-          output: { path: join(app, "dist"), filename: "server.mjs", module: true, chunkFormat: "module", chunkLoading: "import" },
-          module: { parser: { javascript: { url } } },
-          // Hono and webkv are server code: nothing to gain from size hints.
-          performance: false,
-        }, (error, result) => (error ? reject(error) : resolve(result)));
-      });
-      const info = stats.toJson({ all: false, errors: true, warnings: true });
-      if (stats.hasErrors()) throw new Error(info.errors.map((e) => e.message).join("\n"));
-      return info.warnings.map((w) => w.message);
-    },
+    build: (app) =>
+      webpackWarnings({
+        mode: "production",
+        context: app,
+        entry: "./server.js",
+        target: "node22",
+        experiments: { outputModule: true },
+        output: { path: join(app, "dist"), filename: "server.mjs", module: true, chunkFormat: "module", chunkLoading: "import" },
+        module: { parser: { javascript: { url } } },
+        // Hono and webkv are server code: nothing to gain from size hints.
+        performance: false,
+      }),
   })),
   ...["node", "bun"].map((target) => ({
     name: `server: bun build --target=${target}`,
