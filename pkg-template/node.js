@@ -16,10 +16,11 @@ setWasmLoader(async () => {
 /**
  * The .wasm beside this file, where the package installs it; else the copy
  * inlined in webkv_server_inline.js. The second is for server bundles
- * (esbuild --platform=node, `bun build --target=node|bun`): they move this
- * code into the bundle's file and copy no .wasm beside it, so the bundle has
- * to carry one. Imported only when the file is missing, so that Node and Bun
- * running the package itself never read it (bench/README.md has what the
+ * (esbuild --platform=node, `bun build --target=node|bun`, Next.js): they
+ * move this code into the bundle's file and copy no .wasm beside it, or name
+ * the one they copy by a URL of their web server, so the bundle has to carry
+ * one. Imported only when there is no file to read, so that Node and Bun
+ * running the package itself never load it (bench/README.md has what the
  * fallback costs).
  */
 async function serverWasm() {
